@@ -1,0 +1,102 @@
+"""The resources the simulator serves, with the facts the spec gives about each.
+
+Names are API paths without the ``/v2/`` prefix. Collections marked ``listable=False``
+exist only to be referenced and expanded (``orderLines(*)``, ``postalAddress(*)``) or read
+by id; the real API has no list endpoint for them (``GET /order/orderline`` is a 400).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MODEL_COLLECTIONS", "RESOURCES", "ResourceInfo", "listable_resources"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceInfo:
+    """One collection of the simulator."""
+
+    path: str
+    #: Spec schema name of one element (``Customer``).
+    model: str
+    #: Spec schema name of the list envelope.
+    list_schema: str = ""
+    #: Field of the element that the required date range filters on.
+    date_field: str | None = None
+    #: Required query params ``(from, to)``; "to" is exclusive.
+    date_params: tuple[str, str] | None = None
+    changed_since: bool = False
+    listable: bool = True
+
+
+def _r(path: str, model: str, **kwargs: object) -> ResourceInfo:
+    list_schema = kwargs.pop("list_schema", f"ListResponse{model}")
+    return ResourceInfo(path, model, list_schema=str(list_schema), **kwargs)  # type: ignore[arg-type]
+
+
+RESOURCES: dict[str, ResourceInfo] = {
+    r.path: r
+    for r in (
+        _r("customer", "Customer", changed_since=True),
+        _r("supplier", "Supplier", changed_since=True),
+        _r("contact", "Contact"),
+        _r("employee", "Employee"),
+        _r("department", "Department"),
+        _r("product", "Product"),
+        _r("project", "Project"),
+        _r("activity", "Activity"),
+        _r("ledger/account", "Account"),
+        _r("ledger/vatType", "VatType"),
+        _r("currency", "Currency"),
+        _r(
+            "order",
+            "Order",
+            date_field="orderDate",
+            date_params=("orderDateFrom", "orderDateTo"),
+        ),
+        _r(
+            "invoice",
+            "Invoice",
+            date_field="invoiceDate",
+            date_params=("invoiceDateFrom", "invoiceDateTo"),
+        ),
+        _r(
+            "supplierInvoice",
+            "SupplierInvoice",
+            date_field="invoiceDate",
+            date_params=("invoiceDateFrom", "invoiceDateTo"),
+        ),
+        _r(
+            "ledger/voucher",
+            "Voucher",
+            list_schema="VoucherSearchResponse",
+            date_field="date",
+            date_params=("dateFrom", "dateTo"),
+        ),
+        _r(
+            "ledger/posting",
+            "Posting",
+            date_field="date",
+            date_params=("dateFrom", "dateTo"),
+        ),
+        _r(
+            "timesheet/entry",
+            "TimesheetEntry",
+            list_schema="TimesheetEntrySearchResponse",
+            date_field="date",
+            date_params=("dateFrom", "dateTo"),
+        ),
+        # Reference targets without a list endpoint of their own.
+        _r("order/orderline", "OrderLine", listable=False),
+        _r("address", "Address", listable=False),
+        _r("country", "Country"),
+    )
+}
+
+#: Which collection holds the objects of a spec schema, for expanding references.
+MODEL_COLLECTIONS: dict[str, str] = {r.model: r.path for r in RESOURCES.values()}
+
+
+def listable_resources() -> list[str]:
+    """Paths of the collections that have a GET list endpoint, in a stable order."""
+    return [r.path for r in RESOURCES.values() if r.listable]
