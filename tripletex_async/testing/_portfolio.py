@@ -1,0 +1,216 @@
+"""A deterministic, generated accounting office: the data the simulator serves.
+
+An accountant's token reaches ``companies`` client companies. Each has every collection
+of ``RESOURCES``, of a size spread around a typical small Norwegian business; one (by
+default) has no data at all and one is heavy in the ledger. Records are generated per
+(company, collection) on first access and cached; sizes, ids and references are known
+before that, so a summary of a thousand companies costs no record at all.
+
+Same config, same bytes: every collection draws from its own random stream, seeded by
+``(seed, company, resource)``, and values two collections share are pure functions of
+the records' indices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from random import Random
+from types import MappingProxyType
+from typing import Any
+
+from ._calendar import Calendar
+from ._context import CompanyContext, make_identity
+from ._plan import DERIVED, CompanyPlan, LayoutTables, Role, first_ids, plan_company
+from ._records import accountant_record, build_collection, client_record
+from ._resources import RESOURCES
+
+__all__ = ["Portfolio", "PortfolioConfig", "generate_portfolio"]
+
+Record = dict[str, Any]
+
+#: Company ids are 7-digit, like Tripletex's.
+_COMPANY_IDS = range(1_000_000, 10_000_000)
+_OFFICE = ("Regnskapsbyrå", "regnskapsbyra")
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioConfig:
+    """What to generate. Every field has a default that gives a small, typical office."""
+
+    seed: int = 1
+    #: Client companies of the accountant.
+    companies: int = 5
+    #: Dated records (orders, invoices, vouchers, ...) fall in this calendar year.
+    year: int = 2025
+    #: Multiplies the base size of every collection.
+    scale: float = 1.0
+    #: This many clients have no records at all.
+    empty_companies: int = 1
+    #: This many clients have at least ``heavy_postings`` postings in ``year``.
+    heavy_companies: int = 1
+    heavy_postings: int = 12_000
+    #: Exact sizes per resource path for every non-empty company, e.g. {"customer": 10_000}.
+    #: A child collection (``order/orderline``, ``ledger/posting``) sets its parent's size.
+    sizes: Mapping[str, int] | None = field(default=None, hash=False)
+    #: Host part of reference urls, without scheme.
+    host: str = "api-test.tripletex.tech"
+
+    def __post_init__(self) -> None:
+        if self.companies < 1:
+            raise ValueError("companies must be at least 1")
+        if min(self.empty_companies, self.heavy_companies, self.heavy_postings) < 0:
+            raise ValueError("empty_companies, heavy_companies and heavy_postings must be >= 0")
+        if self.empty_companies + self.heavy_companies > self.companies:
+            raise ValueError("empty_companies + heavy_companies must not exceed companies")
+        if self.scale < 0:
+            raise ValueError("scale must be >= 0")
+        if "://" in self.host or "/" in self.host or not self.host:
+            raise ValueError("host is a bare host name, e.g. 'api-test.tripletex.tech'")
+        if not 1900 <= self.year <= 9000:
+            raise ValueError("year out of range")
+        sizes = dict(self.sizes or {})
+        _check_sizes(sizes)
+        # A private copy: the caller's dict may change, the config must not.
+        object.__setattr__(self, "sizes", MappingProxyType(sizes))
+
+
+def _check_sizes(sizes: Mapping[str, int]) -> None:
+    for resource, size in sizes.items():
+        if resource not in RESOURCES or resource == "address":
+            raise ValueError(f"sizes: {resource!r} is not a resource with its own size")
+        if size < 0:
+            raise ValueError(f"sizes: {resource!r} must be >= 0")
+    for child, parent in DERIVED.items():
+        if child in sizes and parent in sizes:
+            raise ValueError(f"sizes: give {child!r} or {parent!r}, not both")
+
+
+class Portfolio:
+    """The accountant, its clients, and every client's collections (generated lazily)."""
+
+    def __init__(self, config: PortfolioConfig) -> None:
+        self.config = config
+        self._calendar = Calendar(config.year)
+        accountant_id, ids, roles = _draw_companies(config)
+        plans = _plan_companies(config, ids, roles)
+        self._plans: dict[int, CompanyPlan] = {p.company_id: p for p in plans}
+        self._first_ids = first_ids(plans)
+        self._contexts: dict[int, CompanyContext] = {}
+        self._records: dict[tuple[int, str], list[Record]] = {}
+        office = make_identity(config.seed, accountant_id, _OFFICE)
+        #: The accounting office's ``Company``; its token reaches every client.
+        self.accountant: Record = accountant_record(
+            office, self._calendar, config.host, accountant_id
+        )
+        #: ``Client`` objects of ``/company/>withLoginAccess``, sorted by id.
+        self.clients: list[Record] = [
+            client_record(self._context(cid), config.host) for cid in self._plans
+        ]
+
+    def company_ids(self) -> list[int]:
+        """Ids of the client companies, ascending."""
+        return list(self._plans)
+
+    def resources(self) -> list[str]:
+        """Every collection path, including those without a list endpoint."""
+        return list(RESOURCES)
+
+    def role(self, company_id: int) -> Role:
+        """``normal``, ``empty`` (no records) or ``heavy`` (many postings)."""
+        return self._plan(company_id).role
+
+    def count(self, company_id: int, resource: str) -> int:
+        """How many records ``records`` returns, without generating them."""
+        return self._plan(company_id).counts[_known(resource)]
+
+    def id_range(self, company_id: int, resource: str) -> range:
+        """The ids of the company's records of ``resource`` (dense, ascending)."""
+        first = self._first_ids[_known(resource)][self._plan(company_id).index]
+        return range(first, first + self.count(company_id, resource))
+
+    def records(self, company_id: int, resource: str) -> list[Record]:
+        """The company's records of ``resource``, sorted by id (generated on first call).
+
+        The list and its records are cached and shared, and records share their nested
+        ``{"id", "url"}`` references: copy a record before changing it, and replace a
+        reference rather than edit it. Not locked: two threads asking at once may both
+        build the (identical) collection.
+        """
+        key = (company_id, _known(resource))
+        cached = self._records.get(key)
+        if cached is None:
+            cached = build_collection(self._context(company_id), resource, self.config.seed)
+            self._records[key] = cached
+        return cached
+
+    def summary(self) -> list[tuple[int, str, dict[str, int]]]:
+        """(company id, name, records per resource) for every client, without generating."""
+        return [
+            (int(client["id"]), str(client["name"]), dict(self._plans[client["id"]].counts))
+            for client in self.clients
+        ]
+
+    def _plan(self, company_id: int) -> CompanyPlan:
+        plan = self._plans.get(company_id)
+        if plan is None:
+            raise KeyError(f"no client company {company_id} in the portfolio")
+        return plan
+
+    def _context(self, company_id: int) -> CompanyContext:
+        ctx = self._contexts.get(company_id)
+        if ctx is None:
+            plan = self._plan(company_id)
+            seed = self.config.seed
+            firsts = {r: ids[plan.index] for r, ids in self._first_ids.items()}
+            identity = make_identity(seed, company_id)
+            ctx = CompanyContext(plan, firsts, self.config.host, self._calendar, identity, seed)
+            self._contexts[company_id] = ctx
+        return ctx
+
+
+def _known(resource: str) -> str:
+    if resource not in RESOURCES:
+        raise KeyError(f"unknown resource {resource!r}")
+    return resource
+
+
+def _draw_companies(config: PortfolioConfig) -> tuple[int, list[int], list[Role]]:
+    """(accountant id, sorted client ids, role of each client)."""
+    rng = Random(f"{config.seed}:companies")
+    drawn = rng.sample(_COMPANY_IDS, config.companies + 1)
+    ids = sorted(drawn[1:])
+    order = list(range(config.companies))
+    rng.shuffle(order)
+    roles: list[Role] = ["normal"] * config.companies
+    for index in order[: config.empty_companies]:
+        roles[index] = "empty"
+    for index in order[config.empty_companies :][: config.heavy_companies]:
+        roles[index] = "heavy"
+    return drawn[0], ids, roles
+
+
+def _plan_companies(
+    config: PortfolioConfig, ids: list[int], roles: list[Role]
+) -> list[CompanyPlan]:
+    """The sizes of every client's collections, in id order."""
+    tables = LayoutTables.for_seed(config.seed)
+    sizes = config.sizes or {}
+    return [
+        plan_company(
+            config.seed,
+            index,
+            company_id,
+            roles[index],
+            tables=tables,
+            scale=config.scale,
+            sizes=sizes,
+            heavy_postings=config.heavy_postings,
+        )
+        for index, company_id in enumerate(ids)
+    ]
+
+
+def generate_portfolio(config: PortfolioConfig | None = None) -> Portfolio:
+    """A portfolio for ``config`` (default config if None); records come on demand."""
+    return Portfolio(config if config is not None else PortfolioConfig())
