@@ -1,0 +1,62 @@
+"""A faithful simulated Tripletex API v2, for tests and benchmarks without the internet.
+
+Run it in-process as an httpx transport::
+
+    fake = FakeTripletex(generate_portfolio(PortfolioConfig(companies=3)))
+    async with TripletexClient(
+        consumer_token=fake.credentials.consumer_token,
+        employee_token=fake.credentials.employee_token,
+        base_url="http://tripletex.test/v2",
+        transport=FakeTransport(fake),
+    ) as client:
+        ...
+
+or on loopback with `serve` (async) / `ServerThread` (sync), or from a shell with
+``python -m tripletex_async.testing --port 8080``.
+"""
+
+from ._app import FakeTripletex as FakeTripletex
+from ._auth import Credentials as Credentials
+from ._config import FakeConfig as FakeConfig
+from ._config import Faults as Faults
+from ._config import FullResultSize as FullResultSize
+from ._config import RateLimit as RateLimit
+from ._http import FakeRequest as FakeRequest
+from ._http import FakeResponse as FakeResponse
+from ._http import Fault as Fault
+from ._portfolio import Portfolio as Portfolio
+from ._portfolio import PortfolioConfig as PortfolioConfig
+from ._portfolio import generate_portfolio as generate_portfolio
+from ._resources import RESOURCES as RESOURCES
+from ._resources import ResourceInfo as ResourceInfo
+from ._server import LoopbackServer as LoopbackServer
+from ._server import ServerThread as ServerThread
+from ._server import serve as serve
+from ._stats import FakeStatistics as FakeStatistics
+from ._transport import FakeTransport as FakeTransport
+from ._virtual import VirtualTimeEventLoop as VirtualTimeEventLoop
+from ._webhooks import Delivery as Delivery
+
+__all__ = [
+    "RESOURCES",
+    "Credentials",
+    "Delivery",
+    "FakeConfig",
+    "FakeRequest",
+    "FakeResponse",
+    "FakeStatistics",
+    "FakeTransport",
+    "FakeTripletex",
+    "Fault",
+    "Faults",
+    "FullResultSize",
+    "LoopbackServer",
+    "Portfolio",
+    "PortfolioConfig",
+    "RateLimit",
+    "ResourceInfo",
+    "ServerThread",
+    "VirtualTimeEventLoop",
+    "generate_portfolio",
+    "serve",
+]

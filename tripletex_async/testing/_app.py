@@ -1,0 +1,476 @@
+"""`FakeTripletex`: the simulator's request handling, free of any HTTP framework.
+
+One request goes: route -> authenticate -> count against the rate window -> maybe a
+fault -> the endpoint -> maybe damage the response. Adapters (`FakeTransport`, the
+loopback server) only move `FakeRequest`/`FakeResponse` values over the wire.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+import msgspec
+
+from . import _fields
+from ._auth import Credentials, Session, Sessions
+from ._config import FakeConfig
+from ._errors import ApiFailure, error_response, method_not_allowed, not_found
+from ._fields import IllegalField
+from ._http import FakeRequest, FakeResponse, Fault
+from ._limits import FixedWindows
+from ._lists import NO_DIGEST, envelope, full_result_size, match, parse_list_query
+from ._portfolio import Portfolio
+from ._resources import RESOURCES, ResourceInfo
+from ._schema import ModelSchema, load_models
+from ._stats import FakeStatistics, StatsRecorder
+from ._store import Store, digest
+from ._webhooks import Webhooks
+
+__all__ = ["FakeTripletex"]
+
+_decode_object = msgspec.json.Decoder(dict[str, Any]).decode
+_JSON = ("content-type", "application/json")
+_PAGE_CACHE_BYTES = 256 * 1024 * 1024
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class FakeTripletex:
+    """A simulated Tripletex API v2 serving a generated portfolio.
+
+    ``clock`` (aware datetimes) drives session expiry, rate windows and ``changes``
+    timestamps; ``sleep`` is awaited for simulated latency. Both are injectable so tests
+    need no real waiting.
+    """
+
+    def __init__(
+        self,
+        portfolio: Portfolio,
+        config: FakeConfig | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        self.portfolio = portfolio
+        self.config = config or FakeConfig()
+        self.clock = clock or _utcnow
+        self._sleep = sleep or anyio.sleep
+        self._models = load_models()
+        self._store = Store(portfolio, self.clock)
+        self._faults = random.Random(self.config.faults.seed)
+        self._stats = StatsRecorder()
+        self._pages: dict[tuple[object, ...], bytes] = {}
+        self._page_bytes = 0
+        self._windows = (
+            FixedWindows(self.config.rate_limit, lambda: self.clock().timestamp())
+            if self.config.rate_limit
+            else None
+        )
+        self._sessions = Sessions(
+            self.config.environment, self.clock, random.Random(portfolio.config.seed)
+        )
+        consumer = self._sessions.new_consumer_token()
+        accountant_id = int(portfolio.accountant["id"])
+        self._credentials = self._sessions.new_employee(consumer, accountant_id, accountant=True)
+        self.webhooks = Webhooks(self._store, self._models, self.clock)
+        self._store.listeners.append(self.webhooks.on_mutation)
+
+    # -- public API --------------------------------------------------------------------
+
+    @property
+    def credentials(self) -> Credentials:
+        """The accountant's consumer and employee tokens, reaching every client company."""
+        return self._credentials
+
+    def company_credentials(self, company_id: int) -> Credentials:
+        """A new employee token owned by one client company (a SaaS customer's token)."""
+        if not self._store.has_company(company_id):
+            raise KeyError(company_id)
+        return self._sessions.new_employee(
+            self._credentials.consumer_token, company_id, accountant=False
+        )
+
+    def add_consumer(self) -> Credentials:
+        """A second API consumer for the accountant's company: a separate rate budget."""
+        consumer = self._sessions.new_consumer_token()
+        return self._sessions.new_employee(consumer, self._credentials.company_id, accountant=True)
+
+    def statistics(self) -> FakeStatistics:
+        """A snapshot of what the simulator has served."""
+        return self._stats.snapshot(self._sessions.created)
+
+    def records(self, company_id: int, resource: str) -> list[dict[str, Any]]:
+        """The current objects of a resource, full, sorted by id (for assertions)."""
+        return list(self._store.collection(company_id, resource).ordered())
+
+    def add(self, company_id: int, resource: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Create an object between runs; webhooks fire."""
+        return self._store.add(company_id, resource, data)
+
+    def update(
+        self, company_id: int, resource: str, record_id: int, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Change an object (``version`` and ``changes`` move on); webhooks fire."""
+        return self._store.update(company_id, resource, record_id, data)
+
+    def delete(self, company_id: int, resource: str, record_id: int) -> None:
+        """Remove an object; webhooks fire."""
+        self._store.delete(company_id, resource, record_id)
+
+    def expire_sessions(self) -> None:
+        """Kill every live session (the next call with one gets 401)."""
+        for session in self._sessions.sessions.values():
+            session.alive = False
+
+    # -- request handling --------------------------------------------------------------
+
+    async def handle(self, request: FakeRequest) -> FakeResponse:
+        """Answer one request."""
+        self._stats.begin()
+        label, company, status = "?", None, 0
+        try:
+            await self._latency()
+            label, company, response = self._respond(request)
+            status = 0 if response.fault is Fault.DROP else response.status
+            return response
+        finally:
+            self._stats.end(label, status, company)
+
+    async def _latency(self) -> None:
+        faults = self.config.faults
+        delay = faults.latency + (faults.jitter * self._faults.random() if faults.jitter else 0)
+        if delay > 0:
+            await self._sleep(delay)
+
+    def _respond(self, request: FakeRequest) -> tuple[str, int | None, FakeResponse]:
+        rid = str(uuid.uuid4())
+        path = request.path
+        if path == "/_fake/statistics":
+            return path, None, _json(200, self.statistics().to_dict())
+        if not path.startswith("/v2/"):
+            return path, None, error_response(not_found(), rid)
+        route = path[4:].rstrip("/")
+        label, company = _label(route), None
+        headers: list[tuple[str, str]] = []
+        try:
+            if route == "token/session/:create":
+                response = self._create_session(request)
+            elif route == "event" or (route.startswith("event/") and "subscription" not in route):
+                response = self.webhooks.event_types(route, rid)
+            else:
+                session, company = self._sessions.authenticate(
+                    request.headers.get("authorization"), route
+                )
+                headers, allowed = self._rate_limit(session)
+                if not allowed:
+                    raise ApiFailure(429, 0, "Too many requests")
+                response = self._faulty(session, rid) or self._dispatch(
+                    request, route, session, company
+                )
+        except ApiFailure as failure:
+            response = error_response(failure, rid)
+        response.headers.extend(headers)
+        if response.header("x-tlx-request-id") is None:
+            response.headers.append(("x-tlx-request-id", rid))
+        if response.fault is None and 200 <= response.status < 300:
+            response.fault = self._damage()
+        return label, company, response
+
+    def _rate_limit(self, session: Session) -> tuple[list[tuple[str, str]], bool]:
+        if self._windows is None:
+            return [], True
+        verdict = self._windows.hit(session.budget_key)
+        return verdict.headers, verdict.allowed
+
+    def _faulty(self, session: Session, rid: str) -> FakeResponse | None:
+        faults = self.config.faults
+        if not faults.any:
+            return None
+        draw = self._faults.random()
+        for name, p in (("500", faults.error_500), ("503", faults.error_503)):
+            if draw < p:
+                self._stats.faults[name] += 1
+                return _server_error(int(name), rid)
+            draw -= p
+        if draw < faults.session_death:
+            self._stats.faults["session_death"] += 1
+            session.alive = False
+            raise ApiFailure(401, 3000, "Unauthorized", developer_message="Session expired.")
+        return None
+
+    def _damage(self) -> Fault | None:
+        faults = self.config.faults
+        if not (faults.drop or faults.truncate):
+            return None
+        draw = self._faults.random()
+        if draw < faults.drop:
+            self._stats.faults["drop"] += 1
+            return Fault.DROP
+        if draw < faults.drop + faults.truncate:
+            self._stats.faults["truncate"] += 1
+            return Fault.TRUNCATE
+        return None
+
+    def _create_session(self, request: FakeRequest) -> FakeResponse:
+        if request.method == "POST" and self.config.post_session_create:
+            args = _decode_body(request)
+            status = 201
+        elif request.method == "PUT":
+            args, status = request.params(), 200
+        else:
+            raise method_not_allowed()
+        session = self._sessions.create(
+            _opt_str(args.get("consumerToken")),
+            _opt_str(args.get("employeeToken")),
+            _opt_str(args.get("expirationDate")),
+        )
+        if self._windows is not None:
+            self._windows.hit(session.budget_key)
+        host = self.config.host
+        value = {
+            "id": session.id,
+            "version": 0,
+            "url": f"{host}/v2/token/session/{session.id}",
+            "consumerToken": {"id": 445, "url": f"{host}/v2/token/consumer/445"},
+            "employeeToken": {"id": 1000, "url": f"{host}/v2/token/employee/1000"},
+            "expirationDate": session.expires_at.date().isoformat(),
+            "token": session.token,
+            "encryptionKey": None,
+        }
+        return _json(status, {"value": value})
+
+    # -- endpoints ---------------------------------------------------------------------
+
+    def _dispatch(
+        self, request: FakeRequest, route: str, session: Session, company: int
+    ) -> FakeResponse:
+        method = request.method
+        if route == "token/session/>whoAmI":
+            return self._who_am_i(request, session, company)
+        if route.startswith("token/session/"):
+            if method != "DELETE":
+                raise method_not_allowed()
+            if not self._sessions.delete(route.rsplit("/", 1)[1]):
+                raise not_found()
+            return FakeResponse(204)
+        if route == "company/>withLoginAccess":
+            return self._with_login_access(request, session)
+        if route.startswith("event/subscription"):
+            return self.webhooks.handle(request, route, session, company)
+        if not self._store.has_company(company):
+            raise ApiFailure(403, 9000, "You do not have permission to access this feature.")
+        return self._resource(request, route, company)
+
+    def _resource(self, request: FakeRequest, route: str, company: int) -> FakeResponse:
+        info = RESOURCES.get(route)
+        if info is not None:
+            if request.method == "GET":
+                if not info.listable:
+                    raise method_not_allowed()
+                return self._list(request, info, company)
+            if request.method == "POST":
+                return self._create(request, info, company)
+            raise method_not_allowed()
+        parent, _, raw_id = route.rpartition("/")
+        info = RESOURCES.get(parent)
+        if info is None:
+            raise not_found()
+        if not raw_id.isdigit():
+            raise ApiFailure(
+                422, 21000, f'Wrong data format! Expected number. For input string: "{raw_id}"'
+            )
+        return self._item(request, info, company, int(raw_id))
+
+    def _list(self, request: FakeRequest, info: ResourceInfo, company: int) -> FakeResponse:
+        params = request.params()
+        query = parse_list_query(info, params, self.config)
+        model = self._models[info.model]
+        selection = self._selection(query.fields, model)
+        coll = self._store.collection(company, info.path)
+        matched = match(coll.ordered(), info, query, model)
+        if len(matched) > self.config.result_cap:
+            raise ApiFailure(
+                422,
+                23000,
+                "Result set too large. Limit of 10.000 reached.",
+                developer_message="Result set too large. Use filters to reduce the result.",
+            )
+        if_none_match = request.headers.get("if-none-match")
+        version_digest = digest(matched, query.fields) if if_none_match else NO_DIGEST
+        if if_none_match and if_none_match == version_digest:
+            return FakeResponse(304)
+        key = (company, info.path, coll.generation, query, bool(if_none_match))
+        body = self._pages.get(key)
+        if body is None:
+            page = matched[query.start : query.start + query.count]
+            if selection.is_plain_star:
+                values = [coll.star_bytes(r) for r in page]
+            else:
+                resolve = self._store.resolver(company)
+                values = [
+                    msgspec.json.encode(_fields.project(r, selection, model, self._models, resolve))
+                    for r in page
+                ]
+            body = envelope(
+                full_size=full_result_size(len(matched), self.config.full_result_size),
+                start=query.start,
+                values=values,
+                digest=version_digest,
+                extra=_envelope_extra(info, matched),
+            )
+            self._cache_page(key, body)
+        return FakeResponse(200, body, [_JSON])
+
+    def _cache_page(self, key: tuple[object, ...], body: bytes) -> None:
+        if self._page_bytes + len(body) > _PAGE_CACHE_BYTES:
+            self._pages.clear()
+            self._page_bytes = 0
+        self._pages[key] = body
+        self._page_bytes += len(body)
+
+    def _item(
+        self, request: FakeRequest, info: ResourceInfo, company: int, record_id: int
+    ) -> FakeResponse:
+        if request.method == "GET":
+            record = self._store.collection(company, info.path).by_id.get(record_id)
+            if record is None:
+                raise not_found()
+            return self._value(request, info, company, record, 200)
+        if request.method == "PUT":
+            data = self._writable(request, info)
+            record = self._store.update(company, info.path, record_id, data)
+            return self._value(request, info, company, record, 200)
+        if request.method == "DELETE":
+            self._store.delete(company, info.path, record_id)
+            return FakeResponse(204)
+        raise method_not_allowed()
+
+    def _create(self, request: FakeRequest, info: ResourceInfo, company: int) -> FakeResponse:
+        data = self._writable(request, info)
+        if "id" in data or "version" in data:
+            raise ApiFailure(
+                422,
+                18000,
+                "Validering feilet.",
+                validation=[("id", "ID kan ikke settes når man oppretter et objekt.")],
+            )
+        record = self._store.add(company, info.path, data)
+        return self._value(request, info, company, record, 201)
+
+    def _writable(self, request: FakeRequest, info: ResourceInfo) -> dict[str, Any]:
+        data = _decode_body(request)
+        model = self._models[info.model]
+        unknown = [(k, "Feltet eksisterer ikke i objektet.") for k in data if not model.field(k)]
+        if unknown:
+            raise ApiFailure(422, 16000, "Request mapping failed", validation=unknown)
+        return data
+
+    def _value(
+        self,
+        request: FakeRequest,
+        info: ResourceInfo,
+        company: int,
+        record: dict[str, Any],
+        status: int,
+    ) -> FakeResponse:
+        model = self._models[info.model]
+        selection = self._selection(request.params().get("fields", ""), model)
+        value = _fields.project(
+            record, selection, model, self._models, self._store.resolver(company)
+        )
+        return _json(status, {"value": value})
+
+    def _selection(self, text: str, model: ModelSchema) -> _fields.Selection:
+        try:
+            selection = _fields.parse_fields(text)
+            _fields.validate(selection, model, self._models)
+        except IllegalField as exc:
+            raise ApiFailure(400, 11000, str(exc)) from None
+        except ValueError as exc:
+            raise ApiFailure(400, 11000, f"Illegal fields filter: {exc}") from None
+        return selection
+
+    def _who_am_i(self, request: FakeRequest, session: Session, company: int) -> FakeResponse:
+        host = self.config.host
+        owner = session.employee.company_id
+        value = {
+            "employeeId": 1,
+            "actualEmployeeId": 1,
+            "employee": {"id": 1, "url": f"{host}/v2/employee/1"},
+            "companyId": owner,
+            "company": {"id": owner, "url": f"{host}/v2/company/{owner}"},
+            "language": "NO",
+            "loggedInWithConnect": False,
+            "employeeIsProxy": False,
+        }
+        model = self._models["LoggedInUserInfo"]
+        selection = self._selection(request.params().get("fields", ""), model)
+        projected = _fields.project(value, selection, model, self._models, lambda m, i: None)
+        return _json(200, {"value": projected})
+
+    def _with_login_access(self, request: FakeRequest, session: Session) -> FakeResponse:
+        info = ResourceInfo("company/>withLoginAccess", "Client")
+        query = parse_list_query(info, request.params(), self.config)
+        model = self._models["Client"]
+        selection = self._selection(query.fields, model)
+        clients = self.portfolio.clients if session.employee.accountant else []
+        page = clients[query.start : query.start + query.count]
+        values = [
+            msgspec.json.encode(
+                _fields.project(c, selection, model, self._models, lambda m, i: None)
+            )
+            for c in page
+        ]
+        inm = request.headers.get("if-none-match")
+        body = envelope(
+            full_size=full_result_size(len(clients), self.config.full_result_size),
+            start=query.start,
+            values=values,
+            digest=digest(clients, query.fields) if inm else NO_DIGEST,
+        )
+        return FakeResponse(200, body, [_JSON])
+
+
+def _label(route: str) -> str:
+    if route.startswith("token/session/") and route[14:15] not in (":", ">"):
+        return "token/session/{token}"  # never a token in the statistics
+    parts = route.split("/")
+    return "/".join("{id}" if p.isdigit() else p for p in parts)
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _decode_body(request: FakeRequest) -> dict[str, Any]:
+    try:
+        return _decode_object(request.body or b"{}")
+    except msgspec.DecodeError as exc:
+        raise ApiFailure(422, 22000, f"Invalid JSON: {exc}") from None
+
+
+def _json(status: int, payload: object) -> FakeResponse:
+    return FakeResponse(status, msgspec.json.encode(payload), [_JSON])
+
+
+def _server_error(status: int, rid: str) -> FakeResponse:
+    if status == 503:
+        # Load balancers answer 503 with HTML, not Tripletex's JSON envelope.
+        body = b"<html><body><h1>503 Service Unavailable</h1></body></html>"
+        return FakeResponse(503, body, [("content-type", "text/html")])
+    return error_response(ApiFailure(500, 1000, "Internal error"), rid)
+
+
+def _envelope_extra(info: ResourceInfo, matched: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if info.list_schema == "VoucherSearchResponse":
+        return {"totalNumberOfPostings": sum(len(r.get("postings") or []) for r in matched)}
+    if info.list_schema == "TimesheetEntrySearchResponse":
+        return {"sumAllHours": round(sum(float(r.get("hours") or 0) for r in matched), 2)}
+    return None

@@ -1,0 +1,205 @@
+"""List endpoints: query parameters, filtering, sorting, paging and the envelope.
+
+Behaviour follows FACTS §2-3 and §6: ``from``/``count`` paging with ``count`` = values
+returned, required date ranges with an exclusive "to", a 10,000-row cap on the matched
+set whatever ``count`` is, ``fullResultSize`` that may lie, and ``versionDigest`` that is a
+real checksum only when ``If-None-Match`` was sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from ._config import FakeConfig, FullResultSize
+from ._errors import ApiFailure, validation_failed
+from ._resources import ResourceInfo
+from ._schema import ModelSchema
+
+__all__ = ["ListQuery", "envelope", "full_result_size", "match", "parse_list_query"]
+
+OSLO = ZoneInfo("Europe/Oslo")
+_EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
+NO_DIGEST = "'If-None-Match' header not specified"
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """The parameters of one list call that decide what it returns."""
+
+    start: int
+    count: int
+    fields: str
+    sorting: str
+    date_range: tuple[str, str] | None
+    changed_since: datetime | None
+    ids: frozenset[int] | None
+
+    @property
+    def filter_key(self) -> tuple[object, ...]:
+        """What selects the matched set (not how it is paged or projected)."""
+        return (self.sorting, self.date_range, self.changed_since, self.ids)
+
+
+def parse_list_query(
+    info: ResourceInfo, params: Mapping[str, str], config: FakeConfig
+) -> ListQuery:
+    """Read and validate a list call's query parameters; unknown ones are ignored."""
+    start = _int_param(params, "from", 0)
+    count = _int_param(params, "count", 1000)
+    if start < 0 or count < 0:
+        raise validation_failed([("from" if start < 0 else "count", "Må være positiv.")])
+    if count > config.max_count:
+        raise validation_failed(
+            [("count", f"The parameter 'count' is bigger than the allowed {config.max_count}")]
+        )
+    return ListQuery(
+        start=start,
+        count=count,
+        fields=params.get("fields", ""),
+        sorting=params.get("sorting", "").replace(" ", ""),
+        date_range=_date_range(info, params),
+        changed_since=_changed_since(info, params),
+        ids=_ids(params.get("id")),
+    )
+
+
+def _int_param(params: Mapping[str, str], name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiFailure(
+            422, 21000, f'Wrong data format! Expected number. For input string: "{raw}"'
+        ) from None
+
+
+def _date_range(info: ResourceInfo, params: Mapping[str, str]) -> tuple[str, str] | None:
+    if info.date_params is None:
+        return None
+    lo_name, hi_name = info.date_params
+    lo, hi = params.get(lo_name), params.get(hi_name)
+    missing = [(n, "Kan ikke være null.") for n, v in ((hi_name, hi), (lo_name, lo)) if not v]
+    if missing:
+        raise validation_failed(missing)
+    assert lo is not None
+    assert hi is not None
+    for name, value in ((lo_name, lo), (hi_name, hi)):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise validation_failed([(name, "Ugyldig dato, forventet yyyy-MM-dd.")]) from None
+    if hi <= lo:
+        raise validation_failed([(hi_name, "Til og med dato må være etter fra og med dato.")])
+    return lo, hi
+
+
+def _changed_since(info: ResourceInfo, params: Mapping[str, str]) -> datetime | None:
+    raw = params.get("changedSince")
+    if not raw or not info.changed_since:
+        return None
+    try:
+        stamp = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise validation_failed([("changedSince", "Ugyldig tidspunkt.")]) from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=OSLO)
+    return stamp
+
+
+def _ids(raw: str | None) -> frozenset[int] | None:
+    if not raw:
+        return None
+    try:
+        return frozenset(int(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ApiFailure(
+            422, 21000, f'Wrong data format! Expected number. For input string: "{raw}"'
+        ) from None
+
+
+def match(
+    records: list[dict[str, Any]], info: ResourceInfo, query: ListQuery, model: ModelSchema
+) -> list[dict[str, Any]]:
+    """The objects a query matches, sorted as asked (by id when not asked)."""
+    out = records
+    if query.date_range is not None and info.date_field is not None:
+        lo, hi = query.date_range
+        field = info.date_field
+        out = [r for r in out if lo <= (r.get(field) or "") < hi]
+    if query.changed_since is not None:
+        since = query.changed_since
+        out = [r for r in out if _last_change(r) >= since]
+    if query.ids is not None:
+        wanted = query.ids
+        out = [r for r in out if r["id"] in wanted]
+    if query.sorting and query.sorting != "id":
+        out = _sorted(out, query.sorting, model)
+    return out
+
+
+def _last_change(record: Mapping[str, Any]) -> datetime:
+    changes = record.get("changes") or []
+    if not changes:
+        return _EPOCH
+    return datetime.fromisoformat(changes[-1]["timestamp"])
+
+
+def _sorted(
+    records: list[dict[str, Any]], sorting: str, model: ModelSchema
+) -> list[dict[str, Any]]:
+    out = list(records)
+    # Apply keys from the last to the first: Python's sort is stable.
+    for key in reversed(sorting.split(",")):
+        descending = key.startswith("-")
+        name = key.lstrip("-")
+        info = model.field(name)
+        if info is None or info.kind != "scalar":
+            raise ApiFailure(422, 17000, f"Sorting on '{name}' is not supported.")
+        out.sort(key=_sort_key(name), reverse=descending)
+    return out
+
+
+def _sort_key(name: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
+    return lambda record: _sort_value(record.get(name))
+
+
+def _sort_value(value: Any) -> tuple[bool, Any]:
+    # None sorts first; mixed types never meet because a field has one type.
+    return (value is not None, value if value is not None else 0)
+
+
+def full_result_size(true_size: int, mode: FullResultSize) -> int:
+    """What the envelope claims; ``INEXACT`` is off in both directions."""
+    if mode is FullResultSize.EXACT:
+        return true_size
+    if mode is FullResultSize.ZERO:
+        return 0
+    return max(0, true_size + (true_size * 7919) % 23 - 11)
+
+
+def envelope(
+    *,
+    full_size: int,
+    start: int,
+    values: list[bytes],
+    digest: str,
+    extra: Mapping[str, Any] | None = None,
+) -> bytes:
+    """The list envelope around already serialized values."""
+    head = [
+        b'{"fullResultSize":%d,"from":%d,"count":%d,"versionDigest":'
+        % (full_size, start, len(values)),
+        msgspec.json.encode(digest),
+    ]
+    for key, value in (extra or {}).items():
+        head.append(b',"%s":%s' % (key.encode(), msgspec.json.encode(value)))
+    head.append(b',"values":[')
+    return b"".join(head) + b",".join(values) + b"]}"

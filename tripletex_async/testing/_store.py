@@ -1,0 +1,179 @@
+"""The simulator's mutable data: per-company collections built lazily from a Portfolio.
+
+Hot-path choices: each object's ``*`` projection is serialized once and reused until the
+object changes, and every collection carries a generation counter that keys the caches of
+page bodies and digests, so serving a repeated query costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from ._errors import ApiFailure, not_found
+from ._portfolio import Portfolio
+from ._resources import MODEL_COLLECTIONS, RESOURCES
+
+__all__ = ["Collection", "Mutation", "Store"]
+
+OSLO = ZoneInfo("Europe/Oslo")
+_encode = msgspec.json.Encoder().encode
+
+MutationKind = Literal["create", "update", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    """One change made to the simulator's data, as webhooks see it."""
+
+    company_id: int
+    resource: str
+    id: int
+    kind: MutationKind
+    record: dict[str, Any]
+
+
+class Collection:
+    """The objects of one resource in one company."""
+
+    __slots__ = ("_ordered", "_star", "by_id", "generation", "resource")
+
+    def __init__(self, resource: str, records: Iterable[dict[str, Any]]) -> None:
+        self.resource = resource
+        self.by_id: dict[int, dict[str, Any]] = {r["id"]: r for r in records}
+        self.generation = 0
+        self._ordered: list[dict[str, Any]] | None = None
+        self._star: dict[int, bytes] = {}
+
+    def ordered(self) -> list[dict[str, Any]]:
+        """All objects sorted by id (cached until the next change)."""
+        if self._ordered is None:
+            self._ordered = [self.by_id[i] for i in sorted(self.by_id)]
+        return self._ordered
+
+    def star_bytes(self, record: dict[str, Any]) -> bytes:
+        """The serialized ``*`` projection of ``record`` (every field but ``changes``)."""
+        cached = self._star.get(record["id"])
+        if cached is None:
+            cached = _encode({k: v for k, v in record.items() if k != "changes"})
+            self._star[record["id"]] = cached
+        return cached
+
+    def touch(self, record_id: int) -> None:
+        """Invalidate the caches after ``record_id`` changed."""
+        self.generation += 1
+        self._ordered = None
+        self._star.pop(record_id, None)
+
+
+def digest(records: Iterable[dict[str, Any]], fields: str) -> str:
+    """A checksum of a matched result: ids and versions, and the fields asked for."""
+    h = hashlib.blake2b(fields.encode(), digest_size=16)
+    for r in records:
+        h.update(b"%d:%d;" % (r["id"], r.get("version", 0)))
+    return h.hexdigest()
+
+
+class Store:
+    """Every company's collections, plus the mutation API and its listeners."""
+
+    def __init__(self, portfolio: Portfolio, clock: Callable[[], datetime]) -> None:
+        self.portfolio = portfolio
+        self._clock = clock
+        self._collections: dict[tuple[int, str], Collection] = {}
+        self._next_id = 2_000_000_000
+        self.listeners: list[Callable[[Mutation], None]] = []
+
+    def has_company(self, company_id: int) -> bool:
+        """Whether ``company_id`` is a company with data in the portfolio."""
+        return company_id in self.portfolio.company_ids()
+
+    def collection(self, company_id: int, resource: str) -> Collection:
+        """The collection, materialized from the portfolio on first use."""
+        key = (company_id, resource)
+        coll = self._collections.get(key)
+        if coll is None:
+            records = self.portfolio.records(company_id, resource)
+            coll = Collection(resource, (dict(r) for r in records))
+            self._collections[key] = coll
+        return coll
+
+    def resolver(self, company_id: int) -> Callable[[str, int], dict[str, Any] | None]:
+        """Look up referenced objects of ``company_id`` by (model, id)."""
+
+        def resolve(model: str, record_id: int) -> dict[str, Any] | None:
+            path = MODEL_COLLECTIONS.get(model)
+            if path is None:
+                return None
+            return self.collection(company_id, path).by_id.get(record_id)
+
+        return resolve
+
+    # -- mutations ---------------------------------------------------------------------
+
+    def add(self, company_id: int, resource: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Create an object (``id``/``version`` are assigned) and notify listeners."""
+        coll = self.collection(company_id, resource)
+        self._next_id += 1
+        record_id = self._next_id
+        host = self.portfolio.config.host
+        record = {"id": record_id, "version": 0, "url": f"{host}/v2/{resource}/{record_id}"}
+        record.update({k: v for k, v in data.items() if k not in ("id", "version", "url")})
+        record["changes"] = [self._change("CREATE")]
+        coll.by_id[record_id] = record
+        coll.touch(record_id)
+        self._notify(Mutation(company_id, resource, record_id, "create", record))
+        return record
+
+    def update(
+        self, company_id: int, resource: str, record_id: int, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Change fields of an object, bump ``version`` and append to ``changes``.
+
+        A ``version`` in ``data`` that is not the current one is a 409/8000, as in the
+        real API; leaving it out is last-writer-wins.
+        """
+        coll = self.collection(company_id, resource)
+        old = coll.by_id.get(record_id)
+        if old is None:
+            raise not_found()
+        if "version" in data and data["version"] != old.get("version"):
+            raise ApiFailure(409, 8000, "RevisionException")
+        record = dict(old)
+        record.update({k: v for k, v in data.items() if k not in ("id", "version", "url")})
+        record["version"] = int(old.get("version", 0)) + 1
+        record["changes"] = [*old.get("changes", []), self._change("UPDATE")]
+        coll.by_id[record_id] = record
+        coll.touch(record_id)
+        self._notify(Mutation(company_id, resource, record_id, "update", record))
+        return record
+
+    def delete(self, company_id: int, resource: str, record_id: int) -> dict[str, Any]:
+        """Remove an object and notify listeners."""
+        coll = self.collection(company_id, resource)
+        record = coll.by_id.pop(record_id, None)
+        if record is None:
+            raise not_found()
+        coll.touch(record_id)
+        self._notify(Mutation(company_id, resource, record_id, "delete", record))
+        return record
+
+    def _change(self, change_type: str) -> dict[str, Any]:
+        stamp = self._clock().astimezone(OSLO).replace(microsecond=0).isoformat()
+        return {"employeeId": 1, "timestamp": stamp, "changeType": change_type}
+
+    def _notify(self, mutation: Mutation) -> None:
+        for listener in self.listeners:
+            listener(mutation)
+
+
+def check_resource(resource: str) -> None:
+    """Raise 404 for a path the simulator does not serve."""
+    if resource not in RESOURCES:
+        raise not_found()
