@@ -1,0 +1,130 @@
+"""The simulator's command line: flags, --summary, and serving until a signal."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from datetime import date, timedelta
+
+import pytest
+
+pytest.importorskip("tripletex_async.testing._portfolio", reason="_portfolio.py is not written yet")
+
+from tripletex_async.testing._cli import build_parser, fake_config, main
+from tripletex_async.testing._config import FullResultSize, RateLimit
+
+pytestmark = pytest.mark.timeout(10)
+SMALL = ["--companies", "3", "--scale", "0.05", "--seed", "7"]
+
+
+def test_summary_prints_table(capsys: pytest.CaptureFixture[str]) -> None:
+    """--summary prints a header, one row per company and totals, and exits 0."""
+    assert main(["--summary", *SMALL]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header, *rows, totals = lines
+    assert header.split()[:2] == ["id", "name"]
+    assert "customer" in header.split()
+    assert len(rows) == 3
+    assert all(row.split()[0].isdigit() for row in rows)
+    assert totals.split()[0] == "total"
+    column = header.split().index("customer") - 1  # totals row has no id cell
+    per_company = [
+        int(row.split()[-(len(header.split()) - header.split().index("customer"))]) for row in rows
+    ]
+    assert int(totals.split()[column]) == sum(per_company)
+
+
+def test_bad_flag_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown flag is argparse's exit 2 with a message."""
+    with pytest.raises(SystemExit) as exited:
+        main(["--bogus"])
+    assert exited.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--rate-limit", "ten"], "LIMIT/PERIOD"),
+        (["--rate-limit", "100/0"], "LIMIT/PERIOD"),
+        (["--drop", "1.5"], "between 0 and 1"),
+        (["--host", "0.0.0.0"], "loopback"),
+        (["--port", "70000"], "port"),
+        (["--full-result-size", "sometimes"], "invalid choice"),
+        (["--companies", "-1"], "whole number"),
+    ],
+)
+def test_bad_values_exit_2(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad value is one clear argparse error and exit 2."""
+    with pytest.raises(SystemExit) as exited:
+        main(flags)
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_flags_become_fake_config() -> None:
+    """Fault, latency, rate-limit and list flags land in FakeConfig."""
+    args = build_parser().parse_args(
+        [
+            "--rate-limit", "100/10", "--rate-limit-reset-on-429", "--latency-ms", "20",
+            "--jitter-ms", "5", "--fail-500", "0.1", "--fail-503", "0.2", "--drop", "0.01",
+            "--truncate", "0.02", "--session-death", "0.03", "--fault-seed", "9",
+            "--full-result-size", "zero", "--env", "prod",
+        ]
+    )  # fmt: skip
+    config = fake_config(args)
+    assert config.rate_limit == RateLimit(100, 10.0, reset_header_on_429=True)
+    faults = config.faults
+    assert (faults.seed, faults.latency, faults.jitter) == (9, 0.02, 0.005)
+    assert (faults.error_500, faults.error_503) == (0.1, 0.2)
+    assert (faults.drop, faults.truncate, faults.session_death) == (0.01, 0.02, 0.03)
+    assert config.full_result_size is FullResultSize.ZERO
+    assert (config.environment, config.host) == ("prod", "tripletex.no")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery is POSIX-only here")
+def test_serves_until_sigint() -> None:
+    """The server prints its URL and tokens, answers, and exits 0 on SIGINT."""
+    command = [sys.executable, "-m", "tripletex_async.testing", "--port", "0", *SMALL]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(4)]
+        assert lines[0].startswith("listening on http://127.0.0.1:")
+        exports = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines[1:])
+        api = exports["TRIPLETEX_BASE_URL"]
+        assert lines[0].split()[-1] == api
+        body = {
+            "consumerToken": exports["TRIPLETEX_CONSUMER_TOKEN"],
+            "employeeToken": exports["TRIPLETEX_EMPLOYEE_TOKEN"],
+            "expirationDate": (date.today() + timedelta(days=1)).isoformat(),
+        }
+        create = urllib.request.Request(
+            f"{api}/token/session/:create",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(create, timeout=5) as response:
+            token = json.load(response)["value"]["token"]
+        auth = base64.b64encode(f"0:{token}".encode()).decode()
+        who = urllib.request.Request(
+            f"{api}/token/session/%3EwhoAmI", headers={"Authorization": f"Basic {auth}"}
+        )
+        with urllib.request.urlopen(who, timeout=5) as response:
+            assert response.status == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=5)
+    assert process.returncode == 0
+    assert "Traceback" not in err

@@ -1,0 +1,249 @@
+"""Command line of the simulator: ``python -m tripletex_async.testing``.
+
+It generates a portfolio, serves it on a loopback port and prints where, with the
+simulator's tokens as shell exports, until SIGINT or SIGTERM. ``--summary`` prints the
+portfolio instead of serving it. ``build_parser``/``add_arguments``/``run`` are public
+so the project's own CLI (``tripletex-async fake-server``) reuses the same flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import anyio
+
+from ._app import FakeTripletex
+from ._config import FakeConfig, Faults, FullResultSize, RateLimit
+from ._portfolio import Portfolio, PortfolioConfig, generate_portfolio
+from ._server import loopback_host, serve
+
+__all__ = [
+    "add_arguments",
+    "build_parser",
+    "fake_config",
+    "main",
+    "portfolio_config",
+    "print_summary",
+    "run",
+]
+
+_HOSTS = {"test": "api-test.tripletex.tech", "prod": "tripletex.no"}
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a probability is between 0 and 1, not {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a whole number >= 0: {text!r}")
+    return int(text)
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
+    return value
+
+
+def _rate_limit(text: str) -> RateLimit:
+    limit, sep, period = text.partition("/")
+    try:
+        return RateLimit(int(limit), float(period)) if sep else RateLimit(int(limit), 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected LIMIT/PERIOD_SECONDS like 100/10, with both > 0, not {text!r}"
+        ) from None
+
+
+def _host(text: str) -> str:
+    try:
+        return loopback_host(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (0 to 65535): {text!r}")
+    return int(text)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the simulator's flags to ``parser``."""
+    serving = parser.add_argument_group("serving")
+    serving.add_argument("--host", type=_host, default="127.0.0.1", help="loopback address")
+    serving.add_argument("--port", type=_port, default=8080, help="0 picks a free port")
+    serving.add_argument("--env", choices=("test", "prod"), default="test")
+    serving.add_argument(
+        "--summary", action="store_true", help="print the portfolio and exit, do not serve"
+    )
+    data = parser.add_argument_group("portfolio")
+    data.add_argument("--seed", type=int, default=1)
+    data.add_argument("--companies", type=_count, default=5)
+    data.add_argument("--scale", type=_non_negative, default=1.0, help="multiplies record counts")
+    data.add_argument("--year", type=int, default=2025)
+    data.add_argument(
+        "--records-per-company", type=_count, metavar="N", help="customers per company"
+    )
+    behaviour = parser.add_argument_group("behaviour and faults")
+    behaviour.add_argument("--latency-ms", type=_non_negative, default=0.0)
+    behaviour.add_argument("--jitter-ms", type=_non_negative, default=0.0)
+    behaviour.add_argument(
+        "--rate-limit", type=_rate_limit, metavar="LIMIT/SECONDS", help="e.g. 100/10"
+    )
+    behaviour.add_argument(
+        "--rate-limit-reset-on-429",
+        action="store_true",
+        help="send X-Rate-Limit-Reset on 429s (real Tripletex does not, api2#103)",
+    )
+    for flag, what in (
+        ("--fail-500", "a 500"),
+        ("--fail-503", "a 503"),
+        ("--drop", "a dropped connection"),
+        ("--truncate", "a truncated body"),
+        ("--session-death", "the session dying"),
+    ):
+        behaviour.add_argument(
+            flag, type=_probability, default=0.0, metavar="P", help=f"chance of {what}"
+        )
+    behaviour.add_argument("--fault-seed", type=int, default=0, metavar="S")
+    behaviour.add_argument(
+        "--full-result-size",
+        choices=[f.value for f in FullResultSize],
+        default=FullResultSize.INEXACT.value,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m tripletex_async.testing``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tripletex_async.testing",
+        description="Serve a simulated Tripletex API v2 on a loopback port.",
+    )
+    add_arguments(parser)
+    return parser
+
+
+def fake_config(args: argparse.Namespace) -> FakeConfig:
+    """The simulator's behaviour, from parsed flags."""
+    rate_limit: RateLimit | None = args.rate_limit
+    if rate_limit is not None and args.rate_limit_reset_on_429:
+        rate_limit = RateLimit(rate_limit.limit, rate_limit.period, reset_header_on_429=True)
+    faults = Faults(
+        seed=args.fault_seed,
+        latency=args.latency_ms / 1000,
+        jitter=args.jitter_ms / 1000,
+        error_500=args.fail_500,
+        error_503=args.fail_503,
+        drop=args.drop,
+        truncate=args.truncate,
+        session_death=args.session_death,
+    )
+    return FakeConfig(
+        environment=args.env,
+        host=_HOSTS[args.env],
+        rate_limit=rate_limit,
+        faults=faults,
+        full_result_size=FullResultSize(args.full_result_size),
+    )
+
+
+def portfolio_config(args: argparse.Namespace) -> PortfolioConfig:
+    """The generated data, from parsed flags."""
+    sizes = None if args.records_per_company is None else {"customer": args.records_per_company}
+    # One empty and one heavy client as the defaults have, as long as there is room:
+    # ``--companies 1`` gives one heavy client rather than a refusal.
+    empty = min(1, args.companies - 1)
+    return PortfolioConfig(
+        seed=args.seed,
+        companies=args.companies,
+        empty_companies=max(empty, 0),
+        heavy_companies=min(1, max(args.companies - empty, 0)),
+        year=args.year,
+        scale=args.scale,
+        sizes=sizes,
+        host=_HOSTS[args.env],
+    )
+
+
+def print_summary(portfolio: Portfolio, out: TextIO) -> None:
+    """A table: one row per company with its record counts per resource, then totals."""
+    rows = portfolio.summary()
+    resources: list[str] = []
+    for _, _, counts in rows:
+        resources.extend(r for r in counts if r not in resources)
+    name_width = max([len("name"), *(len(name) for _, name, _ in rows)])
+    widths = [max(len(r), 7) for r in resources]
+    header = [f"{'id':>10}", f"{'name':<{name_width}}"]
+    header += [f"{r:>{w}}" for r, w in zip(resources, widths, strict=True)]
+    print("  ".join(header), file=out)
+    totals = dict.fromkeys(resources, 0)
+    for company_id, name, counts in rows:
+        cells = [f"{company_id:>10}", f"{name:<{name_width}}"]
+        for resource, width in zip(resources, widths, strict=True):
+            totals[resource] += counts.get(resource, 0)
+            cells.append(f"{counts.get(resource, 0):>{width}}")
+        print("  ".join(cells), file=out)
+    cells = [f"{'':>10}", f"{'total':<{name_width}}"]
+    cells += [f"{totals[r]:>{w}}" for r, w in zip(resources, widths, strict=True)]
+    print("  ".join(cells), file=out)
+
+
+async def _serve_until_signal(app: FakeTripletex, host: str, port: int, out: TextIO) -> None:
+    # The signal receiver is in place before "listening on" is printed, so a parent that
+    # reads that line and at once sends SIGTERM still gets a clean exit.
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with serve(app.handle, host=host, port=port) as server:
+            credentials = app.credentials
+            lines = [
+                f"listening on {server.api_url}",
+                f"export TRIPLETEX_BASE_URL={shlex.quote(server.api_url)}",
+                f"export TRIPLETEX_CONSUMER_TOKEN={shlex.quote(credentials.consumer_token)}",
+                f"export TRIPLETEX_EMPLOYEE_TOKEN={shlex.quote(credentials.employee_token)}",
+            ]
+            print("\n".join(lines), file=out, flush=True)
+            async for _ in signals:
+                return
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run the simulator (or print its summary) as the parsed ``args`` say."""
+    try:
+        config = fake_config(args)
+        portfolio = generate_portfolio(portfolio_config(args))
+    except ValueError as exc:  # a combination of flags the configs refuse
+        parser.error(str(exc))
+    if args.summary:
+        print_summary(portfolio, sys.stdout)
+        return 0
+    app = FakeTripletex(portfolio, config)
+    try:
+        anyio.run(_serve_until_signal, app, args.host, args.port, sys.stdout)
+    except OSError as exc:  # typically: the port is taken
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C before the signal receiver was in place
+        pass
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (argparse exits 2 on bad flags)."""
+    parser = build_parser()
+    return run(parser.parse_args(argv), parser)
