@@ -1,0 +1,79 @@
+"""tripletex_async: an asynchronous, high-throughput client and sync engine for Tripletex."""
+
+from ._client import CompanyView as CompanyView
+from ._client import TripletexClient as TripletexClient
+from ._clock import Clock as Clock
+from ._clock import LoopClock as LoopClock
+from ._clock import SystemClock as SystemClock
+from ._config import ENVIRONMENTS as ENVIRONMENTS
+from ._config import Credentials as Credentials
+from ._config import Limits as Limits
+from ._config import RetryPolicy as RetryPolicy
+from ._connection import Connection as Connection
+from ._connection import ConnectionStatistics as ConnectionStatistics
+from ._envelopes import Client as Client
+from ._envelopes import ListPage as ListPage
+from ._envelopes import LoggedInUserInfo as LoggedInUserInfo
+from ._envelopes import Ref as Ref
+from ._envelopes import Value as Value
+from ._errors import APIError as APIError
+from ._errors import AuthenticationError as AuthenticationError
+from ._errors import ClosedError as ClosedError
+from ._errors import ConfigurationError as ConfigurationError
+from ._errors import ConflictError as ConflictError
+from ._errors import DecodeError as DecodeError
+from ._errors import NotFoundError as NotFoundError
+from ._errors import PermissionDeniedError as PermissionDeniedError
+from ._errors import RateLimitedError as RateLimitedError
+from ._errors import ResultSetTooLargeError as ResultSetTooLargeError
+from ._errors import RevisionError as RevisionError
+from ._errors import ServerError as ServerError
+from ._errors import TimeoutError as TimeoutError
+from ._errors import TransportError as TransportError
+from ._errors import TripletexError as TripletexError
+from ._errors import ValidationError as ValidationError
+from ._errors import ValidationMessage as ValidationMessage
+from ._ratelimit import AdaptiveBudget as AdaptiveBudget
+from ._ratelimit import BudgetSnapshot as BudgetSnapshot
+from ._ratelimit import RateLimiter as RateLimiter
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ENVIRONMENTS",
+    "APIError",
+    "AdaptiveBudget",
+    "AuthenticationError",
+    "BudgetSnapshot",
+    "Client",
+    "Clock",
+    "ClosedError",
+    "CompanyView",
+    "ConfigurationError",
+    "ConflictError",
+    "Connection",
+    "ConnectionStatistics",
+    "Credentials",
+    "DecodeError",
+    "Limits",
+    "ListPage",
+    "LoggedInUserInfo",
+    "LoopClock",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "RateLimiter",
+    "Ref",
+    "ResultSetTooLargeError",
+    "RetryPolicy",
+    "RevisionError",
+    "ServerError",
+    "SystemClock",
+    "TimeoutError",
+    "TransportError",
+    "TripletexClient",
+    "TripletexError",
+    "ValidationError",
+    "ValidationMessage",
+    "Value",
+]

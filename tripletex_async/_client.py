@@ -1,0 +1,373 @@
+"""`TripletexClient`: the public async client.
+
+One client owns one HTTP connection pool. It has a default connection (the tokens it was
+made with) and can open more with `connect` (one per customer company of a SaaS, say),
+each with its own session and rate budget but the same pool. `company` gives a view whose
+requests act for an accountant's client company (Basic username = company id).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar, overload
+
+import httpx
+import msgspec
+
+from ._clock import Clock, SystemClock
+from ._config import Credentials, Limits, RetryPolicy, resolve_endpoint
+from ._connection import Connection, ConnectionStatistics
+from ._envelopes import Client, ListPage, LoggedInUserInfo, Value
+from ._errors import ClosedError, ConfigurationError
+from ._ratelimit import RateLimiter
+
+__all__ = ["CompanyView", "TripletexClient"]
+
+T = TypeVar("T")
+TransportName = Literal["aiohttp", "httpx"]
+_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def _decoder(type_: Any) -> msgspec.json.Decoder[Any]:
+    # Decoders are built once per type and reused: building one costs far more than using it.
+    decoder = _decoders.get(type_)
+    if decoder is None:
+        decoder = _decoders[type_] = msgspec.json.Decoder(type_)
+    return decoder
+
+
+def make_transport(name: TransportName | None, limits: Limits) -> httpx.AsyncBaseTransport:
+    """The HTTP transport by name; the default is the one benchmarks/transport.py chose.
+
+    httpx's own pool costs about three times the CPU per request of httpx-aiohttp and
+    degrades above ~50 requests in flight (encode/httpx#3215), so aiohttp is preferred
+    when installed.
+    """
+    pool = httpx.Limits(
+        max_connections=limits.max_in_flight, max_keepalive_connections=limits.max_in_flight
+    )
+    if name in (None, "aiohttp"):
+        try:
+            from httpx_aiohttp import AiohttpTransport
+        except ImportError:
+            if name == "aiohttp":
+                raise ConfigurationError(
+                    "transport 'aiohttp' needs the extra: pip install 'tripletex-async[aiohttp]'"
+                ) from None
+        else:
+            transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=pool)
+            return transport
+    return httpx.AsyncHTTPTransport(limits=pool)
+
+
+class _Requests:
+    """Typed helpers over `Connection.request`, shared by the client and company views."""
+
+    _company_id: int
+
+    def _conn(self) -> Connection:
+        raise NotImplementedError
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        type: Any = Any,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Any endpoint, any method; the body is decoded into ``type`` (bytes: as is)."""
+        decode = (lambda b: b) if type is bytes else _decoder(type).decode
+        return await self._conn().request(
+            method,
+            path,
+            decode,
+            company_id=self._company_id,
+            params=params,
+            json=json,
+            headers=headers,
+            not_modified=None,
+        )
+
+    async def get(
+        self, path: str, *, type: Any = Any, params: Mapping[str, Any] | None = None
+    ) -> Any:
+        """GET, decoded into ``type``."""
+        return await self.request("GET", path, type=type, params=params)
+
+    async def post(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        type: Any = Any,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """POST a JSON body (never retried once it may have reached Tripletex)."""
+        return await self.request("POST", path, type=type, params=params, json=json)
+
+    async def put(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        type: Any = Any,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """PUT a JSON body (Tripletex's partial update)."""
+        return await self.request("PUT", path, type=type, params=params, json=json)
+
+    async def delete(self, path: str, *, params: Mapping[str, Any] | None = None) -> None:
+        """DELETE; a 204 answer has no body."""
+        await self.request("DELETE", path, type=bytes, params=params)
+
+    async def get_value(
+        self, path: str, type: type[T], *, params: Mapping[str, Any] | None = None
+    ) -> T:
+        """GET a ``{"value": ...}`` envelope and return the value."""
+        envelope: Value[T] = await self.get(path, type=Value[type], params=params)  # type: ignore[valid-type]
+        return envelope.value
+
+    @overload
+    async def get_list(
+        self,
+        path: str,
+        type: type[T],
+        *,
+        params: Mapping[str, Any] | None = ...,
+        if_none_match: None = ...,
+    ) -> ListPage[T]: ...
+
+    @overload
+    async def get_list(
+        self,
+        path: str,
+        type: type[T],
+        *,
+        params: Mapping[str, Any] | None = ...,
+        if_none_match: str,
+    ) -> ListPage[T] | None: ...
+
+    async def get_list(
+        self,
+        path: str,
+        type: type[T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        if_none_match: str | None = None,
+    ) -> ListPage[T] | None:
+        """GET one page of a list endpoint; None when ``if_none_match`` matched (304)."""
+        headers = {"if-none-match": if_none_match} if if_none_match else None
+        decoder = _decoder(ListPage[type])  # type: ignore[valid-type]
+        page: ListPage[T] | None = await self._conn().request(
+            "GET",
+            path,
+            decoder.decode,
+            company_id=self._company_id,
+            params=params,
+            headers=headers,
+            not_modified=_NOT_MODIFIED,
+        )
+        return None if page is _NOT_MODIFIED else page
+
+    async def who_am_i(self) -> LoggedInUserInfo:
+        """``/token/session/>whoAmI``: the token owner's employee and company ids."""
+        return await self.get_value("/token/session/>whoAmI", LoggedInUserInfo)
+
+
+_NOT_MODIFIED: Any = ListPage(values=[])
+
+
+class CompanyView(_Requests):
+    """Requests acting for one company (Basic username = its id) on a connection."""
+
+    def __init__(self, connection: Connection, company_id: int) -> None:
+        self._connection = connection
+        self._company_id = company_id
+
+    @property
+    def company_id(self) -> int:
+        """The company these requests act for."""
+        return self._company_id
+
+    def _conn(self) -> Connection:
+        return self._connection
+
+    @property
+    def connection(self) -> Connection:
+        """The connection (tokens, session, budget) these requests use."""
+        return self._connection
+
+    def company(self, company_id: int) -> CompanyView:
+        """The same connection acting for another company."""
+        return CompanyView(self._connection, company_id)
+
+    def statistics(self) -> ConnectionStatistics:
+        """The connection's counters and budget."""
+        return self._connection.statistics()
+
+
+class TripletexClient(_Requests):
+    """An async Tripletex API v2 client; use it as ``async with TripletexClient(...)``.
+
+    Tokens and the environment come from the arguments or from ``TRIPLETEX_CONSUMER_TOKEN``,
+    ``TRIPLETEX_EMPLOYEE_TOKEN`` and ``TRIPLETEX_ENV``/``TRIPLETEX_BASE_URL``. A test token
+    against production (or the reverse) is refused here, before any request.
+    """
+
+    def __init__(
+        self,
+        consumer_token: str | None = None,
+        employee_token: str | None = None,
+        *,
+        env: str | None = None,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | TransportName | None = None,
+        limits: Limits | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | None = None,
+        clock: Clock | None = None,
+        session_days: int = 2,
+        environ: Mapping[str, str] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        root, credentials = resolve_endpoint(
+            consumer_token=consumer_token,
+            employee_token=employee_token,
+            env=env,
+            base_url=base_url,
+            environ=os.environ if environ is None else environ,
+        )
+        self._root = root
+        self._limits = limits or Limits()
+        self._retry = retry or RetryPolicy()
+        self._clock = clock or SystemClock()
+        self._rng = random.Random(seed)
+        self._session_days = session_days
+        if not isinstance(transport, httpx.AsyncBaseTransport):
+            transport = make_transport(transport, self._limits)
+        timeout = httpx.Timeout(self._limits.timeout, connect=self._limits.connect_timeout)
+        self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
+        self._company_id = 0
+        self._state: Literal["new", "open", "closed"] = "new"
+        self._connections: list[Connection] = []
+        self._credentials = credentials
+        self._default = self._new_connection(credentials, rate_limiter)
+
+    def __repr__(self) -> str:
+        return f"TripletexClient(base_url={self._root!r}, state={self._state!r})"
+
+    @property
+    def base_url(self) -> str:
+        """The API root, including ``/v2``."""
+        return self._root
+
+    def _new_connection(
+        self, credentials: Credentials, rate_limiter: RateLimiter | None
+    ) -> Connection:
+        connection = Connection(
+            self._http,
+            self._root,
+            credentials,
+            clock=self._clock,
+            limits=self._limits,
+            retry=self._retry,
+            rate_limiter=rate_limiter,
+            rng=random.Random(self._rng.random()),
+            session_days=self._session_days,
+        )
+        self._connections.append(connection)
+        return connection
+
+    def _conn(self) -> Connection:
+        if self._state != "open":
+            raise ClosedError(
+                "the client is closed"
+                if self._state == "closed"
+                else "use the client inside 'async with TripletexClient(...)'"
+            )
+        return self._default
+
+    async def __aenter__(self) -> Self:
+        if self._state != "new":
+            raise ClosedError("a TripletexClient can be opened only once")
+        await self._http.__aenter__()
+        self._state = "open"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Delete the sessions (best effort) and close the pool."""
+        if self._state == "closed":
+            return
+        was_open, self._state = self._state == "open", "closed"
+        try:
+            if was_open:
+                for connection in self._connections:
+                    await connection.close()
+        finally:
+            await self._http.aclose()
+
+    def connect(
+        self,
+        *,
+        employee_token: str,
+        consumer_token: str | None = None,
+        rate_limiter: RateLimiter | None = None,
+    ) -> CompanyView:
+        """Another employee token on the same pool, with its own session and rate budget.
+
+        Returns a view acting for that token's own company (Basic username 0).
+        """
+        self._conn()
+        consumer = consumer_token or self._credentials.consumer_token
+        connection = self._new_connection(Credentials(consumer, employee_token), rate_limiter)
+        return CompanyView(connection, 0)
+
+    def company(self, company_id: int) -> CompanyView:
+        """Requests acting for ``company_id`` (an accountant's client company)."""
+        return CompanyView(self._conn(), company_id)
+
+    @property
+    def connection(self) -> Connection:
+        """The default connection (the tokens the client was made with)."""
+        return self._conn()
+
+    def statistics(self) -> ConnectionStatistics:
+        """Requests, retries, 429s, refreshes, in flight and the budget of the default
+        connection."""
+        return self._default.statistics()
+
+    async def companies(self, *, page_size: int = 1000) -> list[Client]:
+        """Every client company the token reaches, paged through ``/company/>withLoginAccess``.
+
+        Pages until a short page: ``fullResultSize`` is not trusted.
+        """
+        out: list[Client] = []
+        start = 0
+        while True:
+            page = await self.get_list(
+                "/company/>withLoginAccess",
+                Client,
+                params={
+                    "from": start,
+                    "count": page_size,
+                    "fields": "id,name,displayName,organizationNumber",
+                },
+            )
+            out.extend(page.values)
+            if len(page.values) < page_size:
+                return out
+            start += len(page.values)

@@ -1,0 +1,371 @@
+"""One connection: a (consumer token, employee token) pair with its session and budget.
+
+The request pipeline, in order: a session token (shared refresh) -> a concurrency slot
+(the company's share, then the connection's) -> a rate token -> send and read the body
+-> release both -> learn from the rate headers -> decode -> retry, replay or raise.
+Foreign exceptions (httpx, msgspec) become ours here and only here.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+import httpx
+import msgspec
+
+from ._clock import Clock
+from ._config import Credentials, Limits, RetryPolicy
+from ._errors import (
+    APIError,
+    DecodeError,
+    TimeoutError,
+    TransportError,
+    TripletexError,
+    api_error,
+)
+from ._log import Log, Redactor
+from ._ratelimit import AdaptiveBudget, BudgetSnapshot, RateLimiter
+from ._session import SessionManager
+
+__all__ = ["Connection", "ConnectionStatistics", "RawResponse"]
+
+T = TypeVar("T")
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """A complete response: status, headers and the body, read once."""
+
+    status: int
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def request_id(self) -> str | None:
+        """Tripletex's ``x-tlx-request-id``."""
+        value: str | None = self.headers.get("x-tlx-request-id")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatistics:
+    """A snapshot of one connection's counters."""
+
+    requests: int
+    retries: int
+    rate_limited: int
+    not_modified: int
+    replayed_401: int
+    sessions_created: int
+    errors: int
+    in_flight: int
+    budget: BudgetSnapshot
+
+
+@dataclass(slots=True)
+class _Counters:
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    not_modified: int = 0
+    replayed_401: int = 0
+    errors: int = 0
+    in_flight: int = 0
+
+
+def _header_number(headers: httpx.Headers, name: str) -> float | None:
+    raw = headers.get(name)
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+class Connection:
+    """Requests made with one pair of tokens, sharing one session and one rate budget."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        root: str,
+        credentials: Credentials,
+        *,
+        clock: Clock,
+        limits: Limits,
+        retry: RetryPolicy,
+        rate_limiter: RateLimiter | None = None,
+        rng: random.Random | None = None,
+        session_days: int = 2,
+    ) -> None:
+        self._http = http
+        self._root = root.rstrip("/")
+        self._clock = clock
+        self._limits = limits
+        self._retry = retry
+        self._rng = rng or random.Random()
+        self.redactor = Redactor([credentials.consumer_token, credentials.employee_token])
+        self.log = Log(self.redactor)
+        self.budget: RateLimiter = rate_limiter or AdaptiveBudget(clock, rng=self._rng)
+        self._slots = anyio.CapacityLimiter(limits.max_in_flight)
+        self._company_slots: dict[int, anyio.CapacityLimiter] = {}
+        self._counters = _Counters()
+        self.session = SessionManager(
+            credentials,
+            self._create_session,
+            clock=clock,
+            log=self.log,
+            redactor=self.redactor,
+            days=session_days,
+        )
+
+    # -- public ------------------------------------------------------------------------
+
+    def statistics(self) -> ConnectionStatistics:
+        """Requests, retries, 429s, 304s, refreshes, in flight and the budget."""
+        c = self._counters
+        return ConnectionStatistics(
+            requests=c.requests,
+            retries=c.retries,
+            rate_limited=c.rate_limited,
+            not_modified=c.not_modified,
+            replayed_401=c.replayed_401,
+            sessions_created=self.session.created,
+            errors=c.errors,
+            in_flight=c.in_flight,
+            budget=self.budget.snapshot(),
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        decode: Callable[[bytes], T],
+        *,
+        company_id: int = 0,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        not_modified: T | None = None,
+    ) -> T:
+        """Send with retries and decode the body with ``decode``.
+
+        ``not_modified`` is returned for a 304 (a conditional list request whose digest
+        matched). Raises a `TripletexError` subclass on failure.
+        """
+        method = method.upper()
+        content = None if json is None else msgspec.json.encode(json)
+        call = _Call(method, path, company_id, params, content, headers)
+        return await self._run(call, decode, not_modified)
+
+    async def close(self) -> None:
+        """Delete the session on the server (best effort, bounded in time)."""
+        with anyio.move_on_after(5, shield=True):
+            try:
+                await self.session.close(self._delete_session)
+            except TripletexError as exc:
+                self.log.info("session_delete_failed", error=exc)
+
+    # -- pipeline ----------------------------------------------------------------------
+
+    async def _run(self, call: _Call, decode: Callable[[bytes], T], not_modified: T | None) -> T:
+        deadline = self._clock.monotonic() + self._retry.total
+        attempt, replayed, limited = 0, False, 0
+        while True:
+            token = await self.session.token()
+            failure: TripletexError
+            try:
+                response = await self._once(call, token.value)
+            except TransportError as exc:
+                if not (call.idempotent or exc.before_send):
+                    raise
+                failure = exc
+            else:
+                status = response.status
+                if status == 304:
+                    self._counters.not_modified += 1
+                    if not_modified is None:
+                        raise APIError(304, message="304 without a conditional request")
+                    return not_modified
+                if status == 401 and not replayed:
+                    replayed = True
+                    self._counters.replayed_401 += 1
+                    self.session.invalidate(token.generation)
+                    self.log.info("session_rejected", generation=token.generation)
+                    continue
+                if status == 429:
+                    limited += 1
+                    self._counters.rate_limited += 1
+                    pause = self.budget.rate_limited(
+                        _header_number(response.headers, "x-rate-limit-reset")
+                    )
+                    self.log.warning("rate_limited", path=call.shown, pause=round(pause, 3))
+                    if limited > self._retry.rate_limited_attempts:
+                        raise self._api_error(call, response)
+                    continue
+                if status < 400:
+                    try:
+                        return decode(response.content)
+                    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                        failure = DecodeError(str(exc), path=call.shown, company_id=call.company_id)
+                        if not call.idempotent:
+                            raise failure from None
+                else:
+                    error = self._api_error(call, response)
+                    if status < 500 or not call.idempotent:
+                        self._counters.errors += 1
+                        raise error
+                    failure = error
+            attempt += 1
+            await self._backoff(call, attempt, deadline, failure)
+
+    async def _backoff(
+        self, call: _Call, attempt: int, deadline: float, failure: TripletexError
+    ) -> None:
+        delay = self._retry.backoff(attempt, self._rng.random())
+        if attempt >= self._retry.attempts or self._clock.monotonic() + delay > deadline:
+            self._counters.errors += 1
+            raise failure
+        self._counters.retries += 1
+        self.log.info(
+            "retry",
+            path=call.shown,
+            attempt=attempt,
+            delay=round(delay, 3),
+            error=type(failure).__name__,
+        )
+        await self._clock.sleep(delay)
+
+    def _slot_for(self, company_id: int) -> anyio.CapacityLimiter:
+        slot = self._company_slots.get(company_id)
+        if slot is None:
+            slot = anyio.CapacityLimiter(self._limits.per_company)
+            self._company_slots[company_id] = slot
+        return slot
+
+    async def _once(self, call: _Call, token: str) -> RawResponse:
+        auth = base64.b64encode(f"{call.company_id}:{token}".encode()).decode()
+        headers = {"authorization": f"Basic {auth}", "accept": "application/json"}
+        if call.content is not None:
+            headers["content-type"] = "application/json"
+        headers.update(call.headers or {})
+        # Slot first, then a rate token; both are released before any decoding.
+        async with self._slot_for(call.company_id), self._slots:
+            await self.budget.acquire()
+            return await self._send(call, headers)
+
+    async def _send(self, call: _Call, headers: dict[str, str]) -> RawResponse:
+        counters = self._counters
+        counters.requests += 1
+        counters.in_flight += 1
+        started = self._clock.monotonic()
+        try:
+            response = await self._http.request(
+                call.method,
+                f"{self._root}/{call.path.lstrip('/')}",
+                params=call.params,
+                content=call.content,
+                headers=headers,
+            )
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, call) from exc
+        finally:
+            counters.in_flight -= 1
+        self._observe(response.headers)
+        self.log.debug(
+            "request",
+            method=call.method,
+            path=call.shown,
+            company_id=call.company_id,
+            status=response.status_code,
+            ms=round((self._clock.monotonic() - started) * 1000, 1),
+        )
+        return RawResponse(response.status_code, response.headers, response.content)
+
+    def _observe(self, headers: httpx.Headers) -> None:
+        limit = _header_number(headers, "x-rate-limit-limit")
+        remaining = _header_number(headers, "x-rate-limit-remaining")
+        self.budget.observe(
+            None if limit is None else int(limit),
+            None if remaining is None else int(remaining),
+            _header_number(headers, "x-rate-limit-reset"),
+            self._counters.in_flight,
+        )
+
+    def _api_error(self, call: _Call, response: RawResponse) -> APIError:
+        return api_error(
+            response.status,
+            response.content,
+            request_id=response.request_id,
+            method=call.method,
+            path=call.shown,
+            company_id=call.company_id or None,
+            retry_after=_header_number(response.headers, "x-rate-limit-reset"),
+        )
+
+    # -- session calls -----------------------------------------------------------------
+
+    async def _create_session(
+        self, method: str, body: dict[str, str] | None, params: dict[str, str] | None
+    ) -> tuple[int, bytes]:
+        """``/token/session/:create`` without Basic auth; transport failures retried."""
+        url = f"{self._root}/token/session/:create"
+        for attempt in range(1, self._retry.attempts + 1):
+            await self.budget.acquire()
+            try:
+                response = await self._http.request(method, url, json=body, params=params)
+            except httpx.TransportError as exc:
+                # Creating a second session is harmless, so any failure may be retried.
+                error = _transport_error(exc, _Call(method, "/token/session/:create"))
+                if attempt == self._retry.attempts:
+                    raise error from None
+                await self._clock.sleep(self._retry.backoff(attempt, self._rng.random()))
+                continue
+            self._counters.requests += 1
+            self._observe(response.headers)
+            if response.status_code >= 500 and attempt < self._retry.attempts:
+                await self._clock.sleep(self._retry.backoff(attempt, self._rng.random()))
+                continue
+            return response.status_code, response.content
+        raise AssertionError("unreachable")
+
+    async def _delete_session(self, token: str) -> None:
+        call = _Call("DELETE", f"/token/session/{token}", label="/token/session/{token}")
+        response = await self._once(call, token)
+        self.log.debug("session_deleted", status=response.status)
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    method: str
+    path: str
+    company_id: int = 0
+    params: Mapping[str, Any] | None = None
+    content: bytes | None = None
+    headers: Mapping[str, str] | None = None
+    label: str | None = None
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method in _IDEMPOTENT
+
+    @property
+    def shown(self) -> str:
+        """The path as logs and errors may show it (never a token)."""
+        return self.label or self.path
+
+
+def _transport_error(exc: httpx.TransportError, call: _Call) -> TransportError:
+    cls = TimeoutError if isinstance(exc, httpx.TimeoutException) else TransportError
+    # Only a failed connect proves the request never reached Tripletex.
+    return cls(
+        f"{type(exc).__name__}: {exc}",
+        method=call.method,
+        path=call.shown,
+        before_send=isinstance(exc, httpx.ConnectError),
+    )

@@ -1,0 +1,86 @@
+"""Logging through structlog, with secrets removed before anything is emitted.
+
+The library never configures structlog. Every event it logs passes through a `Redactor`
+first, which knows the connection's tokens and also scrubs anything shaped like a Basic
+``Authorization`` value or a token query parameter, so no configuration of the host
+application can make a secret appear.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import structlog
+
+__all__ = ["REDACTED", "Log", "Redactor"]
+
+REDACTED = "[redacted]"
+_PATTERNS = (
+    re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._-]+"),
+    re.compile(r"(?i)((?:consumer|employee|session)?token=)[^&\s\"']+"),
+)
+
+
+class Redactor:
+    """Replaces known secrets and secret-shaped text in log values."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str) -> None:
+        """Remember one more secret (a new session token, say)."""
+        if secret:
+            self._secrets.add(secret)
+
+    def text(self, value: str) -> str:
+        """``value`` with every secret replaced."""
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        value = _PATTERNS[0].sub(lambda m: f"{m.group(1)} {REDACTED}", value)
+        return _PATTERNS[1].sub(lambda m: f"{m.group(1)}{REDACTED}", value)
+
+    def value(self, value: Any) -> Any:
+        """Redact strings inside ``value``, recursing through containers."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self.value(v) for v in value]
+        if isinstance(value, BaseException):
+            return self.text(f"{type(value).__name__}: {value}")
+        return value
+
+
+class Log:
+    """A structlog logger whose every event is redacted first."""
+
+    def __init__(self, redactor: Redactor, **context: Any) -> None:
+        self._redactor = redactor
+        self._logger = structlog.get_logger("tripletex_async")
+        self._context = context
+
+    def bind(self, **context: Any) -> Log:
+        """A logger with more context, sharing the redactor."""
+        return Log(self._redactor, **{**self._context, **context})
+
+    def debug(self, event: str, **kw: Any) -> None:
+        """Log at debug level."""
+        self._logger.debug(event, **self._clean(kw))
+
+    def info(self, event: str, **kw: Any) -> None:
+        """Log at info level."""
+        self._logger.info(event, **self._clean(kw))
+
+    def warning(self, event: str, **kw: Any) -> None:
+        """Log at warning level."""
+        self._logger.warning(event, **self._clean(kw))
+
+    def _clean(self, kw: dict[str, Any]) -> dict[str, Any]:
+        merged = {**self._context, **kw}
+        return {k: self._redactor.value(v) for k, v in merged.items()}
