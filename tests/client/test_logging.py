@@ -1,0 +1,54 @@
+"""Logging: structlog events of a whole session hold no secret, at any level."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+import structlog
+
+from tripletex_async import NotFoundError
+from tripletex_async.testing import FakeTripletex
+
+from .conftest import MakeClient, client_id
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_debug_logs_of_a_full_session_hold_no_secret(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """Create, request, 401 replay, 404, close: no token or Basic value in any event."""
+    company = client_id(fake)
+    with structlog.testing.capture_logs() as events:
+        async with make_client() as client:
+            await client.company(company).get_list("/customer", dict[str, Any])
+            fake.expire_sessions()
+            await client.company(company).get_list("/customer", dict[str, Any])
+            with pytest.raises(NotFoundError):
+                await client.company(company).get("/customer/1")
+            sessions = [
+                *fake._sessions.sessions,
+                client.connection.session.current.value,  # type: ignore[union-attr]
+            ]
+    assert {e["event"] for e in events} >= {"session_created", "request", "session_rejected"}
+    text = repr(events)
+    secrets = [fake.credentials.consumer_token, fake.credentials.employee_token, *sessions]
+    for secret in secrets:
+        assert secret not in text
+        basic = base64.b64encode(f"{company}:{secret}".encode()).decode()
+        assert basic not in text
+
+
+def test_redactor_scrubs_basic_headers_and_token_params() -> None:
+    """Secret-shaped text is removed even when the secret itself is unknown."""
+    from tripletex_async._log import Redactor
+
+    redactor = Redactor()
+    line = "Authorization: Basic MDp0b2tlbg== url=/x?consumerToken=abc&employeeToken=def&a=1"
+    cleaned = redactor.text(line)
+    assert "MDp0b2tlbg==" not in cleaned
+    assert "abc" not in cleaned
+    assert "def" not in cleaned
+    assert "a=1" in cleaned

@@ -1,0 +1,121 @@
+"""The shared rate budget: learned from headers, no 429 once learned, fair, reported."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from tripletex_async import Limits, TripletexClient
+from tripletex_async.testing import FakeConfig, FakeTransport, FakeTripletex, Faults, RateLimit
+
+from .conftest import MakeClient, client_id
+
+pytestmark = pytest.mark.anyio
+
+
+def _limited(
+    fake: FakeTripletex, limit: int, period: float, latency: float = 0.0, **kw: Any
+) -> FakeTripletex:
+    config = FakeConfig(rate_limit=RateLimit(limit, period, **kw), faults=Faults(latency=latency))
+    return FakeTripletex(fake.portfolio, config, clock=fake.clock)
+
+
+def _client_for(make_client: MakeClient, fake: FakeTripletex, **kw: Any) -> TripletexClient:
+    return make_client(
+        consumer_token=fake.credentials.consumer_token,
+        employee_token=fake.credentials.employee_token,
+        transport=FakeTransport(fake),
+        **kw,
+    )
+
+
+async def _hammer(client: TripletexClient, company: int, n: int, workers: int = 16) -> None:
+    send, receive = anyio.create_memory_object_stream[int](n)
+    for i in range(n):
+        send.send_nowait(i)
+    send.close()
+
+    async def worker() -> None:
+        async for _ in receive:
+            await client.company(company).get_list("/customer", dict[str, Any])
+
+    with receive:
+        async with anyio.create_task_group() as tg:
+            for _ in range(workers):
+                tg.start_soon(worker)
+
+
+async def test_long_run_gets_no_429_once_the_budget_is_learned(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """Under 20 calls per 10 s, 300 calls from 16 workers meet no 429 at all."""
+    limited = _limited(fake, 20, 10, reset_header_on_429=True)
+    async with _client_for(make_client, limited) as client:
+        started = anyio.current_time()
+        await _hammer(client, client_id(fake), 300)
+        elapsed = anyio.current_time() - started
+        budget = client.statistics().budget
+    assert limited.statistics().rate_limited == 0
+    assert (budget.limit, budget.period) == (20, 10.0)
+    # 301 calls (with :create) need at least 15 windows; the budget wastes little.
+    assert elapsed < 16 * 10 * 1.05
+
+
+async def test_429_without_reset_header_still_completes_and_is_counted(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """When 429s carry no reset header (api2#103) the run completes; 429s are reported."""
+    limited = _limited(fake, 10, 10, latency=1.0)
+    async with _client_for(
+        make_client, limited, limits=Limits(max_in_flight=64, per_company=64)
+    ) as client:
+        # Start cold with more in flight than the window allows: some 429s are inevitable.
+        await _hammer(client, client_id(fake), 60, workers=30)
+        stats = client.statistics()
+    assert limited.statistics().rate_limited > 0
+    assert stats.rate_limited == limited.statistics().rate_limited
+
+
+async def test_two_connections_have_separate_budgets(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """Each employee token has its own budget: one exhausted does not hold the other."""
+    limited = _limited(fake, 5, 10)
+    company = client_id(fake)
+    other = limited.company_credentials(company)
+    async with _client_for(make_client, limited) as client:
+        saas = client.connect(employee_token=other.employee_token)
+        for _ in range(4):
+            await client.company(company).get_list("/customer", dict[str, Any])
+        started = anyio.current_time()
+        await saas.get_list("/customer", dict[str, Any])
+        assert anyio.current_time() - started < 1
+        assert saas.connection is not client.connection
+        assert saas.statistics().sessions_created == 1
+
+
+async def test_small_company_is_not_starved_by_a_big_one(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """With 200 calls of company A queued, company B's one call is served early."""
+    limited = _limited(fake, 10, 1)
+    a, b = client_id(fake, 0), client_id(fake, 1)
+    order: list[str] = []
+    async with _client_for(
+        make_client, limited, limits=Limits(max_in_flight=8, per_company=4)
+    ) as client:
+        await client.who_am_i()
+
+        async def call(name: str, company: int) -> None:
+            await client.company(company).get_list("/customer", dict[str, Any])
+            order.append(name)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(200):
+                tg.start_soon(call, "a", a)
+            await anyio.lowlevel.checkpoint()
+            tg.start_soon(call, "b", b)
+    assert order.index("b") < 20

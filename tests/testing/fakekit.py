@@ -1,0 +1,91 @@
+"""Helpers for simulator tests: a raw httpx client on the in-process transport."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from tripletex_async.testing import (
+    FakeConfig,
+    FakeTransport,
+    FakeTripletex,
+    PortfolioConfig,
+    generate_portfolio,
+)
+
+OSLO = ZoneInfo("Europe/Oslo")
+PORTFOLIO = generate_portfolio(PortfolioConfig(seed=11, companies=3, scale=0.03, heavy_companies=0))
+
+
+@dataclass
+class ManualClock:
+    """A wall clock that moves only when told to."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 3, 10, 12, 0, tzinfo=OSLO))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@dataclass
+class Kit:
+    """A simulator, its clock, a raw HTTP client and a session token."""
+
+    fake: FakeTripletex
+    clock: ManualClock
+    http: httpx.AsyncClient
+    token: str = ""
+
+    def auth(self, company: int = 0, token: str | None = None) -> dict[str, str]:
+        raw = f"{company}:{token if token is not None else self.token}".encode()
+        return {"authorization": "Basic " + base64.b64encode(raw).decode()}
+
+    async def session(self) -> str:
+        creds = self.fake.credentials
+        response = await self.http.post(
+            "/token/session/:create",
+            json={
+                "consumerToken": creds.consumer_token,
+                "employeeToken": creds.employee_token,
+                "expirationDate": (self.clock.now.date() + timedelta(days=2)).isoformat(),
+            },
+        )
+        assert response.status_code == 201, response.text
+        self.token = response.json()["value"]["token"]
+        return self.token
+
+    async def get(self, path: str, company: int | None = None, **params: Any) -> httpx.Response:
+        company = self.company if company is None else company
+        return await self.http.get(path, params=params, headers=self.auth(company))
+
+    @property
+    def company(self) -> int:
+        """A client company with data."""
+        for c in self.fake.portfolio.clients:
+            if self.fake.portfolio.count(c["id"], "customer") > 0:
+                return int(c["id"])
+        raise AssertionError("no company with data")
+
+
+@asynccontextmanager
+async def kit(config: FakeConfig | None = None, *, session: bool = True) -> AsyncIterator[Kit]:
+    """A fresh simulator on the shared small portfolio."""
+    clock = ManualClock()
+    fake = FakeTripletex(PORTFOLIO, config or FakeConfig(), clock=clock)
+    async with httpx.AsyncClient(
+        transport=FakeTransport(fake), base_url="http://tripletex.test/v2"
+    ) as http:
+        k = Kit(fake, clock, http)
+        if session:
+            await k.session()
+        yield k
