@@ -271,21 +271,21 @@ class FakeTripletex:
     def _resource(self, request: FakeRequest, route: str, company: int) -> FakeResponse:
         info = RESOURCES.get(route)
         if info is not None:
-            if request.method == "GET":
-                if not info.listable:
-                    raise method_not_allowed()
+            if request.method == "GET" and info.listable:
                 return self._list(request, info, company)
-            if request.method == "POST":
+            if request.method == "POST" and "POST" in info.collection_methods:
                 return self._create(request, info, company)
             raise method_not_allowed()
         parent, _, raw_id = route.rpartition("/")
         info = RESOURCES.get(parent)
-        if info is None:
+        if info is None or not info.item_methods:
             raise not_found()
         if not raw_id.isdigit():
             raise ApiFailure(
                 422, 21000, f'Wrong data format! Expected number. For input string: "{raw_id}"'
             )
+        if request.method not in info.item_methods:
+            raise method_not_allowed()
         return self._item(request, info, company, int(raw_id))
 
     def _list(self, request: FakeRequest, info: ResourceInfo, company: int) -> FakeResponse:

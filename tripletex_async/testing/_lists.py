@@ -65,7 +65,7 @@ def parse_list_query(
         sorting=params.get("sorting", "").replace(" ", ""),
         date_range=_date_range(info, params),
         changed_since=_changed_since(info, params),
-        ids=_ids(params.get("id")),
+        ids=_ids(params.get(info.id_param)) if info.id_param else None,
     )
 
 

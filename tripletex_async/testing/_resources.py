@@ -27,11 +27,52 @@ class ResourceInfo:
     date_params: tuple[str, str] | None = None
     changed_since: bool = False
     listable: bool = True
+    #: Methods on ``/{path}`` besides the list GET, as the spec has them.
+    collection_methods: frozenset[str] = frozenset()
+    #: Methods on ``/{path}/{id}``, as the spec has them.
+    item_methods: frozenset[str] = frozenset({"GET"})
+    #: The list endpoint's "List of IDs" filter, where it has one.
+    id_param: str | None = "id"
+
+
+#: (collection methods, item methods) per path, copied from the spec and checked against
+#: it by tests/testing/test_spec_routes_contract.py.
+_METHODS: dict[str, tuple[str, str]] = {
+    "customer": ("POST", "GET PUT DELETE"),
+    "supplier": ("POST", "GET PUT DELETE"),
+    "contact": ("POST", "GET PUT"),
+    "employee": ("POST", "GET PUT"),
+    "department": ("POST", "GET PUT DELETE"),
+    "product": ("POST", "GET PUT DELETE"),
+    "project": ("POST", "GET PUT DELETE"),
+    "activity": ("POST", "GET"),
+    "ledger/account": ("POST", "GET PUT DELETE"),
+    "ledger/vatType": ("", "GET"),
+    "currency": ("", "GET"),
+    "order": ("POST", "GET PUT DELETE"),
+    "invoice": ("POST", "GET"),
+    "supplierInvoice": ("", "GET"),
+    "ledger/voucher": ("POST", "GET PUT DELETE"),
+    "ledger/posting": ("", "GET"),
+    "timesheet/entry": ("POST", "GET PUT DELETE"),
+    "order/orderline": ("POST", "GET PUT DELETE"),
+    "country": ("", "GET"),
+    # Addresses are only ever reached as references (postalAddress(*)).
+    "address": ("", ""),
+}
 
 
 def _r(path: str, model: str, **kwargs: object) -> ResourceInfo:
     list_schema = kwargs.pop("list_schema", f"ListResponse{model}")
-    return ResourceInfo(path, model, list_schema=str(list_schema), **kwargs)  # type: ignore[arg-type]
+    collection, item = _METHODS[path]
+    return ResourceInfo(
+        path,
+        model,
+        list_schema=str(list_schema),
+        collection_methods=frozenset(collection.split()),
+        item_methods=frozenset(item.split()),
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 RESOURCES: dict[str, ResourceInfo] = {
@@ -42,7 +83,7 @@ RESOURCES: dict[str, ResourceInfo] = {
         _r("contact", "Contact"),
         _r("employee", "Employee"),
         _r("department", "Department"),
-        _r("product", "Product"),
+        _r("product", "Product", id_param="ids"),
         _r("project", "Project"),
         _r("activity", "Activity"),
         _r("ledger/account", "Account"),
@@ -76,6 +117,7 @@ RESOURCES: dict[str, ResourceInfo] = {
         _r(
             "ledger/posting",
             "Posting",
+            id_param=None,
             date_field="date",
             date_params=("dateFrom", "dateTo"),
         ),

@@ -1,0 +1,101 @@
+"""Contract: every path, method and query parameter the simulator serves is in the spec.
+
+Reads Tripletex's own OpenAPI file from the ``shared`` folder beside the repository. It
+is skipped only where that folder is absent, and fails instead when ``CI`` is set (CI
+always has it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tripletex_async.testing import RESOURCES
+
+SPEC_PATH = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "tripletex-openapi"
+    / "tripletex-openapi-original.json"
+)
+#: Query parameters the simulator reads on every list endpoint.
+LIST_PARAMS = {"from", "count", "sorting", "fields"}
+#: Routes outside the resource table: (path, method, query params read).
+FIXED_ROUTES = [
+    ("/token/session/:create", "put", {"consumerToken", "employeeToken", "expirationDate"}),
+    ("/token/session/:create", "post", set()),
+    ("/token/session/>whoAmI", "get", {"fields"}),
+    ("/token/session/{token}", "delete", set()),
+    ("/company/>withLoginAccess", "get", LIST_PARAMS),
+    ("/event", "get", set()),
+    ("/event/{eventType}", "get", set()),
+    ("/event/subscription", "get", LIST_PARAMS),
+    ("/event/subscription", "post", set()),
+    ("/event/subscription/{id}", "get", set()),
+    ("/event/subscription/{id}", "put", set()),
+    ("/event/subscription/{id}", "delete", set()),
+    ("/event/subscription/list", "post", set()),
+    ("/event/subscription/list", "put", set()),
+    ("/event/subscription/list", "delete", {"ids"}),
+]
+
+
+@cache
+def _paths() -> dict[str, Any]:
+    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))["paths"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def paths() -> dict[str, Any]:
+    """The spec's paths, or a skip (a failure under CI) when the spec is absent."""
+    if not SPEC_PATH.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have the Tripletex spec at {SPEC_PATH}")
+        pytest.skip(f"the Tripletex spec is not at {SPEC_PATH} (the shared folder is absent)")
+    return _paths()
+
+
+def _params(operation: dict[str, Any]) -> set[str]:
+    return {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+
+
+@pytest.mark.parametrize(("path", "method", "params"), FIXED_ROUTES)
+def test_fixed_route_is_in_the_spec(
+    paths: dict[str, Any], path: str, method: str, params: set[str]
+) -> None:
+    """Session, company, event and subscription routes exist with their parameters."""
+    assert method in paths[path], f"{method.upper()} {path} is not in the spec"
+    assert params <= _params(paths[path][method])
+
+
+@pytest.mark.parametrize("resource", sorted(RESOURCES))
+def test_resource_methods_are_in_the_spec(paths: dict[str, Any], resource: str) -> None:
+    """Every method the simulator serves on a resource and its items is in the spec."""
+    info = RESOURCES[resource]
+    collection = paths.get(f"/{resource}", {})
+    item = paths.get(f"/{resource}/{{id}}", {})
+    if info.listable:
+        assert "get" in collection
+    assert {m.lower() for m in info.collection_methods} <= set(collection)
+    assert {m.lower() for m in info.item_methods} <= set(item)
+
+
+@pytest.mark.parametrize("resource", sorted(r for r in RESOURCES if RESOURCES[r].listable))
+def test_list_query_parameters_are_in_the_spec(paths: dict[str, Any], resource: str) -> None:
+    """Paging, fields, sorting, id, the date range and changedSince exist where read."""
+    info = RESOURCES[resource]
+    operation = paths[f"/{resource}"]["get"]
+    read = set(LIST_PARAMS) | ({info.id_param} if info.id_param else set())
+    if info.date_params:
+        read |= set(info.date_params)
+    if info.changed_since:
+        read.add("changedSince")
+    assert read <= _params(operation)
+    required = {p["name"] for p in operation.get("parameters", []) if p.get("required")}
+    assert required == set(info.date_params or ())
