@@ -15,7 +15,6 @@ from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, overload
 
 import httpx
-import msgspec
 
 from ._clock import Clock, SystemClock
 from ._config import Credentials, Limits, RetryPolicy, resolve_endpoint
@@ -28,15 +27,6 @@ __all__ = ["CompanyView", "TripletexClient"]
 
 T = TypeVar("T")
 TransportName = Literal["aiohttp", "httpx"]
-_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
-
-
-def _decoder(type_: Any) -> msgspec.json.Decoder[Any]:
-    # Decoders are built once per type and reused: building one costs far more than using it.
-    decoder = _decoders.get(type_)
-    if decoder is None:
-        decoder = _decoders[type_] = msgspec.json.Decoder(type_)
-    return decoder
 
 
 def make_transport(name: TransportName | None, limits: Limits) -> httpx.AsyncBaseTransport:
@@ -82,7 +72,7 @@ class _Requests:
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Any endpoint, any method; the body is decoded into ``type`` (bytes: as is)."""
-        decode = (lambda b: b) if type is bytes else _decoder(type).decode
+        decode = (lambda b: b) if type is bytes else self._conn().decoder(type).decode
         return await self._conn().request(
             method,
             path,
@@ -163,7 +153,7 @@ class _Requests:
     ) -> ListPage[T] | None:
         """GET one page of a list endpoint; None when ``if_none_match`` matched (304)."""
         headers = {"if-none-match": if_none_match} if if_none_match else None
-        decoder = _decoder(ListPage[type])  # type: ignore[valid-type]
+        decoder = self._conn().decoder(ListPage[type])  # type: ignore[valid-type]
         page: ListPage[T] | None = await self._conn().request(
             "GET",
             path,
@@ -251,6 +241,7 @@ class TripletexClient(_Requests):
         self._session_days = session_days
         if not isinstance(transport, httpx.AsyncBaseTransport):
             transport = make_transport(transport, self._limits)
+        self._transport = transport
         timeout = httpx.Timeout(self._limits.timeout, connect=self._limits.connect_timeout)
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
         self._company_id = 0
@@ -272,6 +263,7 @@ class TripletexClient(_Requests):
     ) -> Connection:
         connection = Connection(
             self._http,
+            self._transport,
             self._root,
             credentials,
             clock=self._clock,

@@ -93,6 +93,7 @@ class Connection:
     def __init__(
         self,
         http: httpx.AsyncClient,
+        transport: httpx.AsyncBaseTransport,
         root: str,
         credentials: Credentials,
         *,
@@ -104,7 +105,11 @@ class Connection:
         session_days: int = 2,
     ) -> None:
         self._http = http
+        self._transport = transport
         self._root = root.rstrip("/")
+        # Decoders are built once per type and reused: building one costs far more than
+        # using it.
+        self._decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
         self._clock = clock
         self._limits = limits
         self._retry = retry
@@ -125,6 +130,13 @@ class Connection:
         )
 
     # -- public ------------------------------------------------------------------------
+
+    def decoder(self, type_: Any) -> msgspec.json.Decoder[Any]:
+        """The (cached) msgspec decoder for ``type_``."""
+        decoder = self._decoders.get(type_)
+        if decoder is None:
+            decoder = self._decoders[type_] = msgspec.json.Decoder(type_)
+        return decoder
 
     def statistics(self) -> ConnectionStatistics:
         """Requests, retries, 429s, 304s, refreshes, in flight and the budget."""
@@ -318,7 +330,7 @@ class Connection:
         for attempt in range(1, self._retry.attempts + 1):
             await self.budget.acquire()
             try:
-                response = await self._http.request(method, url, json=body, params=params)
+                response = await self._send_unlogged(method, url, body, params)
             except httpx.TransportError as exc:
                 # Creating a second session is harmless, so any failure may be retried.
                 error = _transport_error(exc, _Call(method, "/token/session/:create"))
@@ -333,6 +345,22 @@ class Connection:
                 continue
             return response.status_code, response.content
         raise AssertionError("unreachable")
+
+    async def _send_unlogged(
+        self, method: str, url: str, body: dict[str, str] | None, params: dict[str, str] | None
+    ) -> httpx.Response:
+        """Send straight to the transport, past httpx's own INFO log of every URL.
+
+        The legacy PUT carries the tokens in its query string, and httpx logs request URLs
+        through stdlib logging; an application forwarding those logs would record them.
+        """
+        request = self._http.build_request(method, url, json=body, params=params)
+        response = await self._transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     async def _delete_session(self, token: str) -> None:
         call = _Call("DELETE", f"/token/session/{token}", label="/token/session/{token}")

@@ -52,3 +52,24 @@ def test_redactor_scrubs_basic_headers_and_token_params() -> None:
     assert "abc" not in cleaned
     assert "def" not in cleaned
     assert "a=1" in cleaned
+
+
+async def test_legacy_put_create_leaves_no_token_in_stdlib_logs(
+    make_client: MakeClient, fake: FakeTripletex, caplog: pytest.LogCaptureFixture
+) -> None:
+    """httpx logs every URL at INFO; the PUT :create (tokens in the query) bypasses that."""
+    import logging
+
+    from tripletex_async.testing import FakeConfig, FakeTransport
+
+    old = FakeTripletex(fake.portfolio, FakeConfig(post_session_create=False), clock=fake.clock)
+    caplog.set_level(logging.DEBUG)
+    async with make_client(
+        consumer_token=old.credentials.consumer_token,
+        employee_token=old.credentials.employee_token,
+        transport=FakeTransport(old),
+    ) as client:
+        await client.who_am_i()
+    assert old.statistics().sessions_created == 1
+    assert old.credentials.consumer_token not in caplog.text
+    assert old.credentials.employee_token not in caplog.text

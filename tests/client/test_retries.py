@@ -85,3 +85,27 @@ def test_backoff_is_full_jitter_within_the_cap() -> None:
     assert policy.backoff(1, 0.999) < 0.5
     assert policy.backoff(10, 0.999) < 4.0
     assert policy.backoff(3, 0.0) == 0.0
+
+
+async def test_malformed_body_is_retried_for_a_get(
+    make_client: MakeClient, fake: FakeTripletex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 200 whose body is not the expected JSON is fetched again, then decoded."""
+    original = fake.handle
+    mangled = 0
+
+    async def once_garbled(request: Any) -> Any:
+        nonlocal mangled
+        response = await original(request)
+        if request.path.endswith("/customer") and not mangled:
+            mangled += 1
+            response.body = b'{"values": [{"id": "not-a-number"'
+        return response
+
+    monkeypatch.setattr(fake, "handle", once_garbled)
+    company = client_id(fake)
+    async with make_client() as client:
+        page = await client.company(company).get_list("/customer", dict[str, Any])
+        assert client.statistics().retries == 1
+    assert page.values
+    assert mangled == 1

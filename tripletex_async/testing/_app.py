@@ -67,6 +67,7 @@ class FakeTripletex:
         self._faults = random.Random(self.config.faults.seed)
         self._stats = StatsRecorder()
         self._pages: dict[tuple[object, ...], bytes] = {}
+        self._digests: dict[tuple[object, ...], str] = {}
         self._page_bytes = 0
         self._windows = (
             FixedWindows(self.config.rate_limit, lambda: self.clock().timestamp())
@@ -303,7 +304,12 @@ class FakeTripletex:
                 developer_message="Result set too large. Use filters to reduce the result.",
             )
         if_none_match = request.headers.get("if-none-match")
-        version_digest = digest(matched, query.fields) if if_none_match else NO_DIGEST
+        version_digest = NO_DIGEST
+        if if_none_match:
+            digest_key = (company, info.path, coll.generation, query.filter_key, query.fields)
+            version_digest = self._digests.get(digest_key) or self._digests.setdefault(
+                digest_key, digest(matched, query.fields)
+            )
         if if_none_match and if_none_match == version_digest:
             return FakeResponse(304)
         key = (company, info.path, coll.generation, query, bool(if_none_match))
@@ -331,6 +337,7 @@ class FakeTripletex:
     def _cache_page(self, key: tuple[object, ...], body: bytes) -> None:
         if self._page_bytes + len(body) > _PAGE_CACHE_BYTES:
             self._pages.clear()
+            self._digests.clear()
             self._page_bytes = 0
         self._pages[key] = body
         self._page_bytes += len(body)
