@@ -8,7 +8,7 @@ windows are tested without real waiting.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,14 +71,15 @@ MakeClient = Callable[..., TripletexClient]
 
 @pytest.fixture
 def make_client(fake: FakeTripletex, clock: LoopClock) -> MakeClient:
-    """Build a client wired to the simulator; keyword arguments override defaults."""
+    """Build a client wired to the simulator (or ``sim=``); keywords override defaults."""
 
-    def build(**kwargs: Any) -> TripletexClient:
+    def build(*, sim: FakeTripletex | None = None, **kwargs: Any) -> TripletexClient:
+        target = sim or fake
         options: dict[str, Any] = {
-            "consumer_token": fake.credentials.consumer_token,
-            "employee_token": fake.credentials.employee_token,
+            "consumer_token": target.credentials.consumer_token,
+            "employee_token": target.credentials.employee_token,
             "base_url": BASE_URL,
-            "transport": FakeTransport(fake),
+            "transport": FakeTransport(target),
             "clock": clock,
             "environ": {},
             "seed": 1,
@@ -96,10 +97,12 @@ async def client(make_client: MakeClient) -> AsyncIterator[TripletexClient]:
         yield c
 
 
+def sibling(fake: FakeTripletex, config: FakeConfig) -> FakeTripletex:
+    """Another simulator on the same portfolio and clock, behaving as ``config`` says."""
+    return FakeTripletex(fake.portfolio, config, clock=fake.clock)
+
+
 def client_id(fake: FakeTripletex, nth: int = 0) -> int:
     """The id of the ``nth`` non-empty client company."""
     ids = [c["id"] for c in fake.portfolio.clients if fake.portfolio.count(c["id"], "customer") > 0]
     return int(ids[nth])
-
-
-_ = timedelta

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from tripletex_async import TripletexClient
-from tripletex_async.testing import FakeConfig, FakeTransport, FakeTripletex, Faults
+from tripletex_async.testing import FakeConfig, FakeTripletex, Faults
 
 from .conftest import MakeClient, client_id
 
@@ -22,9 +22,7 @@ async def test_cancelled_requests_leave_nothing_behind(
     slow = FakeTripletex(fake.portfolio, FakeConfig(faults=Faults(latency=5)), clock=fake.clock)
     company = client_id(fake)
     async with make_client(
-        consumer_token=slow.credentials.consumer_token,
-        employee_token=slow.credentials.employee_token,
-        transport=FakeTransport(slow),
+        sim=slow,
     ) as client:
         await client.who_am_i()
         with anyio.move_on_after(7):

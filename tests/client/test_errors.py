@@ -54,13 +54,11 @@ async def test_result_set_too_large_has_its_own_class(
     make_client: Any, fake: FakeTripletex
 ) -> None:
     """422/23000 is ResultSetTooLargeError, a ValidationError."""
-    from tripletex_async.testing import FakeConfig, FakeTransport
+    from tripletex_async.testing import FakeConfig
 
     capped = FakeTripletex(fake.portfolio, FakeConfig(result_cap=1), clock=fake.clock)
     async with make_client(
-        consumer_token=capped.credentials.consumer_token,
-        employee_token=capped.credentials.employee_token,
-        transport=FakeTransport(capped),
+        sim=capped,
     ) as client:
         with pytest.raises(ResultSetTooLargeError) as info:
             await client.company(client_id(fake)).get_list("/customer", dict[str, Any])

@@ -60,14 +60,12 @@ async def test_legacy_put_create_leaves_no_token_in_stdlib_logs(
     """httpx logs every URL at INFO; the PUT :create (tokens in the query) bypasses that."""
     import logging
 
-    from tripletex_async.testing import FakeConfig, FakeTransport
+    from tripletex_async.testing import FakeConfig
 
     old = FakeTripletex(fake.portfolio, FakeConfig(post_session_create=False), clock=fake.clock)
     caplog.set_level(logging.DEBUG)
     async with make_client(
-        consumer_token=old.credentials.consumer_token,
-        employee_token=old.credentials.employee_token,
-        transport=FakeTransport(old),
+        sim=old,
     ) as client:
         await client.who_am_i()
     assert old.statistics().sessions_created == 1

@@ -9,9 +9,9 @@ import anyio.lowlevel
 import pytest
 
 from tripletex_async import Limits, TripletexClient
-from tripletex_async.testing import FakeConfig, FakeTransport, FakeTripletex, Faults, RateLimit
+from tripletex_async.testing import FakeConfig, FakeTripletex, Faults, RateLimit
 
-from .conftest import MakeClient, client_id
+from .conftest import MakeClient, client_id, sibling
 
 pytestmark = pytest.mark.anyio
 
@@ -20,16 +20,7 @@ def _limited(
     fake: FakeTripletex, limit: int, period: float, latency: float = 0.0, **kw: Any
 ) -> FakeTripletex:
     config = FakeConfig(rate_limit=RateLimit(limit, period, **kw), faults=Faults(latency=latency))
-    return FakeTripletex(fake.portfolio, config, clock=fake.clock)
-
-
-def _client_for(make_client: MakeClient, fake: FakeTripletex, **kw: Any) -> TripletexClient:
-    return make_client(
-        consumer_token=fake.credentials.consumer_token,
-        employee_token=fake.credentials.employee_token,
-        transport=FakeTransport(fake),
-        **kw,
-    )
+    return sibling(fake, config)
 
 
 async def _hammer(client: TripletexClient, company: int, n: int, workers: int = 16) -> None:
@@ -53,7 +44,7 @@ async def test_long_run_gets_no_429_once_the_budget_is_learned(
 ) -> None:
     """Under 20 calls per 10 s, 300 calls from 16 workers meet no 429 at all."""
     limited = _limited(fake, 20, 10, reset_header_on_429=True)
-    async with _client_for(make_client, limited) as client:
+    async with make_client(sim=limited) as client:
         started = anyio.current_time()
         await _hammer(client, client_id(fake), 300)
         elapsed = anyio.current_time() - started
@@ -69,9 +60,7 @@ async def test_429_without_reset_header_still_completes_and_is_counted(
 ) -> None:
     """When 429s carry no reset header (api2#103) the run completes; 429s are reported."""
     limited = _limited(fake, 10, 10, latency=1.0)
-    async with _client_for(
-        make_client, limited, limits=Limits(max_in_flight=64, per_company=64)
-    ) as client:
+    async with make_client(sim=limited, limits=Limits(max_in_flight=64, per_company=64)) as client:
         # Start cold with more in flight than the window allows: some 429s are inevitable.
         await _hammer(client, client_id(fake), 60, workers=30)
         stats = client.statistics()
@@ -86,7 +75,7 @@ async def test_two_connections_have_separate_budgets(
     limited = _limited(fake, 5, 10)
     company = client_id(fake)
     other = limited.company_credentials(company)
-    async with _client_for(make_client, limited) as client:
+    async with make_client(sim=limited) as client:
         saas = client.connect(employee_token=other.employee_token)
         for _ in range(4):
             await client.company(company).get_list("/customer", dict[str, Any])
@@ -104,9 +93,7 @@ async def test_small_company_is_not_starved_by_a_big_one(
     limited = _limited(fake, 10, 1)
     a, b = client_id(fake, 0), client_id(fake, 1)
     order: list[str] = []
-    async with _client_for(
-        make_client, limited, limits=Limits(max_in_flight=8, per_company=4)
-    ) as client:
+    async with make_client(sim=limited, limits=Limits(max_in_flight=8, per_company=4)) as client:
         await client.who_am_i()
 
         async def call(name: str, company: int) -> None:

@@ -6,26 +6,17 @@ from typing import Any
 
 import pytest
 
-from tripletex_async import RetryPolicy, ServerError, TripletexClient
-from tripletex_async.testing import FakeConfig, FakeTransport, FakeTripletex, Faults
+from tripletex_async import RetryPolicy, ServerError
+from tripletex_async.testing import FakeConfig, FakeTripletex, Faults
 
-from .conftest import MakeClient, client_id
+from .conftest import MakeClient, client_id, sibling
 
 pytestmark = pytest.mark.anyio
 
 
 def _faulty(fake: FakeTripletex, **faults: float) -> FakeTripletex:
     config = FakeConfig(faults=Faults(seed=3, **faults))
-    return FakeTripletex(fake.portfolio, config, clock=fake.clock)
-
-
-def _client_for(make_client: MakeClient, fake: FakeTripletex, **kw: Any) -> TripletexClient:
-    return make_client(
-        consumer_token=fake.credentials.consumer_token,
-        employee_token=fake.credentials.employee_token,
-        transport=FakeTransport(fake),
-        **kw,
-    )
+    return sibling(fake, config)
 
 
 @pytest.mark.parametrize(
@@ -45,7 +36,7 @@ async def test_get_survives_each_fault(
     """With a seeded fault on many requests, every one of 40 GETs still succeeds."""
     faulty = _faulty(fake, **{fault: rate})
     company = client_id(fake)
-    async with _client_for(make_client, faulty, retry=RetryPolicy(attempts=8)) as client:
+    async with make_client(sim=faulty, retry=RetryPolicy(attempts=8)) as client:
         for _ in range(40):
             page = await client.company(company).get_list("/customer", dict[str, Any])
             assert page.values
@@ -60,7 +51,7 @@ async def test_post_is_not_retried_after_a_server_error(
     """A POST answered 500 raises at once: it may have reached Tripletex."""
     faulty = _faulty(fake, error_500=1.0)
     company = client_id(fake)
-    async with _client_for(make_client, faulty) as client:
+    async with make_client(sim=faulty) as client:
         with pytest.raises(ServerError):
             await client.company(company).post("/customer", json={"name": "Ny Kunde AS"})
     assert faulty.statistics().by_path.get("customer") == 1
@@ -72,7 +63,7 @@ async def test_retries_give_up_after_the_attempt_cap(
     """A GET failing every time raises ServerError after exactly `attempts` tries."""
     faulty = _faulty(fake, error_503=1.0)
     company = client_id(fake)
-    async with _client_for(make_client, faulty, retry=RetryPolicy(attempts=4)) as client:
+    async with make_client(sim=faulty, retry=RetryPolicy(attempts=4)) as client:
         with pytest.raises(ServerError) as info:
             await client.company(company).get_list("/customer", dict[str, Any])
     assert info.value.status == 503

@@ -107,13 +107,10 @@ async def test_falls_back_to_put_when_post_is_unsupported(
     make_client: MakeClient, portfolio_small: Any, clock: LoopClock
 ) -> None:
     """Where POST :create does not exist, the legacy PUT with query parameters is used."""
-    from tripletex_async.testing import FakeTransport
 
     old = FakeTripletex(portfolio_small, FakeConfig(post_session_create=False), clock=clock.now)
     async with make_client(
-        consumer_token=old.credentials.consumer_token,
-        employee_token=old.credentials.employee_token,
-        transport=FakeTransport(old),
+        sim=old,
     ) as client:
         info = await client.who_am_i()
     assert info.companyId == old.credentials.company_id

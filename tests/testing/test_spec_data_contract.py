@@ -8,12 +8,9 @@ a mistake in the generator cannot hide a mistake in the records.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator, Mapping
-from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,31 +20,11 @@ from tripletex_async.testing._portfolio import Portfolio, PortfolioConfig, gener
 from tripletex_async.testing._resources import MODEL_COLLECTIONS, RESOURCES
 from tripletex_async.testing._schema import list_envelopes, load_models
 
-#: The ``shared`` folder is a sibling of the repository root.
-SPEC_PATH = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "tripletex-openapi"
-    / "tripletex-openapi-original.json"
-)
+from .conftest import SPEC_PATH
+
 HOST = "api-test.tripletex.tech"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SAMPLE = 40
-
-
-@cache
-def _spec() -> dict[str, Any]:
-    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-
-
-@pytest.fixture(scope="module")
-def spec() -> dict[str, Any]:
-    if not SPEC_PATH.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have the Tripletex spec at {SPEC_PATH}")
-        pytest.skip(f"the Tripletex spec is not at {SPEC_PATH} (the shared folder is absent)")
-    return _spec()
 
 
 @pytest.fixture(scope="module")
