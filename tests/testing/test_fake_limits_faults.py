@@ -109,3 +109,12 @@ async def test_statistics_count_paths_statuses_and_companies() -> None:
     assert stats.by_status[422] == 1
     assert stats.by_company[k.company] == 2
     assert stats.in_flight == 0
+
+
+async def test_faults_spare_session_calls_unless_asked() -> None:
+    """With drop=1.0, :create still answers; with on_token_calls it is dropped too."""
+    async with kit(FakeConfig(faults=Faults(drop=1.0))) as k:
+        assert k.token
+    with pytest.raises(httpx.RemoteProtocolError):
+        async with kit(FakeConfig(faults=Faults(drop=1.0, on_token_calls=True))):
+            pass

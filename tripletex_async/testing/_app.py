@@ -172,17 +172,22 @@ class FakeTripletex:
                 headers, allowed = self._rate_limit(session)
                 if not allowed:
                     raise ApiFailure(429, 0, "Too many requests")
-                response = self._faulty(session, rid) or self._dispatch(
-                    request, route, session, company
-                )
+                faulty = self._faulty(session, rid) if self._faults_apply(route) else None
+                response = faulty or self._dispatch(request, route, session, company)
         except ApiFailure as failure:
             response = error_response(failure, rid)
         response.headers.extend(headers)
         if response.header("x-tlx-request-id") is None:
             response.headers.append(("x-tlx-request-id", rid))
-        if response.fault is None and 200 <= response.status < 300:
+        ok = 200 <= response.status < 300
+        if response.fault is None and ok and self._faults_apply(route):
             response.fault = self._damage()
         return label, company, response
+
+    def _faults_apply(self, route: str) -> bool:
+        # Session calls are spared unless asked for, so a retry test is not also a test
+        # of session handling.
+        return self.config.faults.on_token_calls or not route.startswith("token/session/")
 
     def _rate_limit(self, session: Session) -> tuple[list[tuple[str, str]], bool]:
         if self._windows is None:
