@@ -21,7 +21,7 @@ from ._auth import Credentials, Session, Sessions
 from ._config import FakeConfig
 from ._errors import ApiFailure, error_response, method_not_allowed, not_found
 from ._fields import IllegalField
-from ._http import FakeRequest, FakeResponse, Fault
+from ._http import FakeRequest, FakeResponse, Fault, json_response
 from ._limits import FixedWindows
 from ._lists import NO_DIGEST, envelope, full_result_size, match, parse_list_query
 from ._portfolio import Portfolio
@@ -154,7 +154,7 @@ class FakeTripletex:
         rid = str(uuid.uuid4())
         path = request.path
         if path == "/_fake/statistics":
-            return path, None, _json(200, self.statistics().to_dict())
+            return path, None, json_response(200, self.statistics().to_dict())
         if not path.startswith("/v2/"):
             return path, None, error_response(not_found(), rid)
         route = path[4:].rstrip("/")
@@ -164,7 +164,7 @@ class FakeTripletex:
             if route == "token/session/:create":
                 response = self._create_session(request)
             elif route == "event" or (route.startswith("event/") and "subscription" not in route):
-                response = self.webhooks.event_types(route, rid)
+                response = self.webhooks.event_types(route)
             else:
                 session, company = self._sessions.authenticate(
                     request.headers.get("authorization"), route
@@ -250,7 +250,7 @@ class FakeTripletex:
             "token": session.token,
             "encryptionKey": None,
         }
-        return _json(status, {"value": value})
+        return json_response(status, {"value": value})
 
     # -- endpoints ---------------------------------------------------------------------
 
@@ -295,32 +295,41 @@ class FakeTripletex:
         return self._item(request, info, company, int(raw_id))
 
     def _list(self, request: FakeRequest, info: ResourceInfo, company: int) -> FakeResponse:
-        params = request.params()
-        query = parse_list_query(info, params, self.config)
+        query = parse_list_query(info, request.params(), self.config)
         model = self._models[info.model]
         selection = self._selection(query.fields, model)
         coll = self._store.collection(company, info.path)
-        matched = match(coll.ordered(), info, query, model)
-        if len(matched) > self.config.result_cap:
-            raise ApiFailure(
-                422,
-                23000,
-                "Result set too large. Limit of 10.000 reached.",
-                developer_message="Result set too large. Use filters to reduce the result.",
-            )
+        matched: list[dict[str, Any]] | None = None
+
+        def matching() -> list[dict[str, Any]]:
+            # Filtering walks the whole collection: done once per query and generation,
+            # not per request, since digests and pages are cached under the same keys.
+            nonlocal matched
+            if matched is None:
+                matched = match(coll.ordered(), info, query, model)
+                if len(matched) > self.config.result_cap:
+                    raise ApiFailure(
+                        422,
+                        23000,
+                        "Result set too large. Limit of 10.000 reached.",
+                        developer_message="Result set too large. Use filters to reduce the result.",
+                    )
+            return matched
+
         if_none_match = request.headers.get("if-none-match")
         version_digest = NO_DIGEST
         if if_none_match:
             digest_key = (company, info.path, coll.generation, query.filter_key, query.fields)
             version_digest = self._digests.get(digest_key) or self._digests.setdefault(
-                digest_key, digest(matched, query.fields)
+                digest_key, digest(matching(), query.fields)
             )
-        if if_none_match and if_none_match == version_digest:
-            return FakeResponse(304)
+            if if_none_match == version_digest:
+                return FakeResponse(304)
         key = (company, info.path, coll.generation, query, bool(if_none_match))
         body = self._pages.get(key)
         if body is None:
-            page = matched[query.start : query.start + query.count]
+            rows = matching()
+            page = rows[query.start : query.start + query.count]
             if selection.is_plain_star:
                 values = [coll.star_bytes(r) for r in page]
             else:
@@ -330,11 +339,11 @@ class FakeTripletex:
                     for r in page
                 ]
             body = envelope(
-                full_size=full_result_size(len(matched), self.config.full_result_size),
+                full_size=full_result_size(len(rows), self.config.full_result_size),
                 start=query.start,
                 values=values,
                 digest=version_digest,
-                extra=_envelope_extra(info, matched),
+                extra=_envelope_extra(info, rows),
             )
             self._cache_page(key, body)
         return FakeResponse(200, body, [_JSON])
@@ -397,7 +406,7 @@ class FakeTripletex:
         value = _fields.project(
             record, selection, model, self._models, self._store.resolver(company)
         )
-        return _json(status, {"value": value})
+        return json_response(status, {"value": value})
 
     def _selection(self, text: str, model: ModelSchema) -> _fields.Selection:
         try:
@@ -425,7 +434,7 @@ class FakeTripletex:
         model = self._models["LoggedInUserInfo"]
         selection = self._selection(request.params().get("fields", ""), model)
         projected = _fields.project(value, selection, model, self._models, lambda m, i: None)
-        return _json(200, {"value": projected})
+        return json_response(200, {"value": projected})
 
     def _with_login_access(self, request: FakeRequest, session: Session) -> FakeResponse:
         info = ResourceInfo("company/>withLoginAccess", "Client")
@@ -466,10 +475,6 @@ def _decode_body(request: FakeRequest) -> dict[str, Any]:
         return _decode_object(request.body or b"{}")
     except msgspec.DecodeError as exc:
         raise ApiFailure(422, 22000, f"Invalid JSON: {exc}") from None
-
-
-def _json(status: int, payload: object) -> FakeResponse:
-    return FakeResponse(status, msgspec.json.encode(payload), [_JSON])
 
 
 def _server_error(status: int, rid: str) -> FakeResponse:

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from urllib.parse import parse_qsl, unquote
 
-__all__ = ["FakeRequest", "FakeResponse", "Fault"]
+import msgspec
+
+__all__ = ["FakeRequest", "FakeResponse", "Fault", "json_response"]
 
 
 class Fault(Enum):
@@ -65,3 +67,10 @@ class FakeResponse:
             if key.lower() == lname:
                 return value
         return None
+
+
+def json_response(status: int, payload: object) -> FakeResponse:
+    """A JSON response with ``payload`` serialized by msgspec."""
+    return FakeResponse(
+        status, msgspec.json.encode(payload), [("content-type", "application/json")]
+    )

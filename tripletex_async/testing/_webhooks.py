@@ -18,17 +18,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import httpx
 import msgspec
 
 from . import _fields
 from ._errors import ApiFailure, method_not_allowed, not_found, validation_failed
-from ._http import FakeRequest, FakeResponse
+from ._http import FakeRequest, FakeResponse, json_response
 from ._lists import NO_DIGEST, envelope
+from ._resources import RESOURCES
 from ._schema import ModelSchema
 
 if TYPE_CHECKING:
-    import httpx
-
     from ._auth import Session
     from ._store import Mutation, Store
 
@@ -101,15 +101,15 @@ class Webhooks:
 
     # -- HTTP side ---------------------------------------------------------------------
 
-    def event_types(self, route: str, rid: str) -> FakeResponse:
+    def event_types(self, route: str) -> FakeResponse:
         """``GET /event`` (no authentication needed) and ``GET /event/{name}``."""
         catalogue = event_catalogue()
         if route == "event":
-            return _json(200, {"value": catalogue})
+            return json_response(200, {"value": catalogue})
         name = route.split("/", 1)[1]
         if name not in catalogue:
             raise not_found()
-        return _json(200, {"value": {"name": name, **catalogue[name], "examples": []}})
+        return json_response(200, {"value": {"name": name, **catalogue[name], "examples": []}})
 
     def handle(
         self, request: FakeRequest, route: str, session: Session, company: int
@@ -122,7 +122,9 @@ class Webhooks:
             if method == "GET":
                 return self._list(owner, [s for s in self._subs.values() if s.owner == owner])
             if method == "POST":
-                return _json(201, {"value": self._public(self._create(owner, _body(request)))})
+                return json_response(
+                    201, {"value": self._public(self._create(owner, _body(request)))}
+                )
             raise method_not_allowed()
         if rest == "list":
             return self._bulk(request, owner)
@@ -132,9 +134,9 @@ class Webhooks:
         if sub is None or sub.owner != owner:
             raise not_found()
         if method == "GET":
-            return _json(200, {"value": self._public(sub)})
+            return json_response(200, {"value": self._public(sub)})
         if method == "PUT":
-            return _json(200, {"value": self._public(self._update(sub, _body(request)))})
+            return json_response(200, {"value": self._public(self._update(sub, _body(request)))})
         if method == "DELETE":
             del self._subs[int(rest)]
             return FakeResponse(204)
@@ -241,8 +243,6 @@ class Webhooks:
             self.pending.append(self._signed(sub, msgspec.json.encode(payload)))
 
     def _payload_value(self, mutation: Mutation, data: dict[str, Any]) -> dict[str, Any]:
-        from ._resources import RESOURCES
-
         model = self.models[RESOURCES[mutation.resource].model]
         selection = _fields.parse_fields(str(data.get("fields") or ""))
         resolve = self.store.resolver(mutation.company_id)
@@ -266,8 +266,6 @@ class Webhooks:
         A delivery that fails (non-2xx or a transport error) goes back to the end of the
         queue; a subscription with too many failures becomes DISABLED_TOO_MANY_ERRORS.
         """
-        import httpx
-
         sent = 0
         for _ in range(len(self.pending) if limit is None else min(limit, len(self.pending))):
             delivery = self.pending.popleft()
@@ -311,9 +309,3 @@ def _body(request: FakeRequest) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise validation_failed([("body", "Forventet et objekt.")], code=16000)
     return data
-
-
-def _json(status: int, payload: object) -> FakeResponse:
-    return FakeResponse(
-        status, msgspec.json.encode(payload), [("content-type", "application/json")]
-    )
