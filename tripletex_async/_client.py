@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, overload
 
 import httpx
+import msgspec
 
 from ._clock import Clock, SystemClock
 from ._config import Credentials, Limits, RetryPolicy, resolve_endpoint
@@ -198,6 +199,8 @@ class _Requests:
 
 
 _NOT_MODIFIED: Any = ListPage(values=[])
+#: Derived from the Struct that decodes the answer, so request and decoder cannot drift.
+_CLIENT_FIELDS = ",".join(f.encode_name for f in msgspec.structs.fields(Client))
 
 
 class CompanyView(_Requests):
@@ -380,11 +383,7 @@ class TripletexClient(_Requests):
             page = await self.get_list(
                 "/company/>withLoginAccess",
                 Client,
-                params={
-                    "from": start,
-                    "count": page_size,
-                    "fields": "id,name,displayName,organizationNumber",
-                },
+                params={"from": start, "count": page_size, "fields": _CLIENT_FIELDS},
             )
             out.extend(page.values)
             if len(page.values) < page_size:

@@ -173,7 +173,12 @@ class Connection:
         method = method.upper()
         content = None if json is None else msgspec.json.encode(json)
         call = _Call(method, path, company_id, params, content, headers)
-        return await self._run(call, decode, not_modified)
+        try:
+            return await self._run(call, decode, not_modified)
+        except TripletexError:
+            # Counted here, once, whichever way the pipeline gave up.
+            self._counters.errors += 1
+            raise
 
     async def close(self) -> None:
         """Delete the session on the server (best effort, bounded in time)."""
@@ -230,7 +235,6 @@ class Connection:
                 else:
                     error = self._api_error(call, response)
                     if status < 500 or not call.idempotent:
-                        self._counters.errors += 1
                         raise error
                     failure = error
             attempt += 1
@@ -241,7 +245,6 @@ class Connection:
     ) -> None:
         delay = self._retry.backoff(attempt, self._rng.random())
         if attempt >= self._retry.attempts or self._clock.monotonic() + delay > deadline:
-            self._counters.errors += 1
             raise failure
         self._counters.retries += 1
         self.log.info(
@@ -327,23 +330,22 @@ class Connection:
     ) -> tuple[int, bytes]:
         """``/token/session/:create`` without Basic auth; transport failures retried."""
         url = f"{self._root}/token/session/:create"
-        for attempt in range(1, self._retry.attempts + 1):
+        attempts = self._retry.attempts
+        for attempt in range(1, attempts + 1):
             await self.budget.acquire()
+            self._counters.requests += 1
             try:
                 response = await self._send_unlogged(method, url, body, params)
             except httpx.TransportError as exc:
                 # Creating a second session is harmless, so any failure may be retried.
-                error = _transport_error(exc, _Call(method, "/token/session/:create"))
-                if attempt == self._retry.attempts:
-                    raise error from None
-                await self._clock.sleep(self._retry.backoff(attempt, self._rng.random()))
-                continue
-            self._counters.requests += 1
-            self._observe(response.headers)
-            if response.status_code >= 500 and attempt < self._retry.attempts:
-                await self._clock.sleep(self._retry.backoff(attempt, self._rng.random()))
-                continue
-            return response.status_code, response.content
+                if attempt == attempts:
+                    call = _Call(method, "/token/session/:create")
+                    raise _transport_error(exc, call) from None
+            else:
+                self._observe(response.headers)
+                if response.status_code < 500 or attempt == attempts:
+                    return response.status_code, response.content
+            await self._clock.sleep(self._retry.backoff(attempt, self._rng.random()))
         raise AssertionError("unreachable")
 
     async def _send_unlogged(
