@@ -1,0 +1,29 @@
+"""Fixtures for the generated models' tests: Tripletex's own OpenAPI spec, when present."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+#: The ``shared`` folder is a sibling of the repository root.
+SPEC_PATH = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "tripletex-openapi"
+    / "tripletex-openapi-original.json"
+)
+
+
+@pytest.fixture(scope="session")
+def spec() -> dict[str, Any]:
+    """The spec; a skip where the shared folder is absent, a failure under CI."""
+    if not SPEC_PATH.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have the Tripletex spec at {SPEC_PATH}")
+        pytest.skip(f"the Tripletex spec is not at {SPEC_PATH} (the shared folder is absent)")
+    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
