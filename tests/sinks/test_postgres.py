@@ -1,0 +1,118 @@
+"""PostgresSink: jsonb records in their own schema, bulk-loaded, no secrets in errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+
+from tripletex_async.sinks import Batch, PostgresSink, SinkError
+
+from .conftest import CUSTOMER, INVOICE, customer, invoice, key, state
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def sink(postgres_url: str, postgres_schema: str) -> AsyncIterator[PostgresSink]:
+    """An opened sink in a fresh schema, with the invoice and customer tables."""
+    sink = PostgresSink(postgres_url, schema=postgres_schema)
+    await sink.open([INVOICE, CUSTOMER])
+    yield sink
+    await sink.aclose()
+
+
+def query(url: str, sql: str) -> list[tuple[object, ...]]:
+    """Run ``sql`` on its own connection, as another tool would."""
+    with psycopg.connect(url) as connection:
+        return connection.execute(sql).fetchall()
+
+
+async def test_data_is_jsonb(sink: PostgresSink, postgres_url: str) -> None:
+    """Records can be queried with PostgreSQL's JSON operators."""
+    await sink.write([Batch(CUSTOMER, 1, [customer(4)])])
+    rows = query(postgres_url, f"SELECT data->>'name' FROM \"{sink.schema}\".customer")
+    assert rows == [("record 4",)]
+
+
+async def test_typed_columns_have_postgres_types(sink: PostgresSink, postgres_url: str) -> None:
+    """Keys are bigint, data jsonb, typed columns bigint/double/text/boolean."""
+    rows = query(
+        postgres_url,
+        "SELECT column_name, data_type FROM information_schema.columns "
+        f"WHERE table_schema = '{sink.schema}' AND table_name = 'invoice'",
+    )
+    assert dict(rows) == {
+        "company_id": "bigint",
+        "id": "bigint",
+        "data": "jsonb",
+        "_date": "text",
+        "_scan": "text",
+        "invoiceDate": "text",
+        "customer_id": "bigint",
+        "amount": "double precision",
+        "isPaid": "boolean",
+    }
+
+
+async def test_many_rows_are_copied_in(sink: PostgresSink, postgres_url: str) -> None:
+    """A large batch goes through COPY and lands whole, typed values included."""
+    await sink.write([Batch(INVOICE, 1, [invoice(i) for i in range(3000)])])
+    table = f'"{sink.schema}".invoice'
+    rows = query(postgres_url, f'SELECT count(*), sum(customer_id), bool_or("isPaid") FROM {table}')
+    assert rows == [(3000, sum(100 + i for i in range(3000)), True)]
+
+
+async def test_tables_live_in_the_chosen_schema(sink: PostgresSink, postgres_url: str) -> None:
+    """Every table is created in the sink's schema, none in public."""
+    rows = query(
+        postgres_url,
+        f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{sink.schema}'",
+    )
+    assert {name for (name,) in rows} == {
+        "_tripletex_meta",
+        "_tripletex_state",
+        "invoice",
+        "customer",
+    }
+
+
+async def test_database_failure_midway_rolls_back(sink: PostgresSink) -> None:
+    """A value PostgreSQL rejects in the second batch undoes the first batch entirely."""
+    bad = (2, b'{"id": 2}', None, None, "not a number", None, None)
+    batches = [
+        Batch(INVOICE, 1, [invoice(1)], state=state(key())),
+        Batch(INVOICE, 1, [bad]),
+    ]
+    with pytest.raises(SinkError, match="write"):
+        await sink.write(batches)
+    assert await sink.read("invoice") == {}
+    assert await sink.load_state("conn", 1, "invoice") == []
+
+
+async def test_unreachable_server_hides_the_password() -> None:
+    """A refused connection is a SinkError naming host and database, not the password."""
+    sink = PostgresSink("postgresql://alice:s3cret-pw@127.0.0.1:1/ledger", connect_timeout=2)
+    with pytest.raises(SinkError) as info:
+        await sink.open([INVOICE])
+    message = str(info.value)
+    assert "127.0.0.1:1/ledger" in message
+    assert "s3cret-pw" not in message
+    assert "s3cret-pw" not in repr(sink)
+    await sink.aclose()
+
+
+async def test_malformed_url_hides_the_password() -> None:
+    """A URL psycopg cannot parse is refused without repeating it."""
+    with pytest.raises(SinkError) as info:
+        PostgresSink("postgresql://alice:s3cret-pw@host/db?bogus_option=1")
+    assert "s3cret-pw" not in str(info.value)
+
+
+async def test_missing_database_is_a_sink_error(postgres_url: str) -> None:
+    """A database that does not exist is a SinkError naming it."""
+    sink = PostgresSink(postgres_url.rsplit("/", 1)[0] + "/no_such_database_here")
+    with pytest.raises(SinkError, match="no_such_database_here"):
+        await sink.open([INVOICE])
+    await sink.aclose()

@@ -1,0 +1,127 @@
+"""SQLiteSink: a plain SQLite file other tools can query."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tripletex_async.sinks import SCHEMA_VERSION, Batch, SinkError, SQLiteSink, Table
+
+from .conftest import CUSTOMER, INVOICE, customer, invoice, key, set_sqlite_version, state
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """Where the database file goes."""
+    return tmp_path / "sync.db"
+
+
+@pytest.fixture
+async def sink(path: Path) -> AsyncIterator[SQLiteSink]:
+    """An opened sink with the invoice and customer tables."""
+    sink = SQLiteSink(path)
+    await sink.open([INVOICE, CUSTOMER])
+    yield sink
+    await sink.aclose()
+
+
+def query(path: Path, sql: str) -> list[tuple[object, ...]]:
+    """Run ``sql`` on its own connection, as another tool would."""
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+async def test_database_is_in_wal_mode(sink: SQLiteSink, path: Path) -> None:
+    """The file is in WAL mode, so readers do not block the writer."""
+    assert query(path, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_typed_columns_are_queryable(sink: SQLiteSink, path: Path) -> None:
+    """Typed columns hold the row's values under their API names."""
+    await sink.write([Batch(INVOICE, 1, [invoice(2, "2024-01-20")])])
+    rows = query(path, 'SELECT "invoiceDate", customer_id, amount, "isPaid" FROM invoice')
+    assert rows == [("2024-01-20", 102, 12.5, 1)]
+
+
+async def test_columns_have_their_affinities(sink: SQLiteSink, path: Path) -> None:
+    """Internal and typed columns get INTEGER, REAL and TEXT as the contract says."""
+    types = {name: kind for _, name, kind, *_ in query(path, "PRAGMA table_info(invoice)")}
+    assert types == {
+        "company_id": "INTEGER",
+        "id": "INTEGER",
+        "data": "TEXT",
+        "_date": "TEXT",
+        "_scan": "TEXT",
+        "invoiceDate": "TEXT",
+        "customer_id": "INTEGER",
+        "amount": "REAL",
+        "isPaid": "INTEGER",
+    }
+
+
+async def test_data_is_the_json_text_as_fetched(sink: SQLiteSink, path: Path) -> None:
+    """data holds the exact JSON text, and read() gives the exact bytes back."""
+    raw = b'{"id":1,  "name":"\xc3\xa6\xc3\xb8\xc3\xa5"}'
+    await sink.write([Batch(CUSTOMER, 1, [(1, raw, None, "x")])])
+    assert query(path, "SELECT data FROM customer") == [(raw.decode(),)]
+    assert await sink.read("customer") == {(1, 1): raw}
+
+
+async def test_rows_carry_their_date_and_scan(sink: SQLiteSink, path: Path) -> None:
+    """_date and _scan are set from the row and the batch's state."""
+    await sink.write([Batch(INVOICE, 3, [invoice(1)], state=state(key(company=3), "s-7"))])
+    assert query(path, 'SELECT company_id, "_date", "_scan" FROM invoice') == [
+        (3, "2024-01-15", "s-7")
+    ]
+
+
+async def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    """Opening a text file is a SinkError naming the file, not a sqlite3 error."""
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not SQLite\n" * 100)
+    sink = SQLiteSink(text)
+    with pytest.raises(SinkError, match=r"notes\.txt"):
+        await sink.open([INVOICE])
+    await sink.aclose()
+
+
+async def test_newer_version_is_refused_untouched(sink: SQLiteSink, path: Path) -> None:
+    """A database of a newer version is refused before any table is created in it."""
+    set_sqlite_version(path, SCHEMA_VERSION + 1)
+    other = SQLiteSink(path)
+    with pytest.raises(SinkError, match="newer"):
+        await other.open([INVOICE, Table("product")])
+    await other.aclose()
+    assert query(path, "SELECT name FROM sqlite_master WHERE name = 'product'") == []
+
+
+async def test_database_failure_midway_rolls_back(sink: SQLiteSink, path: Path) -> None:
+    """A statement failing in the second batch undoes the first batch's rows and state."""
+    query(path, "DROP TABLE customer")
+    batches = [
+        Batch(INVOICE, 1, [invoice(1)], state=state(key())),
+        Batch(CUSTOMER, 1, [customer(1)]),
+    ]
+    with pytest.raises(SinkError, match="customer"):
+        await sink.write(batches)
+    assert await sink.read("invoice") == {}
+    assert await sink.load_state("conn", 1, "invoice") == []
+
+
+async def test_reopening_keeps_everything(sink: SQLiteSink, path: Path) -> None:
+    """A new sink on the same file sees the rows and states written before."""
+    await sink.write([Batch(INVOICE, 1, [invoice(1)], state=state(key()))])
+    await sink.aclose()
+    again = SQLiteSink(path)
+    await again.open([INVOICE])
+    assert set(await again.read("invoice")) == {(1, 1)}
+    assert len(await again.load_state("conn", 1, "invoice")) == 1
+    await again.aclose()

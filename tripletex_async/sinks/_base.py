@@ -1,0 +1,184 @@
+"""The sink contract: what the sync engine hands a sink, and the `Sink` protocol.
+
+A sink stores, per resource, one table of records keyed by ``(company_id, id)`` and the
+sync state of every window it has scanned. The engine sends `Batch`es: the rows of one
+page plus the state that is true once those rows are stored. A sink writes a sequence of
+batches in ONE transaction, state and rows together, so a run killed at any moment
+leaves either both or neither.
+
+Table contract (SQL sinks; other sinks keep the same information):
+
+- one table per resource named `Table.name` (``ledger/posting`` -> ``ledger_posting``);
+- key columns ``company_id`` and ``id`` (unique together), ``data`` (the record's JSON
+  exactly as fetched), ``_date`` (the resource's window date, for dated resources) and
+  ``_scan`` (the id of the window scan that last wrote the row);
+- one typed column per `Column` (scalars under their API name, references as
+  ``<name>_id``), all nullable;
+- a state table ``_tripletex_state`` keyed by `StateKey`, and ``_tripletex_meta`` holding
+  the schema version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+from .._errors import TripletexError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Batch",
+    "Column",
+    "ColumnKind",
+    "ReadableSink",
+    "Row",
+    "Sink",
+    "SinkError",
+    "StateKey",
+    "Table",
+    "WindowState",
+    "table_name",
+]
+
+#: Version of the sink schema (state and meta tables, internal columns). A sink opened on
+#: a database with a newer version refuses; older versions are migrated.
+SCHEMA_VERSION = 1
+
+ColumnKind = Literal["integer", "real", "text", "boolean"]
+
+#: One record: ``(id, data, date, *typed values)``. ``data`` is the record's JSON as
+#: fetched; ``date`` is its window date (``None`` for undated resources); typed values
+#: follow `Table.columns` in order (``None`` when absent or not requested).
+Row = tuple[object, ...]
+
+
+class SinkError(TripletexError):
+    """A sink could not open, migrate, read or write (the message says which and why)."""
+
+
+def table_name(resource: str) -> str:
+    """The table of a resource: its API path with ``/`` replaced by ``_``."""
+    return resource.replace("/", "_")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A typed column derived from a scalar field or a reference (``customer_id``)."""
+
+    name: str
+    kind: ColumnKind
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Where one resource's records go, and which typed columns they carry."""
+
+    resource: str
+    columns: tuple[Column, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """``ledger/posting`` -> ``ledger_posting``."""
+        return table_name(self.resource)
+
+
+@dataclass(frozen=True, slots=True)
+class StateKey:
+    """One unit of sync state: a window of a resource of a company, for one connection
+    and one field selection. Undated resources have one window, ``("", "")``."""
+
+    connection: str
+    company_id: int
+    resource: str
+    window_from: str = ""
+    window_to: str = ""
+    fields_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowState:
+    """What is known about one window once the rows it arrived with are stored."""
+
+    key: StateKey
+    #: Id of the scan in progress or last completed; rows written by it carry it in
+    #: ``_scan``.
+    scan: str
+    #: Offset from which the scan continues (all pages before it are stored).
+    next_from: int = 0
+    #: The scan reached a short page: every record of the window is stored.
+    complete: bool = False
+    #: ``versionDigest`` of the window's query, taken when the scan started.
+    digest: str | None = None
+    #: ``changedSince`` watermark (ISO 8601) for resources that support it.
+    watermark: str | None = None
+    #: Records stored by this scan so far.
+    records: int = 0
+    #: When this state was written (ISO 8601, UTC).
+    updated_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One page of records of one resource and company, with the state it completes.
+
+    Applied in this order, in the caller's transaction:
+
+    1. upsert ``rows`` (last one wins on a repeated ``(company_id, id)``);
+    2. delete the rows whose ids are in ``deleted_ids``;
+    3. when ``delete_unseen``: delete the company's rows in this window (``_date`` in
+       ``[window_from, window_to)``, or the whole company for an undated window) whose
+       ``_scan`` differs from ``state.scan``: records the completed scan did not see;
+    4. when ``live_ids`` is not ``None``: delete the company's rows in this window (as in
+       3) whose id is not in ``live_ids`` (deletions found by an id-only scan);
+    5. delete the states of ``superseded`` windows (a window replaced by its halves);
+    6. store ``state`` (``None``: rows only).
+
+    Rows take ``state.scan`` as their ``_scan``; without a state an existing row keeps its
+    ``_scan`` and a new one gets none, which step 3 counts as unseen. ``delete_unseen``
+    and ``live_ids`` need a ``state`` (they act on its window), and ``state`` must be of
+    ``company_id``.
+    """
+
+    table: Table
+    company_id: int
+    rows: Sequence[Row] = ()
+    state: WindowState | None = None
+    delete_unseen: bool = False
+    deleted_ids: Sequence[int] = ()
+    live_ids: Collection[int] | None = None
+    superseded: Sequence[StateKey] = field(default_factory=tuple)
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where synced records and their state go. Safe to call from concurrent tasks."""
+
+    async def open(self, tables: Sequence[Table]) -> None:
+        """Create or migrate the schema and the tables (adding missing columns)."""
+        ...
+
+    async def load_state(
+        self, connection: str, company_id: int, resource: str
+    ) -> list[WindowState]:
+        """Every stored window state of one resource of one company."""
+        ...
+
+    async def write(self, batches: Sequence[Batch]) -> None:
+        """Apply ``batches`` in one transaction (all or nothing)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Flush and release everything; idempotent."""
+        ...
+
+
+@runtime_checkable
+class ReadableSink(Sink, Protocol):
+    """A sink that can also give its records back (all built-in sinks can)."""
+
+    async def read(self, resource: str) -> dict[tuple[int, int], bytes]:
+        """Every stored record of ``resource``: ``(company_id, id) -> data`` as JSON bytes
+        (as fetched; PostgreSQL's jsonb gives the same value with normalised spacing
+        and key order)."""
+        ...

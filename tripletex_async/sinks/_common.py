@@ -1,0 +1,218 @@
+"""What every built-in sink shares: checked rows, the window rule, the version rule and the
+open/closed lifecycle, so that the four sinks differ only in how they store things."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+import anyio
+
+from ._base import SCHEMA_VERSION, Batch, SinkError, StateKey, Table
+
+__all__ = [
+    "INTERNAL_COLUMNS",
+    "Record",
+    "SinkBase",
+    "check_name",
+    "check_table",
+    "doomed",
+    "in_window",
+    "pending_migrations",
+    "records",
+    "refuse_newer",
+    "row_scan",
+    "stored_version",
+]
+
+#: Columns every table has before its typed ones; a `Column` may not reuse these names.
+INTERNAL_COLUMNS = ("company_id", "id", "data", "_date", "_scan")
+
+# Names become SQL identifiers and directory names: nothing that could quote, escape or
+# traverse.
+_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+_Step = TypeVar("_Step")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One checked row of a batch."""
+
+    id: int
+    data: bytes
+    date: str | None
+    values: tuple[object, ...]
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """``name`` itself when it may be used as an identifier; `SinkError` otherwise."""
+    if not _NAME.fullmatch(name):
+        raise SinkError(f"invalid {what} {name!r}: only letters, digits and '_' are allowed")
+    return name
+
+
+def check_table(table: Table) -> None:
+    """Refuse a table whose name or columns cannot be stored safely."""
+    check_name(table.name, "table name")
+    seen: set[str] = set(INTERNAL_COLUMNS)
+    for column in table.columns:
+        check_name(column.name, f"column name in {table.name}")
+        if column.name in seen:
+            raise SinkError(f"{table.name}: column {column.name!r} is reserved or repeated")
+        if column.kind not in ("integer", "real", "text", "boolean"):
+            raise SinkError(f"{table.name}.{column.name}: unknown column kind {column.kind!r}")
+        seen.add(column.name)
+
+
+def records(batch: Batch) -> list[Record]:
+    """The batch's rows, checked, with one record per id (the last one wins)."""
+    width = 3 + len(batch.table.columns)
+    by_id: dict[int, Record] = {}
+    for row in batch.rows:
+        if len(row) != width:
+            raise SinkError(
+                f"{batch.table.name}: a row has {len(row)} values, expected {width} "
+                f"(id, data, date and {len(batch.table.columns)} typed values)"
+            )
+        id_, data, date, *values = row
+        if not isinstance(id_, int) or isinstance(id_, bool):
+            raise SinkError(f"{batch.table.name}: row id {id_!r} is not an integer")
+        if not isinstance(data, bytes):
+            raise SinkError(f"{batch.table.name} id {id_}: data must be JSON bytes")
+        if date is not None and not isinstance(date, str):
+            raise SinkError(f"{batch.table.name} id {id_}: date must be a string or None")
+        by_id[id_] = Record(id_, data, date, tuple(values))
+    return list(by_id.values())
+
+
+def row_scan(batch: Batch) -> str | None:
+    """The ``_scan`` a batch's rows get: its state's scan, or ``None`` to keep the stored one.
+
+    Rows written without state (single updates, webhooks) keep the scan of the row they
+    replace, so a scan that already saw the record does not delete it; new rows get no
+    scan, which counts as unseen for ``delete_unseen``.
+    """
+    return batch.state.scan if batch.state is not None else None
+
+
+def in_window(key: StateKey, date: str | None) -> bool:
+    """Whether a row dated ``date`` belongs to the window of ``key`` (undated: all rows)."""
+    if key.window_from == "":
+        return True
+    return date is not None and key.window_from <= date < key.window_to
+
+
+def doomed(batch: Batch, rows: Iterable[tuple[int, str | None, str | None]]) -> list[int]:
+    """The ids steps 3 and 4 of `Batch` delete, among the company's ``(id, date, scan)``."""
+    state = batch.state
+    if state is None or not (batch.delete_unseen or batch.live_ids is not None):
+        return []
+    live = None if batch.live_ids is None else frozenset(batch.live_ids)
+    return sorted(
+        id_
+        for id_, date, scan in rows
+        if in_window(state.key, date)
+        and ((batch.delete_unseen and scan != state.scan) or (live is not None and id_ not in live))
+    )
+
+
+def pending_migrations(stored: int, steps: Sequence[_Step], where: str) -> Sequence[_Step]:
+    """The migration steps from schema version ``stored`` to `SCHEMA_VERSION`.
+
+    ``steps[n - 1]`` upgrades version ``n`` to ``n + 1``; a newer stored version is refused
+    before anything is touched.
+    """
+    if len(steps) != SCHEMA_VERSION - 1:
+        raise AssertionError(f"{len(steps)} migration steps for schema version {SCHEMA_VERSION}")
+    refuse_newer(stored, where)
+    return steps[stored - 1 :]
+
+
+def stored_version(value: object) -> int:
+    """A stored schema version (text in a database) as a number."""
+    try:
+        return int(str(value))
+    except ValueError:
+        raise SinkError(f"the stored schema version {value!r} is not a number") from None
+
+
+def refuse_newer(stored: int, where: str) -> None:
+    """Refuse storage written by a newer version of this library (or not by it at all)."""
+    if stored > SCHEMA_VERSION:
+        raise SinkError(
+            f"{where} has schema version {stored}, newer than version {SCHEMA_VERSION} of "
+            "this library: upgrade tripletex-async to use it"
+        )
+    if stored < 1:
+        raise SinkError(f"{where} has an invalid schema version {stored}")
+
+
+class SinkBase:
+    """The lifecycle every built-in sink shares: one lock, opened tables, idempotent close.
+
+    Every public method runs inside `_using`, which serializes callers (a sink holds one
+    connection or one set of files) and refuses use after `aclose`.
+    """
+
+    def __init__(self, description: str) -> None:
+        self._description = description
+        self._lock = anyio.Lock()
+        self._closed = False
+        self._opened = False
+        #: Table name -> names of its typed columns, as opened on this sink.
+        self._opened_columns: dict[str, set[str]] = {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._description}>"
+
+    @asynccontextmanager
+    async def _using(self, *, opening: bool = False) -> AsyncIterator[None]:
+        async with self._lock:
+            if self._closed:
+                raise SinkError(f"{self._description} is closed")
+            if not (opening or self._opened):
+                raise SinkError(f"{self._description} is not open: call open() first")
+            yield
+
+    async def open(self, tables: Sequence[Table]) -> None:
+        """Create or migrate the schema and the tables (adding missing columns)."""
+        for table in tables:
+            check_table(table)
+        async with self._using(opening=True):
+            await self._open_tables(tables)
+            for table in tables:
+                columns = self._opened_columns.setdefault(table.name, set())
+                columns.update(c.name for c in table.columns)
+            self._opened = True
+
+    async def _open_tables(self, tables: Sequence[Table]) -> None:
+        """Subclasses create or check their storage here (the tables are valid)."""
+        raise NotImplementedError
+
+    def _check_batch(self, batch: Batch) -> None:
+        """Refuse a batch for a table or column this sink was not opened with."""
+        known = self._opened_columns.get(batch.table.name)
+        if known is None:
+            raise SinkError(f"table {batch.table.name!r} was not opened on {self._description}")
+        missing = {c.name for c in batch.table.columns} - known
+        if missing:
+            raise SinkError(f"{batch.table.name}: columns {sorted(missing)} were not opened")
+        if batch.state is None and (batch.delete_unseen or batch.live_ids is not None):
+            raise SinkError(
+                f"{batch.table.name}: delete_unseen and live_ids need a state (its window)"
+            )
+
+    async def aclose(self) -> None:
+        """Flush and release everything; idempotent."""
+        async with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            await self._release()
+
+    async def _release(self) -> None:
+        """Subclasses release their connection or files here."""

@@ -1,0 +1,364 @@
+"""`JSONLSink`: JSON Lines files, one per resource and company, exact after a crash.
+
+Layout under the sink's directory::
+
+    _state.json                  commit point: committed file lengths, window states
+    <table>/<company_id>.jsonl   one record's JSON per line, as fetched (the lake)
+    _index/<table>/<company_id>.jsonl
+                                 [id, date, scan] per written record, [id, null, null,
+                                 true] per deletion: what delete_unseen needs
+
+Both kinds of file are logs: a write appends to them, fsyncs, then atomically replaces
+``_state.json`` with their new lengths. Opening truncates every file to its committed
+length, so the tail of a killed write disappears. Compaction (`JSONLSink.compact`, and
+`aclose`) rewrites a file to one line per live record, in id order; it never changes what
+a log means, so a crash between replacing the data file, its index and the state file
+leaves every combination valid. A compacted file is never longer than its log, so a file
+found shorter than its committed length is a compaction that finished before its state
+was saved.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import msgspec
+
+from . import _files
+from ._base import SCHEMA_VERSION, Batch, SinkError, StateKey, Table, WindowState
+from ._common import SinkBase, doomed, pending_migrations, records, row_scan
+
+__all__ = ["JSONLSink"]
+
+_T = TypeVar("_T")
+_STATE = "_state.json"
+_INDEX = "_index"
+_DATA_FILE = re.compile(r"-?[0-9]+\.jsonl")
+
+#: ``_MIGRATIONS[n - 1]`` turns a version ``n`` state document into version ``n + 1``.
+_MIGRATIONS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = ()
+
+#: A record's date and scan: what `Batch.delete_unseen` selects on.
+_Entry = tuple[str | None, str | None]
+
+
+class _Line(msgspec.Struct):
+    """The part of a data line this sink reads: which record, and whether it was deleted."""
+
+    id: int
+    deleted: bool = msgspec.field(default=False, name="_deleted")
+
+
+class _IndexLine(msgspec.Struct, array_like=True):
+    id: int
+    date: str | None = None
+    scan: str | None = None
+    deleted: bool = False
+
+
+@dataclass(slots=True)
+class _StateFile:
+    schema_version: int
+    #: Committed length of every data and index file, by path relative to the directory.
+    files: dict[str, int] = field(default_factory=dict)
+    #: Length of each data file when it was last compacted: differs when it needs it.
+    compacted: dict[str, int] = field(default_factory=dict)
+    states: list[WindowState] = field(default_factory=list)
+
+
+def _data_path(table: str, company: int) -> str:
+    return f"{table}/{company}.jsonl"
+
+
+def _index_path(data_path: str) -> str:
+    return f"{_INDEX}/{data_path}"
+
+
+class _Changes:
+    """What one write does to one (table, company): appended bytes and an overlay of the
+    live records, merged into the sink only once the write is committed."""
+
+    def __init__(self, table: str, company: int, base: dict[int, _Entry]) -> None:
+        self.path = _data_path(table, company)
+        self.base = base
+        self.changed: dict[int, _Entry | None] = {}
+        self.data = bytearray()
+        self.index = bytearray()
+
+    def get(self, id_: int) -> _Entry | None:
+        return self.changed[id_] if id_ in self.changed else self.base.get(id_)
+
+    def upsert(self, id_: int, data: bytes, entry: _Entry) -> None:
+        self.changed[id_] = entry
+        self.data += data + b"\n"
+        self.index += msgspec.json.encode((id_, *entry)) + b"\n"
+
+    def delete(self, id_: int) -> None:
+        if self.get(id_) is not None:
+            self.changed[id_] = None
+            self.data += b'{"id": %d, "_deleted": true}\n' % id_
+            self.index += b"[%d,null,null,true]\n" % id_
+
+    def entries(self) -> Iterator[tuple[int, str | None, str | None]]:
+        """Every live record as ``(id, date, scan)``, pending changes included."""
+        for id_ in self.base.keys() | self.changed.keys():
+            entry = self.get(id_)
+            if entry is not None:
+                yield id_, *entry
+
+    def merge(self) -> None:
+        for id_, entry in self.changed.items():
+            if entry is None:
+                self.base.pop(id_, None)
+            else:
+                self.base[id_] = entry
+
+
+class JSONLSink(SinkBase):
+    """Records as JSON Lines under ``directory``, for data lakes and pipes.
+
+    ``<directory>/<table>/<company_id>.jsonl`` holds one record per line exactly as fetched
+    (line breaks, which JSON only allows between tokens, become spaces); each record's JSON
+    must carry its ``id``. Until compaction a file is a log: a changed record appears again,
+    a deleted one as ``{"id": N, "_deleted": true}``; `read` always gives the compacted
+    view. Only one sink may use a directory at a time.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        #: The directory that holds everything.
+        self.directory = Path(directory)
+        super().__init__(f"JSONL directory {self.directory}")
+        self._state: _StateFile | None = None
+        #: (table, company) -> id -> entry, for the tables opened so far.
+        self._live: dict[tuple[str, int], dict[int, _Entry]] = {}
+
+    async def _open_tables(self, tables: Sequence[Table]) -> None:
+        await self._run(partial(self._open, tables), "open")
+
+    async def load_state(
+        self, connection: str, company_id: int, resource: str
+    ) -> list[WindowState]:
+        """Every stored window state of one resource of one company."""
+        async with self._using():
+            wanted = (connection, company_id, resource)
+            states = self._committed().states
+            return [
+                s for s in states if (s.key.connection, s.key.company_id, s.key.resource) == wanted
+            ]
+
+    async def write(self, batches: Sequence[Batch]) -> None:
+        """Append ``batches`` and commit them with one state file replacement."""
+        async with self._using():
+            await self._run(partial(self._write, batches), "write to")
+
+    async def read(self, resource: str) -> dict[tuple[int, int], bytes]:
+        """Every live record of ``resource`` (last version, deletions applied)."""
+        async with self._using():
+            return await self._run(partial(self._read, Table(resource).name), "read from")
+
+    async def compact(self) -> None:
+        """Rewrite every file that needs it to one line per live record, in id order."""
+        async with self._using():
+            await self._run(self._compact, "compact")
+
+    async def _release(self) -> None:
+        if self._state is not None:
+            await self._run(self._compact, "compact")
+
+    async def _run(self, work: Callable[[], _T], action: str) -> _T:
+        def call() -> _T:
+            try:
+                return work()
+            except (OSError, ValueError, msgspec.MsgspecError) as exc:
+                raise SinkError(f"could not {action} {self._description}: {exc}") from exc
+
+        return await anyio.to_thread.run_sync(call)
+
+    def _committed(self) -> _StateFile:
+        if self._state is None:
+            raise SinkError(f"{self._description} is not open")
+        return self._state
+
+    # Everything below runs in a worker thread.
+
+    def _write(self, batches: Sequence[Batch]) -> None:
+        self._commit(*self._plan(batches))
+
+    def _plan(
+        self, batches: Sequence[Batch]
+    ) -> tuple[dict[str, _Changes], dict[StateKey, WindowState]]:
+        """What ``batches`` append, and the states after them (nothing changes yet)."""
+        changes: dict[str, _Changes] = {}
+        states = {s.key: s for s in self._committed().states}
+        for batch in batches:
+            self._check_batch(batch)
+            key = (batch.table.name, batch.company_id)
+            path = _data_path(*key)
+            if path not in changes:
+                changes[path] = _Changes(*key, self._live.setdefault(key, {}))
+            _apply(batch, changes[path])
+            for superseded in batch.superseded:
+                states.pop(superseded, None)
+            if batch.state is not None:
+                states[batch.state.key] = batch.state
+        return changes, states
+
+    def _open(self, tables: Sequence[Table]) -> None:
+        for table in tables:
+            if table.name == _INDEX:
+                raise SinkError(f"a JSONLSink cannot hold a table named {_INDEX}")
+        if self._state is None:
+            state = self._load_state_file(tables)
+            shorter = _files.recover(self.directory, state.files)
+            if shorter:
+                state.files.update(shorter)
+                self._save(state)
+            self._state = state
+        committed = self._state.files
+        for table in tables:
+            _files.remove_strays(self.directory, [table.name, _index_path(table.name)], committed)
+            self._load_index(table.name)
+
+    def _load_state_file(self, tables: Sequence[Table]) -> _StateFile:
+        path = self.directory / _STATE
+        if not path.exists():
+            for table in tables:
+                if any(
+                    _DATA_FILE.fullmatch(p.name)
+                    for p in _files.listing(self.directory / table.name)
+                ):
+                    raise SinkError(
+                        f"{self.directory / table.name} holds files but {path} is missing: "
+                        "not written by JSONLSink, refusing to touch it"
+                    )
+            self.directory.mkdir(parents=True, exist_ok=True)
+            state = _StateFile(SCHEMA_VERSION)
+            self._save(state)
+            return state
+        document = msgspec.json.decode(path.read_bytes())
+        if not isinstance(document, dict) or not isinstance(document.get("schema_version"), int):
+            raise SinkError(f"{path} is not a JSONLSink state file")
+        for step in pending_migrations(document["schema_version"], _MIGRATIONS, str(path)):
+            document = step(document)
+        document["schema_version"] = SCHEMA_VERSION
+        return msgspec.convert(document, _StateFile)
+
+    def _load_index(self, table: str) -> None:
+        for path, company in self._data_files(table):
+            if (table, company) in self._live:
+                continue
+            index = _index_path(path)
+            lines = _last_lines(
+                self.directory / index, self._committed().files.get(index, 0), _IndexLine
+            )
+            live: dict[int, _Entry] = {}
+            for line in lines.values():
+                entry = msgspec.json.decode(line, type=_IndexLine)
+                live[entry.id] = (entry.date, entry.scan)
+            self._live[table, company] = live
+
+    def _commit(self, changes: dict[str, _Changes], states: dict[StateKey, WindowState]) -> None:
+        committed = self._committed()
+        appends = [(c.path, c.data) for c in changes.values()]
+        appends += [(_index_path(c.path), c.index) for c in changes.values()]
+        appends = [(path, payload) for path, payload in appends if payload]
+        files = dict(committed.files)
+        target = self.directory / _STATE
+        try:
+            for path, payload in appends:
+                files[path] = _files.append(self.directory, path, files.get(path, 0), payload)
+            new = _StateFile(SCHEMA_VERSION, files, committed.compacted, list(states.values()))
+            temporary = _files.write_temporary(target, msgspec.json.encode(new))
+            os.replace(temporary, target)  # the commit point
+        except BaseException:
+            # Not committed: cut the files back now rather than when next opened.
+            _files.cut_back(self.directory, committed.files, [path for path, _ in appends])
+            raise
+        self._state = new
+        for change in changes.values():
+            change.merge()
+        _files.fsync_dir(self.directory)
+
+    def _save(self, state: _StateFile) -> None:
+        _files.replace(self.directory / _STATE, msgspec.json.encode(state))
+
+    def _read(self, table: str) -> dict[tuple[int, int], bytes]:
+        files = self._committed().files
+        return {
+            (company, id_): line
+            for path, company in self._data_files(table)
+            for id_, line in _last_lines(self.directory / path, files[path], _Line).items()
+        }
+
+    def _data_files(self, table: str | None = None) -> list[tuple[str, int]]:
+        """The committed data files (of ``table``), with their company."""
+        found = []
+        for path in self._committed().files:
+            folder, _, name = path.partition("/")
+            if folder != _INDEX and (table is None or folder == table):
+                found.append((path, int(name.removesuffix(".jsonl"))))
+        return found
+
+    def _compact(self) -> None:
+        state = self._committed()
+        files, compacted = dict(state.files), dict(state.compacted)
+        for path, _ in self._data_files():
+            if compacted.get(path) == files[path]:
+                continue
+            for log, kind in ((path, _Line), (_index_path(path), _IndexLine)):
+                live = _last_lines(self.directory / log, files.get(log, 0), kind)
+                if log in files:
+                    files[log] = _files.rewrite(
+                        self.directory / log, (live[i] for i in sorted(live))
+                    )
+            compacted[path] = files[path]
+        if compacted != state.compacted:
+            self._state = _StateFile(SCHEMA_VERSION, files, compacted, state.states)
+            self._save(self._state)
+
+
+def _apply(batch: Batch, target: _Changes) -> None:
+    """Steps 1 to 4 of `Batch` on ``target`` (the caller keeps the states)."""
+    scan = row_scan(batch)
+    for record in records(batch):
+        data = record.data
+        if b"\n" in data or b"\r" in data:
+            data = data.replace(b"\r", b" ").replace(b"\n", b" ")
+        try:
+            line = msgspec.json.decode(data, type=_Line)
+        except msgspec.MsgspecError as exc:
+            raise SinkError(
+                f"{batch.table.name} id {record.id}: not a JSON record with an id ({exc})"
+            ) from exc
+        if line.id != record.id or line.deleted:
+            raise SinkError(
+                f"{batch.table.name}: row id {record.id} does not match its JSON "
+                f"(id {line.id}, or a _deleted mark that would read as a deletion)"
+            )
+        old = target.get(record.id)
+        kept = old[1] if scan is None and old is not None else scan
+        target.upsert(record.id, data, (record.date, kept))
+    for id_ in batch.deleted_ids:
+        target.delete(id_)
+    for id_ in doomed(batch, target.entries()):
+        target.delete(id_)
+
+
+def _last_lines(path: Path, length: int, kind: type[_Line] | type[_IndexLine]) -> dict[int, bytes]:
+    """The last line of every live record of a data or index log, by id."""
+    decoder = msgspec.json.Decoder(kind)
+    live: dict[int, bytes] = {}
+    for line in _files.lines(path, length):
+        parsed = decoder.decode(line)
+        if parsed.deleted:
+            live.pop(parsed.id, None)
+        else:
+            live[parsed.id] = line
+    return live

@@ -1,0 +1,357 @@
+"""SQL shared by the SQLite and PostgreSQL sinks: DDL, upserts, deletions and state.
+
+Statements differ between the two only in parameter style, column types and the schema
+qualifier, which a `Dialect` carries. Every identifier passes `ident` (checked, quoted);
+every value is a parameter.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from ._base import SCHEMA_VERSION, Batch, ColumnKind, SinkError, StateKey, Table, WindowState
+from ._common import (
+    INTERNAL_COLUMNS,
+    check_name,
+    pending_migrations,
+    records,
+    row_scan,
+)
+
+__all__ = [
+    "MIGRATIONS",
+    "SQLITE",
+    "Dialect",
+    "Statement",
+    "add_columns",
+    "after_upsert",
+    "base_ddl",
+    "ident",
+    "insert_columns",
+    "open_statements",
+    "postgres_dialect",
+    "read_query",
+    "state_from_row",
+    "state_query",
+    "table_ddl",
+    "upsert_conflict",
+    "upsert_rows",
+    "upsert_tail",
+    "upsert_values",
+    "version_query",
+    "version_upsert",
+]
+
+#: ``MIGRATIONS[n - 1]`` holds the statements that upgrade schema version ``n`` to ``n + 1``
+#: (``{prefix}`` is replaced by the schema qualifier). Changing the schema means bumping
+#: `SCHEMA_VERSION` and appending one step here.
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = ()
+
+META = "_tripletex_meta"
+STATE = "_tripletex_state"
+
+#: The state table's columns: the `StateKey` fields (its primary key), then the
+#: `WindowState` fields, in the order `state_from_row` reads them.
+_KEY_COLUMNS: Final[tuple[tuple[str, ColumnKind], ...]] = (
+    ("connection", "text"),
+    ("company_id", "integer"),
+    ("resource", "text"),
+    ("window_from", "text"),
+    ("window_to", "text"),
+    ("fields_hash", "text"),
+)
+_STATE_COLUMNS: Final[tuple[tuple[str, ColumnKind], ...]] = (
+    ("scan", "text"),
+    ("next_from", "integer"),
+    ("complete", "boolean"),
+    ("digest", "text"),
+    ("watermark", "text"),
+    ("records", "integer"),
+    ("updated_at", "text"),
+)
+
+#: One statement and the parameter tuples to run it with (``executemany``).
+Statement = tuple[str, list[tuple[object, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How one database spells parameters, types and table names."""
+
+    param: str
+    types: Mapping[ColumnKind, str]
+    data_type: str
+    #: True when ``id`` is outside a list of ids passed as one parameter.
+    not_in_ids: str
+    #: Whether that parameter is a JSON array (SQLite has no arrays) rather than a list.
+    ids_as_json: bool = False
+    #: Selects ``data`` as JSON text.
+    data_out: str = '"data"'
+    #: Schema qualifier put before table names (``"name".``), empty for none.
+    prefix: str = ""
+
+    def table(self, name: str) -> str:
+        """A table's qualified, quoted name."""
+        return self.prefix + ident(name)
+
+    def params(self, count: int) -> str:
+        """``count`` comma-separated parameter placeholders."""
+        return ", ".join([self.param] * count)
+
+
+SQLITE: Final = Dialect(
+    param="?",
+    types={"integer": "INTEGER", "real": "REAL", "text": "TEXT", "boolean": "INTEGER"},
+    data_type="TEXT",
+    not_in_ids="id NOT IN (SELECT value FROM json_each(?))",
+    ids_as_json=True,
+)
+
+
+def postgres_dialect(schema: str) -> Dialect:
+    """PostgreSQL with every table in ``schema``."""
+    return Dialect(
+        param="%s",
+        types={
+            "integer": "bigint",
+            "real": "double precision",
+            "text": "text",
+            "boolean": "boolean",
+        },
+        data_type="jsonb",
+        data_out='"data"::text',
+        prefix=ident(schema) + ".",
+        not_in_ids="id <> ALL(%s)",
+    )
+
+
+def ident(name: str) -> str:
+    """``name`` checked and double-quoted (API field names are camelCase)."""
+    return f'"{check_name(name, "identifier")}"'
+
+
+def _column_list(names: Sequence[str]) -> str:
+    return ", ".join(ident(name) for name in names)
+
+
+def base_ddl(d: Dialect) -> list[str]:
+    """Create the meta and state tables."""
+    key = ", ".join(ident(name) for name, _ in _KEY_COLUMNS)
+    columns = ", ".join(
+        f"{ident(name)} {d.types[kind]}" + (" NOT NULL" if (name, kind) in _KEY_COLUMNS else "")
+        for name, kind in (*_KEY_COLUMNS, *_STATE_COLUMNS)
+    )
+    return [
+        f"CREATE TABLE IF NOT EXISTS {d.table(META)} (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {d.table(STATE)} ({columns}, PRIMARY KEY ({key}))",
+    ]
+
+
+def open_statements(
+    d: Dialect, stored: int | None, tables: Sequence[Table], existing: Mapping[str, Collection[str]]
+) -> list[tuple[str, tuple[object, ...]]]:
+    """What `Sink.open` runs once the meta and state tables exist (`base_ddl`).
+
+    ``stored`` is the stored schema version (``None``: a new database, nothing to migrate);
+    ``existing`` maps each table that exists to its columns. A newer version is refused.
+    """
+    where = f"the database (schema {d.prefix[:-1]})" if d.prefix else "the database"
+    steps = pending_migrations(SCHEMA_VERSION if stored is None else stored, MIGRATIONS, where)
+    plan: list[tuple[str, tuple[object, ...]]]
+    plan = [(sql.format(prefix=d.prefix), ()) for step in steps for sql in step]
+    for table in tables:
+        columns = existing.get(table.name)
+        plan += [(sql, ()) for sql in table_ddl(d, table)]
+        plan += [(sql, ()) for sql in add_columns(d, table, columns)] if columns else []
+    plan.append((version_upsert(d), (str(SCHEMA_VERSION),)))
+    return plan
+
+
+def version_query(d: Dialect) -> str:
+    """Select the stored schema version (no row on a new database)."""
+    return f"SELECT value FROM {d.table(META)} WHERE key = 'schema_version'"
+
+
+def version_upsert(d: Dialect) -> str:
+    """Store the schema version (one parameter)."""
+    return (
+        f"INSERT INTO {d.table(META)} (key, value) VALUES ('schema_version', {d.param}) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    )
+
+
+def table_ddl(d: Dialect, table: Table) -> list[str]:
+    """Create a resource's table, with every column it has today, and its date index."""
+    typed = "".join(f", {ident(c.name)} {d.types[c.kind]}" for c in table.columns)
+    integer = d.types["integer"]
+    return [
+        f"CREATE TABLE IF NOT EXISTS {d.table(table.name)} ("
+        f"company_id {integer} NOT NULL, id {integer} NOT NULL, data {d.data_type} NOT NULL, "
+        f'"_date" TEXT, "_scan" TEXT{typed}, PRIMARY KEY (company_id, id))',
+        f"CREATE INDEX IF NOT EXISTS {ident(table.name + '_company_date')} "
+        f'ON {d.table(table.name)} (company_id, "_date")',
+    ]
+
+
+def add_columns(d: Dialect, table: Table, existing: Collection[str]) -> list[str]:
+    """Add the columns of ``table`` missing from ``existing`` (nothing is ever dropped)."""
+    return [
+        f"ALTER TABLE {d.table(table.name)} ADD COLUMN {ident(c.name)} {d.types[c.kind]}"
+        for c in table.columns
+        if c.name not in existing
+    ]
+
+
+def insert_columns(table: Table) -> list[str]:
+    """The columns an upsert writes, in the order of `upsert_rows`' tuples."""
+    return [*INTERNAL_COLUMNS, *(c.name for c in table.columns)]
+
+
+def upsert_rows(batch: Batch) -> list[tuple[object, ...]]:
+    """The batch's rows as parameter tuples for `insert_columns` (one per id, last wins)."""
+    scan = row_scan(batch)
+    company = batch.company_id
+    try:
+        return [(company, r.id, r.data.decode(), r.date, scan, *r.values) for r in records(batch)]
+    except UnicodeDecodeError as exc:
+        raise SinkError(f"{batch.table.name}: a record's JSON is not UTF-8") from exc
+
+
+def upsert_tail(d: Dialect, table: Table) -> str:
+    """``INSERT INTO t (columns)``, to be followed by a source and `upsert_conflict`."""
+    return f"INSERT INTO {d.table(table.name)} ({_column_list(insert_columns(table))})"
+
+
+def upsert_conflict(table: Table) -> str:
+    """The upsert's conflict clause: the new row wins, except a missing ``_scan`` keeps the
+    stored one (see `row_scan`)."""
+    target = ident(table.name)
+    updates = [f"{ident(n)} = excluded.{ident(n)}" for n in insert_columns(table)[2:]]
+    updates[2] = f'"_scan" = COALESCE(excluded."_scan", {target}."_scan")'
+    return " ON CONFLICT (company_id, id) DO UPDATE SET " + ", ".join(updates)
+
+
+def upsert_values(d: Dialect, table: Table) -> str:
+    """Upsert one row from parameters (for ``executemany``)."""
+    values = d.params(len(insert_columns(table)))
+    return f"{upsert_tail(d, table)} VALUES ({values}){upsert_conflict(table)}"
+
+
+def after_upsert(d: Dialect, batch: Batch) -> list[Statement]:
+    """Steps 2 to 6 of `Batch`: deleted ids, unseen and dead rows, superseded and new state."""
+    target = d.table(batch.table.name)
+    p = d.param
+    steps: list[Statement] = []
+    if batch.deleted_ids:
+        sql = f"DELETE FROM {target} WHERE company_id = {p} AND id = {p}"
+        steps.append((sql, [(batch.company_id, int(i)) for i in batch.deleted_ids]))
+    if batch.state is not None:
+        window, params = _window(d, batch.company_id, batch.state.key)
+        if batch.delete_unseen:
+            unseen = f'("_scan" IS NULL OR "_scan" <> {p})'
+            steps.append(
+                (f"DELETE FROM {target} WHERE {window} AND {unseen}", [(*params, batch.state.scan)])
+            )
+        if batch.live_ids is not None:
+            ids = sorted(int(i) for i in batch.live_ids)
+            value = json.dumps(ids) if d.ids_as_json else ids
+            steps.append(
+                (f"DELETE FROM {target} WHERE {window} AND {d.not_in_ids}", [(*params, value)])
+            )
+    state = d.table(STATE)
+    if batch.superseded:
+        where = " AND ".join(f"{ident(name)} = {p}" for name, _ in _KEY_COLUMNS)
+        steps.append((f"DELETE FROM {state} WHERE {where}", [_key(k) for k in batch.superseded]))
+    if batch.state is not None:
+        steps.append((_state_upsert(d), [_state_values(batch.state)]))
+    return steps
+
+
+def _window(d: Dialect, company: int, key: StateKey) -> tuple[str, tuple[object, ...]]:
+    """The condition selecting a company's rows in the window of ``key``, and its params."""
+    if key.window_from == "":
+        return f"company_id = {d.param}", (company,)
+    sql = f'company_id = {d.param} AND "_date" >= {d.param} AND "_date" < {d.param}'
+    return sql, (company, key.window_from, key.window_to)
+
+
+def _key(key: StateKey) -> tuple[object, ...]:
+    return (
+        key.connection,
+        key.company_id,
+        key.resource,
+        key.window_from,
+        key.window_to,
+        key.fields_hash,
+    )
+
+
+def _state_values(state: WindowState) -> tuple[object, ...]:
+    return (
+        *_key(state.key),
+        state.scan,
+        state.next_from,
+        state.complete,
+        state.digest,
+        state.watermark,
+        state.records,
+        state.updated_at,
+    )
+
+
+def _state_upsert(d: Dialect) -> str:
+    names = [name for name, _ in (*_KEY_COLUMNS, *_STATE_COLUMNS)]
+    key = _column_list([name for name, _ in _KEY_COLUMNS])
+    updates = ", ".join(f"{ident(n)} = excluded.{ident(n)}" for n, _ in _STATE_COLUMNS)
+    return (
+        f"INSERT INTO {d.table(STATE)} ({_column_list(names)}) VALUES ({d.params(len(names))}) "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+
+
+def state_query(d: Dialect) -> str:
+    """Select the states of one (connection, company, resource): three parameters."""
+    names = _column_list([name for name, _ in (*_KEY_COLUMNS, *_STATE_COLUMNS)])
+    p = d.param
+    return (
+        f"SELECT {names} FROM {d.table(STATE)} "
+        f"WHERE connection = {p} AND company_id = {p} AND resource = {p}"
+    )
+
+
+def state_from_row(row: Sequence[object]) -> WindowState:
+    """A row of `state_query` as a `WindowState`."""
+    (connection, company, resource, window_from, window_to, fields_hash) = row[:6]
+    scan, next_from, complete, digest, watermark, count, updated_at = row[6:]
+    key = StateKey(
+        str(connection),
+        _int(company),
+        str(resource),
+        str(window_from),
+        str(window_to),
+        str(fields_hash),
+    )
+    return WindowState(
+        key,
+        str(scan),
+        next_from=_int(next_from),
+        complete=bool(complete),
+        digest=None if digest is None else str(digest),
+        watermark=None if watermark is None else str(watermark),
+        records=_int(count),
+        updated_at=str(updated_at),
+    )
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int):
+        raise TypeError(f"expected an integer from the database, got {value!r}")
+    return value
+
+
+def read_query(d: Dialect, table: str) -> str:
+    """Select ``company_id, id, data`` (as JSON text) of every row of a table."""
+    return f"SELECT company_id, id, {d.data_out} FROM {d.table(table)}"

@@ -1,0 +1,145 @@
+"""`SQLiteSink`: one SQLite file, written from a worker thread so the event loop never blocks."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+from . import _sql
+from ._base import Batch, SinkError, Table, WindowState
+from ._common import SinkBase, stored_version
+
+__all__ = ["SQLiteSink"]
+
+_T = TypeVar("_T")
+_D = _sql.SQLITE
+
+
+class SQLiteSink(SinkBase):
+    """Records and state in one SQLite database file (WAL mode, ``synchronous=NORMAL``).
+
+    One connection, used by one worker thread at a time: the sink owns a
+    ``CapacityLimiter(1)`` and runs every statement through it. Each `write` is one
+    ``BEGIN IMMEDIATE`` ... ``COMMIT``.
+
+    Example::
+
+        sink = SQLiteSink("tripletex.db")
+        await sink.open([Table("invoice", (Column("invoiceDate", "text"),))])
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        #: The database file (``":memory:"`` works too, for one sink's lifetime).
+        self.path = os.fspath(path)
+        super().__init__(f"SQLite database {self.path}")
+        self._limiter = anyio.CapacityLimiter(1)
+        self._connection: sqlite3.Connection | None = None
+
+    async def _open_tables(self, tables: Sequence[Table]) -> None:
+        await self._run(partial(self._open, tables), "open", transaction=True)
+
+    async def load_state(
+        self, connection: str, company_id: int, resource: str
+    ) -> list[WindowState]:
+        """Every stored window state of one resource of one company."""
+        query = _sql.state_query(_D)
+        async with self._using():
+            rows = await self._run(
+                lambda c: c.execute(query, (connection, company_id, resource)).fetchall(),
+                "load state from",
+            )
+        return [_sql.state_from_row(row) for row in rows]
+
+    async def write(self, batches: Sequence[Batch]) -> None:
+        """Apply ``batches`` in one transaction (all or nothing)."""
+        async with self._using():
+            await self._run(partial(self._write, batches), "write to", transaction=True)
+
+    async def read(self, resource: str) -> dict[tuple[int, int], bytes]:
+        """Every stored record of ``resource``: ``(company_id, id) -> data``."""
+        async with self._using():
+            return await self._run(partial(self._read, resource), "read from")
+
+    async def _release(self) -> None:
+        if self._connection is not None:
+            await anyio.to_thread.run_sync(self._connection.close, limiter=self._limiter)
+            self._connection = None
+
+    async def _run(
+        self, work: Callable[[sqlite3.Connection], _T], action: str, *, transaction: bool = False
+    ) -> _T:
+        call = partial(self._call, work, action, transaction)
+        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+    # Everything below runs in the worker thread.
+
+    def _call(self, work: Callable[[sqlite3.Connection], _T], action: str, transaction: bool) -> _T:
+        try:
+            connection = self._connect()
+            if not transaction:
+                return work(connection)
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(connection)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            return result
+        except SinkError:
+            raise
+        except Exception as exc:
+            raise SinkError(f"could not {action} {self._description}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is not None:
+            return self._connection
+        # isolation_level=None: no implicit transactions, ours are explicit.
+        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            # The first statement that reads the file: a file that is not a database
+            # fails here.
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return connection
+
+    def _open(self, tables: Sequence[Table], connection: sqlite3.Connection) -> None:
+        for statement in _sql.base_ddl(_D):
+            connection.execute(statement)
+        row = connection.execute(_sql.version_query(_D)).fetchone()
+        stored = None if row is None else stored_version(row[0])
+        existing = {table.name: _columns(connection, table.name) for table in tables}
+        for statement, params in _sql.open_statements(_D, stored, tables, existing):
+            connection.execute(statement, params)
+
+    def _write(self, batches: Sequence[Batch], connection: sqlite3.Connection) -> None:
+        for batch in batches:
+            self._check_batch(batch)
+            rows = _sql.upsert_rows(batch)
+            if rows:
+                connection.executemany(_sql.upsert_values(_D, batch.table), rows)
+            for statement, params in _sql.after_upsert(_D, batch):
+                connection.executemany(statement, params)
+
+    def _read(self, resource: str, connection: sqlite3.Connection) -> dict[tuple[int, int], bytes]:
+        table = Table(resource).name
+        if not _columns(connection, table):
+            return {}
+        rows = connection.execute(_sql.read_query(_D, table))
+        return {(company, id_): data.encode() for company, id_, data in rows}
+
+
+def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
+    """The columns of ``table``; empty when it does not exist."""
+    return {row[1] for row in connection.execute(f"PRAGMA table_info({_sql.ident(table)})")}
