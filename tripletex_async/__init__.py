@@ -11,6 +11,7 @@ from ._config import Limits as Limits
 from ._config import RetryPolicy as RetryPolicy
 from ._connection import Connection as Connection
 from ._connection import ConnectionStatistics as ConnectionStatistics
+from ._connection import Tally as Tally
 from ._envelopes import Client as Client
 from ._envelopes import ListPage as ListPage
 from ._envelopes import LoggedInUserInfo as LoggedInUserInfo
@@ -36,11 +37,24 @@ from ._errors import ValidationMessage as ValidationMessage
 from ._ratelimit import AdaptiveBudget as AdaptiveBudget
 from ._ratelimit import BudgetSnapshot as BudgetSnapshot
 from ._ratelimit import RateLimiter as RateLimiter
+from ._report import ResourceReport as ResourceReport
+from ._report import SyncReport as SyncReport
+from ._resources import DEFAULT_RESOURCES as DEFAULT_RESOURCES
+from ._resources import RESOURCES as RESOURCES
+from ._resources import Resource as Resource
+from ._sync import SyncOptions as SyncOptions
+from ._sync import default_date_range as default_date_range
+from ._sync import sync as sync
+from ._windows import Window as Window
+from .sinks import Sink as Sink
+from .sinks import SinkError as SinkError
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_RESOURCES",
     "ENVIRONMENTS",
+    "RESOURCES",
     "APIError",
     "AdaptiveBudget",
     "AuthenticationError",
@@ -64,11 +78,18 @@ __all__ = [
     "RateLimitedError",
     "RateLimiter",
     "Ref",
+    "Resource",
+    "ResourceReport",
     "ResultSetTooLargeError",
     "RetryPolicy",
     "RevisionError",
     "ServerError",
+    "Sink",
+    "SinkError",
+    "SyncOptions",
+    "SyncReport",
     "SystemClock",
+    "Tally",
     "TimeoutError",
     "TransportError",
     "TripletexClient",
@@ -76,4 +97,7 @@ __all__ = [
     "ValidationError",
     "ValidationMessage",
     "Value",
+    "Window",
+    "default_date_range",
+    "sync",
 ]

@@ -197,6 +197,26 @@ class _Requests:
         """``/token/session/>whoAmI``: the token owner's employee and company ids."""
         return await self.get_value("/token/session/>whoAmI", LoggedInUserInfo)
 
+    async def companies(self, *, page_size: int = 1000) -> list[Client]:
+        """Every client company the token reaches, paged through
+        ``/company/>withLoginAccess`` (always asked as the token owner, company 0).
+
+        Pages until a short page: ``fullResultSize`` is not trusted.
+        """
+        owner = CompanyView(self._conn(), 0)
+        out: list[Client] = []
+        start = 0
+        while True:
+            page = await owner.get_list(
+                "/company/>withLoginAccess",
+                Client,
+                params={"from": start, "count": page_size, "fields": _CLIENT_FIELDS},
+            )
+            out.extend(page.values)
+            if len(page.values) < page_size:
+                return out
+            start += len(page.values)
+
 
 _NOT_MODIFIED: Any = ListPage(values=[])
 #: Derived from the Struct that decodes the answer, so request and decoder cannot drift.
@@ -371,21 +391,3 @@ class TripletexClient(_Requests):
         """Requests, retries, 429s, refreshes, in flight and the budget of the default
         connection."""
         return self._default.statistics()
-
-    async def companies(self, *, page_size: int = 1000) -> list[Client]:
-        """Every client company the token reaches, paged through ``/company/>withLoginAccess``.
-
-        Pages until a short page: ``fullResultSize`` is not trusted.
-        """
-        out: list[Client] = []
-        start = 0
-        while True:
-            page = await self.get_list(
-                "/company/>withLoginAccess",
-                Client,
-                params={"from": start, "count": page_size, "fields": _CLIENT_FIELDS},
-            )
-            out.extend(page.values)
-            if len(page.values) < page_size:
-                return out
-            start += len(page.values)

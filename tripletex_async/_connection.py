@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio
@@ -32,7 +32,7 @@ from ._log import Log, Redactor
 from ._ratelimit import AdaptiveBudget, BudgetSnapshot, RateLimiter
 from ._session import SessionManager
 
-__all__ = ["Connection", "ConnectionStatistics", "RawResponse"]
+__all__ = ["Connection", "ConnectionStatistics", "RawResponse", "Tally"]
 
 T = TypeVar("T")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -69,11 +69,19 @@ class ConnectionStatistics:
 
 
 @dataclass(slots=True)
-class _Counters:
+class Tally:
+    """Counters of the requests made on behalf of one caller (a sync unit, say)."""
+
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
     not_modified: int = 0
+
+
+@dataclass(slots=True)
+class _Counters(Tally):
+    """The connection's own counters: a tally of every request, and a few more."""
+
     replayed_401: int = 0
     errors: int = 0
     in_flight: int = 0
@@ -164,15 +172,17 @@ class Connection:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         not_modified: T | None = None,
+        tally: Tally | None = None,
     ) -> T:
         """Send with retries and decode the body with ``decode``.
 
         ``not_modified`` is returned for a 304 (a conditional list request whose digest
-        matched). Raises a `TripletexError` subclass on failure.
+        matched). ``tally`` counts this call's requests, retries, 429s and 304s besides
+        the connection's own counters. Raises a `TripletexError` subclass on failure.
         """
         method = method.upper()
         content = None if json is None else msgspec.json.encode(json)
-        call = _Call(method, path, company_id, params, content, headers)
+        call = _Call(method, path, company_id, params, content, headers, tally=tally or Tally())
         try:
             return await self._run(call, decode, not_modified)
         except TripletexError:
@@ -206,6 +216,7 @@ class Connection:
                 status = response.status
                 if status == 304:
                     self._counters.not_modified += 1
+                    call.tally.not_modified += 1
                     if not_modified is None:
                         raise APIError(304, message="304 without a conditional request")
                     return not_modified
@@ -218,6 +229,7 @@ class Connection:
                 if status == 429:
                     limited += 1
                     self._counters.rate_limited += 1
+                    call.tally.rate_limited += 1
                     pause = self.budget.rate_limited(
                         _header_number(response.headers, "x-rate-limit-reset")
                     )
@@ -247,6 +259,7 @@ class Connection:
         if attempt >= self._retry.attempts or self._clock.monotonic() + delay > deadline:
             raise failure
         self._counters.retries += 1
+        call.tally.retries += 1
         self.log.info(
             "retry",
             path=call.shown,
@@ -277,6 +290,7 @@ class Connection:
     async def _send(self, call: _Call, headers: dict[str, str]) -> RawResponse:
         counters = self._counters
         counters.requests += 1
+        call.tally.requests += 1
         counters.in_flight += 1
         started = self._clock.monotonic()
         try:
@@ -379,6 +393,7 @@ class _Call:
     content: bytes | None = None
     headers: Mapping[str, str] | None = None
     label: str | None = None
+    tally: Tally = field(default_factory=Tally)
 
     @property
     def idempotent(self) -> bool:

@@ -1,0 +1,142 @@
+"""What a Struct asks for, and what a sink stores of it.
+
+The ``fields=`` query is derived from the Struct that decodes the answer, so the request
+and the decoder cannot drift: a user chooses fields by declaring a Struct. Nested Structs
+become ``customer(id,name)``; a Struct holding nothing but ``id`` and ``url`` (`Ref`) is
+asked for by its bare name, which Tripletex answers with ``{id, url}``.
+
+The same walk gives the typed columns a SQL sink adds beside the JSON: scalar fields under
+their API name, references as ``<name>_id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from msgspec import inspect as mi
+
+from .sinks._base import Column, ColumnKind
+
+__all__ = ["RESERVED_COLUMNS", "RowShape", "fields_for", "fields_hash", "row_shape"]
+
+#: Columns every table has; a field of the same name stays in ``data`` only.
+RESERVED_COLUMNS = frozenset({"company_id", "id", "data", "_date", "_scan"})
+_REF_FIELDS = frozenset({"id", "url"})
+_SCALAR_KINDS: dict[type[mi.Type], ColumnKind] = {
+    mi.IntType: "integer",
+    mi.FloatType: "real",
+    mi.StrType: "text",
+    mi.BoolType: "boolean",
+}
+
+
+def _strip(t: mi.Type) -> mi.Type:
+    """The type without ``None`` (msgspec already leaves ``UNSET`` out of unions)."""
+    if isinstance(t, mi.UnionType):
+        rest = [x for x in t.types if not isinstance(x, mi.NoneType)]
+        if len(rest) == 1:
+            return rest[0]
+    if isinstance(t, mi.Metadata):
+        return _strip(t.type)
+    return t
+
+
+def _struct_of(t: mi.Type) -> mi.StructType | None:
+    t = _strip(t)
+    if isinstance(t, mi.ListType | mi.SetType | mi.FrozenSetType | mi.VarTupleType):
+        t = _strip(t.item_type)
+    return t if isinstance(t, mi.StructType) else None
+
+
+def _is_ref(struct: mi.StructType) -> bool:
+    return {f.encode_name for f in struct.fields} <= _REF_FIELDS
+
+
+def _selection(struct: mi.StructType) -> list[str]:
+    out = []
+    for f in struct.fields:
+        nested = _struct_of(f.type)
+        if nested is None or _is_ref(nested):
+            out.append(f.encode_name)
+        else:
+            out.append(f"{f.encode_name}({','.join(_selection(nested))})")
+    return out
+
+
+def fields_for(model: type[msgspec.Struct], *, extra: Iterable[str] = ()) -> str:
+    """The ``fields=`` value that returns exactly what ``model`` decodes.
+
+    ``extra`` top-level fields are added when the Struct lacks them (the engine needs
+    ``id`` and the date it windows on, whatever the user declared).
+    """
+    info = mi.type_info(model)
+    if not isinstance(info, mi.StructType):
+        raise TypeError(f"{model!r} is not a msgspec Struct")
+    names = _selection(info)
+    have = {f.encode_name for f in info.fields}
+    return ",".join([*(e for e in extra if e not in have), *names])
+
+
+def fields_hash(fields: str) -> str:
+    """A short stable name for a field selection, part of every state key."""
+    return hashlib.blake2b(fields.encode(), digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class RowShape:
+    """How to turn one decoded record into the typed values of a row."""
+
+    columns: tuple[Column, ...]
+    values: Callable[[Any], tuple[object, ...]]
+
+
+def row_shape(model: type[msgspec.Struct]) -> RowShape:
+    """Typed columns of ``model``: scalars under their name, references as ``name_id``.
+
+    Lists and free-form objects stay in ``data`` only.
+    """
+    info = mi.type_info(model)
+    assert isinstance(info, mi.StructType)
+    columns: list[Column] = []
+    getters: list[Callable[[Any], object]] = []
+    for f in info.fields:
+        t = _strip(f.type)
+        kind = _SCALAR_KINDS.get(type(t))
+        if kind is not None and f.encode_name not in RESERVED_COLUMNS:
+            columns.append(Column(f.encode_name, kind))
+            getters.append(_scalar(f.name))
+        elif isinstance(t, mi.StructType) and any(x.encode_name == "id" for x in t.fields):
+            name = f"{f.encode_name}_id"
+            if name not in RESERVED_COLUMNS:
+                columns.append(Column(name, "integer"))
+                getters.append(_ref_id(f.name))
+    return RowShape(tuple(columns), _tuple_of(getters))
+
+
+def _scalar(attr: str) -> Callable[[Any], object]:
+    unset = msgspec.UNSET
+
+    def get(obj: Any) -> object:
+        value = getattr(obj, attr)
+        return None if value is unset else value
+
+    return get
+
+
+def _ref_id(attr: str) -> Callable[[Any], object]:
+    def get(obj: Any) -> object:
+        ref = getattr(obj, attr)
+        return getattr(ref, "id", None)
+
+    return get
+
+
+def _tuple_of(getters: list[Callable[[Any], object]]) -> Callable[[Any], tuple[object, ...]]:
+    def values(obj: Any) -> tuple[object, ...]:
+        return tuple([g(obj) for g in getters])
+
+    return values

@@ -1,0 +1,114 @@
+"""What a sync did, per company and resource: live while it runs, final when it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ._connection import Tally
+
+__all__ = ["ResourceReport", "Status", "SyncReport"]
+
+Status = Literal["pending", "running", "done", "failed"]
+
+
+@dataclass(slots=True)
+class ResourceReport:
+    """One resource of one company. Counters grow while the sync runs."""
+
+    company_id: int
+    resource: str
+    status: Status = "pending"
+    #: Records stored (a record seen twice counts twice).
+    records: int = 0
+    pages: int = 0
+    #: Windows checked, and how many of them a 304 showed unchanged.
+    windows: int = 0
+    unchanged: int = 0
+    #: Windows split because they held too much.
+    splits: int = 0
+    tally: Tally = field(default_factory=Tally)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent for this resource, retries included."""
+        return self.tally.requests
+
+    @property
+    def retries(self) -> int:
+        """Requests sent again after a failure."""
+        return self.tally.retries
+
+    @property
+    def rate_limited(self) -> int:
+        """Answers with 429."""
+        return self.tally.rate_limited
+
+    @property
+    def not_modified(self) -> int:
+        """Answers with 304 (a window's digest matched)."""
+        return self.tally.not_modified
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        out = asdict(self)
+        del out["tally"]
+        out.update(asdict(self.tally))
+        out["seconds"] = round(self.seconds, 3)
+        return out
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """Every (company, resource) of a sync, in the order they were planned."""
+
+    connection: str
+    resources: list[ResourceReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def __iter__(self) -> Iterator[ResourceReport]:
+        return iter(self.resources)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every company synced every resource."""
+        return all(r.status == "done" for r in self.resources)
+
+    @property
+    def companies(self) -> list[int]:
+        """Company ids, in plan order."""
+        return list(dict.fromkeys(r.company_id for r in self.resources))
+
+    @property
+    def failed_companies(self) -> list[int]:
+        """Companies with at least one failed resource."""
+        return list(dict.fromkeys(r.company_id for r in self.resources if r.status == "failed"))
+
+    def total(self) -> ResourceReport:
+        """The sum over every company and resource (``company_id`` 0, resource ``*``)."""
+        out = ResourceReport(0, "*", status="done" if self.ok else "failed")
+        for r in self.resources:
+            out.records += r.records
+            out.pages += r.pages
+            out.windows += r.windows
+            out.unchanged += r.unchanged
+            out.splits += r.splits
+            out.errors.extend(r.errors)
+            for name in ("requests", "retries", "rate_limited", "not_modified"):
+                setattr(out.tally, name, getattr(out.tally, name) + getattr(r.tally, name))
+        out.seconds = self.seconds
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON: totals, then one entry per company and resource."""
+        return {
+            "connection": self.connection,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+            "failed_companies": self.failed_companies,
+            "total": self.total().to_dict(),
+            "resources": [r.to_dict() for r in self.resources],
+        }

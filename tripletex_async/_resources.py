@@ -1,0 +1,131 @@
+"""The resources the sync engine knows: path, default Struct, date window, incremental mode.
+
+Names are API paths (``ledger/posting``). A user picks fields by giving a resource another
+Struct (`Resource.with_model`), or takes everything as fetched with `Resource.raw`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import msgspec
+
+from ._errors import ConfigurationError
+from ._fields import RowShape, fields_for, row_shape
+from .models import MODELS
+from .sinks._base import Table
+
+__all__ = ["DEFAULT_RESOURCES", "RESOURCES", "Resource", "resolve_resources"]
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One list endpoint the engine syncs, and the Struct its records decode into."""
+
+    name: str
+    #: The Struct a record decodes into; ``None`` is raw mode (``fields=*``, no typed
+    #: columns, records stored as fetched).
+    model: type[msgspec.Struct] | None
+    #: Required ``(from, to)`` date params; "to" is exclusive.
+    date_params: tuple[str, str] | None = None
+    #: The record field those params filter on (the window date of a row).
+    date_field: str | None = None
+    #: Whether the endpoint takes ``changedSince``.
+    changed_since: bool = False
+    #: Fixed query params sent with every page.
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.date_params is None) != (self.date_field is None):
+            raise ConfigurationError(f"{self.name}: date_params and date_field go together")
+
+    @property
+    def path(self) -> str:
+        """``/ledger/posting``."""
+        return "/" + self.name
+
+    @property
+    def dated(self) -> bool:
+        """Whether the endpoint requires a date range (and is synced in windows)."""
+        return self.date_params is not None
+
+    def with_model(self, model: type[msgspec.Struct]) -> Resource:
+        """The same endpoint decoded into ``model`` (its fields are what is requested)."""
+        return dataclasses.replace(self, model=model)
+
+    def raw(self) -> Resource:
+        """The same endpoint with ``fields=*``, stored exactly as fetched."""
+        return dataclasses.replace(self, model=None)
+
+    def fields(self) -> str:
+        """The ``fields=`` value: derived from the model, plus ``id`` and the date field."""
+        if self.model is None:
+            return "*"
+        extra = ["id"] if self.date_field is None else ["id", self.date_field]
+        return fields_for(self.model, extra=extra)
+
+    def shape(self) -> RowShape:
+        """Typed columns and how to fill them (none in raw mode)."""
+        if self.model is None:
+            return RowShape((), lambda _obj: ())
+        return row_shape(self.model)
+
+    def table(self) -> Table:
+        """The sink table of this resource."""
+        return Table(self.name, self.shape().columns)
+
+
+def _dated(name: str, field_name: str, prefix: str) -> Resource:
+    return Resource(
+        name,
+        MODELS[name],
+        date_params=(f"{prefix}From", f"{prefix}To"),
+        date_field=field_name,
+    )
+
+
+#: Every resource the engine knows, by API path.
+RESOURCES: dict[str, Resource] = {
+    r.name: r
+    for r in (
+        Resource("customer", MODELS["customer"], changed_since=True),
+        Resource("supplier", MODELS["supplier"], changed_since=True),
+        Resource("contact", MODELS["contact"]),
+        Resource("employee", MODELS["employee"]),
+        Resource("department", MODELS["department"]),
+        Resource("product", MODELS["product"]),
+        Resource("project", MODELS["project"]),
+        Resource("activity", MODELS["activity"]),
+        Resource("ledger/account", MODELS["ledger/account"]),
+        Resource("ledger/vatType", MODELS["ledger/vatType"]),
+        Resource("currency", MODELS["currency"]),
+        _dated("order", "orderDate", "orderDate"),
+        _dated("invoice", "invoiceDate", "invoiceDate"),
+        _dated("supplierInvoice", "invoiceDate", "invoiceDate"),
+        _dated("ledger/voucher", "date", "date"),
+        _dated("ledger/posting", "date", "date"),
+        _dated("timesheet/entry", "date", "date"),
+    )
+}
+
+#: What ``sync`` fetches when not told otherwise: every known resource.
+DEFAULT_RESOURCES: tuple[str, ...] = tuple(RESOURCES)
+
+
+def resolve_resources(wanted: Iterable[str | Resource]) -> list[Resource]:
+    """Names or `Resource`s to `Resource`s; an unknown name is a `ConfigurationError`."""
+    out: dict[str, Resource] = {}
+    for item in wanted:
+        if isinstance(item, Resource):
+            out[item.name] = item
+            continue
+        name = item.strip().strip("/")
+        if name not in RESOURCES:
+            known = ", ".join(RESOURCES)
+            raise ConfigurationError(f"unknown resource {item!r}; known: {known}")
+        out[name] = RESOURCES[name]
+    if not out:
+        raise ConfigurationError("no resources to sync")
+    return list(out.values())

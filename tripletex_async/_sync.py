@@ -1,0 +1,193 @@
+"""`sync`: many companies' resources into a sink, exactly, incrementally and resumably.
+
+Data flow::
+
+    companies x resources -> Unit (windows, digests, paging ahead; _unit.py)
+        -> Connection.request (session, slots, rate budget, retries; _connection.py)
+        -> PageList of raw records -> rows (msgspec Struct, typed columns)
+        -> Writer (bounded stream, one transaction per batch of pages; _writer.py)
+        -> Sink.write(rows + window state)                  (sinks/)
+
+Memory is bounded by `SyncOptions.max_pages_in_memory`: a page takes a unit before its
+request and gives it back once stored. A slow sink fills the writer's queue and fetching
+waits. Work is keyed by (connection, company, resource, window) and its state lives in the
+sink, which is what lets a killed run continue and a rerun skip what did not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+import anyio
+
+from ._client import CompanyView, TripletexClient
+from ._clock import OSLO, Clock, SystemClock
+from ._errors import ConfigurationError, TripletexError
+from ._groups import sole_exception
+from ._pages import PageBudget
+from ._report import ResourceReport, SyncReport
+from ._resources import DEFAULT_RESOURCES, Resource, resolve_resources
+from ._unit import Plan, Unit
+from ._writer import Writer
+from .sinks._base import Sink
+
+__all__ = ["SyncOptions", "default_date_range", "sync"]
+
+#: The largest ``count`` Tripletex is known to accept, and its result-set cap.
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    """How hard and how wide a sync works. The defaults suit one process and a few
+    hundred companies; memory is about ``max_pages_in_memory`` pages."""
+
+    #: Records per request (``count``), 1 to 10,000.
+    page_size: int = 1000
+    #: Pages of one query fetched ahead of need (after a full page).
+    ahead: int = 4
+    #: Pages held in memory at once across the whole run (in flight, queued, writing).
+    max_pages_in_memory: int = 48
+    #: Companies synced at once (each runs all its resources concurrently).
+    companies_at_once: int = 16
+    #: Batches waiting for the sink before fetching waits.
+    write_queue: int = 16
+    #: Rows coalesced into one sink transaction when batches are waiting.
+    batch_rows: int = 5000
+    #: ``changedSince`` looks back this much further than the last watermark.
+    overlap: timedelta = timedelta(hours=1)
+    #: Tripletex's result-set cap (422/23000 above it): windows holding more are split.
+    result_cap: int = MAX_PAGE
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.page_size <= MAX_PAGE:
+            raise ConfigurationError(f"page_size must be 1..{MAX_PAGE}, not {self.page_size}")
+        for name in ("ahead", "max_pages_in_memory", "companies_at_once", "write_queue"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be at least 1")
+        if self.result_cap < self.page_size:
+            raise ConfigurationError("result_cap must be at least page_size")
+
+
+def default_date_range(today: date) -> tuple[date, date]:
+    """From 1 January last year to 1 January next year: two fiscal years and whatever is
+    already dated ahead."""
+    return date(today.year - 1, 1, 1), date(today.year + 1, 1, 1)
+
+
+async def sync(
+    source: TripletexClient | CompanyView,
+    sink: Sink,
+    *,
+    resources: Iterable[str | Resource] = DEFAULT_RESOURCES,
+    companies: Iterable[int] | Literal["all"] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    full: bool = False,
+    options: SyncOptions | None = None,
+    clock: Clock | None = None,
+    on_progress: Callable[[ResourceReport], None] | None = None,
+) -> SyncReport:
+    """Sync ``resources`` of ``companies`` into ``sink`` and report what happened.
+
+    ``companies``: ``None`` is the token owner's own company, ``"all"`` every client
+    company an accountant's token reaches, or explicit ids. Dated resources cover
+    ``[date_from, date_to)`` (see `default_date_range`). Reruns are incremental;
+    ``full`` ignores saved digests and scans everything again.
+
+    A company's failure (403 for a missing module, retries exhausted, a decode error) is
+    recorded in the report and never stops the others; a sink failure ends the sync.
+    """
+    options = options or SyncOptions()
+    clock = clock or SystemClock()
+    chosen = resolve_resources(resources)
+    start, end = _date_range(date_from, date_to, clock)
+    owner = source.company(0)
+    who = await owner.who_am_i()
+    if who.companyId is None:
+        raise ConfigurationError("whoAmI did not say which company the token belongs to")
+    connection_key = f"{who.companyId}:{who.employeeId or 0}"
+    targets = await _companies(owner, companies, who.companyId)
+    await sink.open([r.table() for r in chosen])
+    budget = PageBudget(options.max_pages_in_memory)
+    writer = Writer(
+        sink,
+        budget,
+        buffer=options.write_queue,
+        batch_rows=options.batch_rows,
+        on_progress=on_progress,
+    )
+    plan = Plan(
+        connection=owner.connection,
+        connection_key=connection_key,
+        sink=sink,
+        writer=writer,
+        budget=budget,
+        clock=clock,
+        date_from=start,
+        date_to=end,
+        full=full,
+        page_size=options.page_size,
+        ahead=options.ahead,
+        result_cap=options.result_cap,
+        overlap=options.overlap,
+    )
+    units = [Unit(plan, company, resource) for company in targets for resource in chosen]
+    report = SyncReport(connection_key, [u.report for u in units])
+    began = clock.monotonic()
+    try:
+        await _run(writer, units, options.companies_at_once)
+    finally:
+        report.seconds = clock.monotonic() - began
+    return report
+
+
+async def _run(writer: Writer, units: list[Unit], companies_at_once: int) -> None:
+    by_company: dict[int, list[Unit]] = {}
+    for unit in units:
+        by_company.setdefault(unit.company_id, []).append(unit)
+    limiter = anyio.CapacityLimiter(companies_at_once)
+
+    async def company(group: list[Unit]) -> None:
+        async with limiter, anyio.create_task_group() as tg:
+            for unit in group:
+                tg.start_soon(unit.run)
+
+    try:
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(writer.run)
+            try:
+                async with anyio.create_task_group() as tg:
+                    for group in by_company.values():
+                        tg.start_soon(company, group)
+            finally:
+                writer.close()
+    except BaseExceptionGroup as group:
+        raise sole_exception(group) from None
+
+
+async def _companies(
+    owner: CompanyView, wanted: Iterable[int] | Literal["all"] | None, own: int
+) -> list[int]:
+    if wanted is None:
+        return [own]
+    if wanted == "all":
+        try:
+            return [c.id for c in await owner.companies()]
+        except TripletexError as exc:
+            raise ConfigurationError(f"could not list the token's client companies: {exc}") from exc
+    ids = list(dict.fromkeys(wanted))
+    if not ids or any(not isinstance(i, int) or i <= 0 for i in ids):
+        raise ConfigurationError(f"company ids must be positive integers: {ids!r}")
+    return ids
+
+
+def _date_range(start: date | None, end: date | None, clock: Clock) -> tuple[date, date]:
+    default_start, default_end = default_date_range(clock.now().astimezone(OSLO).date())
+    start, end = start or default_start, end or default_end
+    if end <= start:
+        raise ConfigurationError(f"date_to ({end}) must be after date_from ({start})")
+    return start, end

@@ -1,0 +1,413 @@
+"""One unit of work: one resource of one company over one connection, window by window.
+
+Per window, in order of preference:
+
+1. the window was completely synced before: ask page 0 with ``If-None-Match: <digest>``;
+   a 304 ends it. On a 200 the window is scanned again from that page, except for
+   resources with ``changedSince`` and more than one page: there only what changed since
+   the watermark is fetched, and deletions are found by an id-only scan;
+2. a scan was cut off (a killed run): continue it from its next page, same scan id;
+3. otherwise scan from page 0 (asking for a digest for next time).
+
+A scan stores page after page, each with the state it completes; the last page also
+deletes the window's rows the scan did not see. A window that holds more than the
+result-set cap is split in halves, down to one day.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import anyio
+import msgspec
+
+from ._clock import OSLO, Clock
+from ._connection import Connection
+from ._errors import DecodeError, ResultSetTooLargeError, TripletexError
+from ._fields import fields_hash
+from ._pages import CapReached, Page, PageBudget, PageList, scan
+from ._report import ResourceReport
+from ._resources import Resource
+from ._windows import UNDATED, Window, plan_windows
+from ._writer import Writer
+from .sinks._base import Batch, Row, Sink, StateKey, Table, WindowState
+
+__all__ = ["Plan", "Unit"]
+
+#: Stands for a 304 answer; never a real page.
+_NOT_MODIFIED: Any = PageList(values=[])
+#: Sent as ``If-None-Match`` to ask for a digest when there is none to compare yet.
+_ASK_DIGEST = "0"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What every unit of a run shares."""
+
+    connection: Connection
+    connection_key: str
+    sink: Sink
+    writer: Writer
+    budget: PageBudget
+    clock: Clock
+    date_from: date
+    date_to: date
+    full: bool
+    page_size: int
+    ahead: int
+    result_cap: int
+    overlap: timedelta
+
+
+class _Rows:
+    """Turns a page's undecoded records into sink rows, validating them on the way."""
+
+    def __init__(self, resource: Resource, connection: Connection) -> None:
+        self._shape = resource.shape()
+        model = resource.model
+        names = {f.encode_name: f.name for f in msgspec.structs.fields(model)} if model else {}
+        self._model = connection.decoder(model) if model else None
+        self._id = names.get("id")
+        self._date = names.get(resource.date_field) if resource.date_field else None
+        self._direct = self._id is not None and (resource.date_field is None or bool(self._date))
+        key = msgspec.defstruct(
+            "Key",
+            [
+                ("id", int),
+                ("date", str | None, msgspec.field(default=None, name=resource.date_field)),
+            ],
+        )
+        self._key = connection.decoder(key)
+
+    def __call__(self, values: list[msgspec.Raw], seen: set[int]) -> list[Row]:
+        rows: list[Row] = []
+        for raw in values:
+            record_id, day, typed = self._one(raw)
+            if record_id in seen:  # offset paging may repeat a record; keep the first
+                continue
+            seen.add(record_id)
+            rows.append((record_id, bytes(raw), day, *typed))
+        return rows
+
+    def _one(self, raw: msgspec.Raw) -> tuple[int, str | None, tuple[object, ...]]:
+        obj = self._model.decode(raw) if self._model is not None else None
+        if self._direct:
+            record_id = getattr(obj, self._id)  # type: ignore[arg-type]
+            day = getattr(obj, self._date) if self._date else None
+        else:
+            key = self._key.decode(raw)
+            record_id, day = key.id, key.date
+        if not isinstance(record_id, int):
+            raise msgspec.ValidationError("a record without an integer `id`")
+        return record_id, day if isinstance(day, str) else None, self._shape.values(obj)
+
+
+class Unit:
+    """Syncs one resource of one company; failures end up in its report, not raised."""
+
+    def __init__(self, plan: Plan, company_id: int, resource: Resource) -> None:
+        self._plan = plan
+        self.company_id = company_id
+        self.resource = resource
+        self.report = ResourceReport(company_id, resource.name)
+        self._fields = resource.fields()
+        self._fields_hash = fields_hash(self._fields)
+        self._table: Table = resource.table()
+        self._rows = _Rows(resource, plan.connection)
+        self._decoder = plan.connection.decoder(PageList)
+        self._base_params: dict[str, Any] = {
+            **resource.params,
+            "fields": self._fields,
+            "sorting": "id",
+            "count": plan.page_size,
+        }
+
+    async def run(self) -> None:
+        """Sync every window; record errors in the report."""
+        plan, report = self._plan, self.report
+        report.status = "running"
+        started = plan.clock.monotonic()
+        try:
+            stored = await plan.sink.load_state(
+                plan.connection_key, self.company_id, self.resource.name
+            )
+            states = {
+                Window.from_key(s.key.window_from, s.key.window_to): s
+                for s in stored
+                if s.key.fields_hash == self._fields_hash
+            }
+            if self.resource.dated:
+                windows = plan_windows(plan.date_from, plan.date_to, states)
+            else:
+                windows = [UNDATED]
+            async with anyio.create_task_group() as tg:
+                for window in windows:
+                    state = None if plan.full else states.get(window)
+                    tg.start_soon(self._guarded, window, state, ())
+        finally:
+            report.seconds = plan.clock.monotonic() - started
+            report.status = "failed" if report.errors else "done"
+
+    async def _guarded(
+        self, window: Window, state: WindowState | None, superseded: tuple[StateKey, ...]
+    ) -> None:
+        self.report.windows += 1
+        try:
+            await self._window(window, state, superseded)
+        except (CapReached, ResultSetTooLargeError) as exc:
+            await self._split(window, superseded, exc)
+        except TripletexError as exc:
+            self.report.errors.append(f"{window}: {exc}")
+            self._plan.connection.log.warning(
+                "window_failed",
+                company_id=self.company_id,
+                resource=self.resource.name,
+                window=str(window),
+                error=exc,
+            )
+
+    async def _split(
+        self, window: Window, superseded: tuple[StateKey, ...], exc: Exception
+    ) -> None:
+        halves = window.split()
+        if halves is None:
+            what = "one day" if window.start else "this resource (it has no date window)"
+            self.report.errors.append(
+                f"{window}: more than {self._plan.result_cap} records in {what}: {exc}"
+            )
+            return
+        self.report.splits += 1
+        superseded = (*superseded, self._key(window))
+        async with anyio.create_task_group() as tg:
+            for half in halves:
+                tg.start_soon(self._guarded, half, None, superseded)
+
+    # -- one window ----------------------------------------------------------------------
+
+    async def _window(
+        self, window: Window, state: WindowState | None, superseded: tuple[StateKey, ...]
+    ) -> None:
+        key, params = self._key(window), self._params(window)
+        watermark = self._now() if self.resource.changed_since else None
+        if state is not None and state.complete and state.digest:
+            first = await self._first(params, state.digest)
+            if first is None:
+                self.report.unchanged += 1
+                return
+            if state.watermark and watermark and not first.short(self._plan.page_size):
+                await self._changed_since(key, params, state, first, watermark)
+                return
+            scan_state = WindowState(key, _scan_id(), digest=first.digest, watermark=watermark)
+        elif state is not None and not state.complete and state.next_from > 0:
+            scan_state, first = state, None
+        else:
+            first = await self._first(params, _ASK_DIGEST)
+            assert first is not None
+            scan_state = WindowState(key, _scan_id(), digest=first.digest, watermark=watermark)
+        await self._scan(params, scan_state, first, superseded)
+
+    async def _scan(
+        self,
+        params: Mapping[str, Any],
+        state: WindowState,
+        first: Page | None,
+        superseded: tuple[StateKey, ...],
+    ) -> None:
+        plan, seen = self._plan, set[int]()
+        current = state
+
+        async def emit(page: Page) -> None:
+            nonlocal current, superseded
+            rows = self._page_rows(page, seen)
+            short = page.short(plan.page_size)
+            current = replace(
+                current,
+                next_from=page.offset + len(page.values),
+                complete=short,
+                records=current.records + len(rows),
+                updated_at=self._now(),
+            )
+            batch = Batch(
+                self._table,
+                self.company_id,
+                rows,
+                current,
+                delete_unseen=short,
+                superseded=superseded,
+            )
+            superseded = ()
+            await plan.writer.send(batch, self.report, pages=1)
+
+        await scan(
+            lambda offset: self._page(params, offset),
+            emit,
+            plan.budget,
+            start=state.next_from if first is None else 0,
+            page_size=plan.page_size,
+            cap=plan.result_cap,
+            ahead=plan.ahead,
+            first=first,
+        )
+
+    async def _changed_since(
+        self,
+        key: StateKey,
+        params: Mapping[str, Any],
+        state: WindowState,
+        first: Page,
+        watermark: str,
+    ) -> None:
+        """Fetch what changed since the watermark, then find deletions by id alone."""
+        plan = self._plan
+        # Page 0 of the full query is current data: keep it rather than drop it.
+        await plan.writer.send(
+            Batch(self._table, self.company_id, self._page_rows(first, set())),
+            self.report,
+            pages=1,
+        )
+        assert state.watermark is not None
+        since = datetime.fromisoformat(state.watermark) - plan.overlap
+        changed = {**params, "changedSince": since.astimezone(OSLO).strftime("%Y-%m-%dT%H:%M:%S")}
+        seen: set[int] = set()
+
+        async def emit_rows(page: Page) -> None:
+            rows = self._page_rows(page, seen)
+            batch = Batch(self._table, self.company_id, rows)
+            await plan.writer.send(batch, self.report, pages=1)
+
+        await self._scan_with(changed, emit_rows)
+        live: set[int] = set()
+        ids = {**params, "fields": "id", "count": plan.result_cap}
+
+        async def collect(page: Page) -> None:
+            try:
+                live.update(self._ids(page))
+            finally:
+                plan.budget.release()
+
+        await self._scan_with(ids, collect, page_size=plan.result_cap)
+        done = replace(
+            state,
+            scan=_scan_id(),
+            next_from=0,
+            complete=True,
+            digest=first.digest,
+            watermark=watermark,
+            records=len(live),
+            updated_at=self._now(),
+        )
+        batch = Batch(self._table, self.company_id, (), done, live_ids=live)
+        await plan.writer.send(batch, self.report, pages=0)
+        assert done.key == key
+
+    async def _scan_with(
+        self,
+        params: Mapping[str, Any],
+        emit: Callable[[Page], Any],
+        *,
+        page_size: int | None = None,
+    ) -> None:
+        size = page_size or self._plan.page_size
+        await scan(
+            lambda offset: self._page({**params, "count": size}, offset),
+            emit,
+            self._plan.budget,
+            start=0,
+            page_size=size,
+            cap=self._plan.result_cap,
+            ahead=self._plan.ahead,
+        )
+
+    # -- requests and records -------------------------------------------------------------
+
+    async def _first(self, params: Mapping[str, Any], if_none_match: str) -> Page | None:
+        """Page 0 with ``If-None-Match``; ``None`` on a 304. Holds a budget unit."""
+        budget = self._plan.budget
+        await budget.acquire()
+        try:
+            page = await self._fetch(params, 0, if_none_match)
+        except BaseException:
+            budget.release()
+            raise
+        if page is None:
+            budget.release()
+        return page
+
+    async def _page(self, params: Mapping[str, Any], offset: int) -> Page:
+        page = await self._fetch(params, offset)
+        assert page is not None  # a 304 needs If-None-Match, which only page 0 sends
+        return page
+
+    async def _fetch(
+        self, params: Mapping[str, Any], offset: int, if_none_match: str | None = None
+    ) -> Page | None:
+        headers = {"if-none-match": if_none_match} if if_none_match else None
+        envelope: PageList = await self._plan.connection.request(
+            "GET",
+            self.resource.path,
+            self._decoder.decode,
+            company_id=self.company_id,
+            params={**params, "from": offset},
+            headers=headers,
+            not_modified=_NOT_MODIFIED,
+            tally=self.report.tally,
+        )
+        if envelope is _NOT_MODIFIED:
+            return None
+        digest = envelope.versionDigest if if_none_match else None
+        return Page(offset, envelope.values, envelope.fullResultSize, digest)
+
+    def _page_rows(self, page: Page, seen: set[int]) -> list[Row]:
+        """The page's rows; on failure the page's budget unit is given back here."""
+        try:
+            return self._rows(page.values, seen)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            self._plan.budget.release()
+            raise DecodeError(
+                str(exc), path=self.resource.path, company_id=self.company_id
+            ) from None
+        except BaseException:
+            self._plan.budget.release()
+            raise
+
+    def _ids(self, page: Page) -> list[int]:
+        decode = self._plan.connection.decoder(_IdOnly).decode
+        try:
+            return [decode(raw).id for raw in page.values]
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise DecodeError(
+                str(exc), path=self.resource.path, company_id=self.company_id
+            ) from None
+
+    def _params(self, window: Window) -> dict[str, Any]:
+        params = dict(self._base_params)
+        if self.resource.date_params is not None:
+            low, high = self.resource.date_params
+            params[low], params[high] = window.key
+        return params
+
+    def _key(self, window: Window) -> StateKey:
+        start, end = window.key
+        return StateKey(
+            self._plan.connection_key,
+            self.company_id,
+            self.resource.name,
+            start,
+            end,
+            self._fields_hash,
+        )
+
+    def _now(self) -> str:
+        return self._plan.clock.now().isoformat()
+
+
+class _IdOnly(msgspec.Struct, gc=False):
+    id: int
+
+
+def _scan_id() -> str:
+    return secrets.token_hex(8)

@@ -1,0 +1,93 @@
+"""The one task that writes to the sink: pages in, transactions out, in arrival order.
+
+Fetching tasks hand batches over a bounded stream; when the sink is slow the stream fills
+and fetching waits (back-pressure), so memory stays bounded. Whatever is waiting when a
+write starts is coalesced into one transaction, up to a number of rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ._pages import PageBudget
+from ._report import ResourceReport
+from .sinks._base import Batch, Sink
+
+__all__ = ["Writer"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    batch: Batch
+    report: ResourceReport
+    #: Units of the page budget this batch holds (given back once stored).
+    pages: int
+
+
+class Writer:
+    """Serializes batches into sink transactions; run `run` in a task group."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        budget: PageBudget,
+        *,
+        buffer: int,
+        batch_rows: int,
+        on_progress: Callable[[ResourceReport], None] | None = None,
+    ) -> None:
+        self._sink = sink
+        self._budget = budget
+        self._batch_rows = batch_rows
+        self._on_progress = on_progress
+        self._sender: MemoryObjectSendStream[_Item]
+        self._receiver: MemoryObjectReceiveStream[_Item]
+        self._sender, self._receiver = anyio.create_memory_object_stream[_Item](buffer)
+        self.transactions = 0
+
+    async def send(self, batch: Batch, report: ResourceReport, *, pages: int) -> None:
+        """Queue ``batch`` (waits while the queue is full). Its page units travel with it."""
+        try:
+            await self._sender.send(_Item(batch, report, pages))
+        except BaseException:
+            self._release(pages)
+            raise
+
+    def close(self) -> None:
+        """No more batches: `run` returns once the queue is drained."""
+        self._sender.close()
+
+    async def run(self) -> None:
+        """Write until `close`; a sink error propagates (and ends the run)."""
+        async with self._receiver:
+            async for item in self._receiver:
+                items = self._coalesce(item)
+                try:
+                    await self._sink.write([i.batch for i in items])
+                finally:
+                    self._release(sum(i.pages for i in items))
+                self.transactions += 1
+                for i in items:
+                    i.report.records += len(i.batch.rows)
+                    i.report.pages += i.pages
+                    if self._on_progress is not None:
+                        self._on_progress(i.report)
+
+    def _coalesce(self, first: _Item) -> list[_Item]:
+        items, rows = [first], len(first.batch.rows)
+        while rows < self._batch_rows:
+            try:
+                item = self._receiver.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                break
+            items.append(item)
+            rows += len(item.batch.rows)
+        return items
+
+    def _release(self, pages: int) -> None:
+        for _ in range(pages):
+            self._budget.release()
