@@ -26,6 +26,8 @@ class ResourceReport:
     #: Windows checked, and how many of them a 304 showed unchanged.
     windows: int = 0
     unchanged: int = 0
+    #: Windows not checked: an interrupted run being resumed had just completed them.
+    skipped: int = 0
     #: Windows split because they held too much.
     splits: int = 0
     tally: Tally = field(default_factory=Tally)
@@ -96,6 +98,7 @@ class SyncReport:
             out.windows += r.windows
             out.unchanged += r.unchanged
             out.splits += r.splits
+            out.skipped += r.skipped
             out.errors.extend(r.errors)
             for name in ("requests", "retries", "rate_limited", "not_modified"):
                 setattr(out.tally, name, getattr(out.tally, name) + getattr(r.tally, name))

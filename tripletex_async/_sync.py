@@ -16,9 +16,10 @@ sink, which is what lets a killed run continue and a rerun skip what did not cha
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 import anyio
@@ -32,10 +33,12 @@ from ._report import ResourceReport, SyncReport
 from ._resources import DEFAULT_RESOURCES, Resource, resolve_resources
 from ._unit import Plan, Unit
 from ._writer import Writer
-from .sinks._base import Sink
+from .sinks._base import Batch, Sink, StateKey, Table, WindowState
 
 __all__ = ["SyncOptions", "default_date_range", "sync"]
 
+#: The state "resource" under which a run notes that it began and whether it ended.
+RUN_MARKER = "_run"
 #: The largest ``count`` Tripletex is known to accept, and its result-set cap.
 MAX_PAGE = 10_000
 
@@ -61,6 +64,9 @@ class SyncOptions:
     overlap: timedelta = timedelta(hours=1)
     #: Tripletex's result-set cap (422/23000 above it): windows holding more are split.
     result_cap: int = MAX_PAGE
+    #: A run that follows an interrupted one (killed, cancelled) skips, without asking,
+    #: the windows the interrupted run completed, if it began less than this long ago.
+    resume_within: timedelta = timedelta(hours=12)
 
     def __post_init__(self) -> None:
         if not 1 <= self.page_size <= MAX_PAGE:
@@ -112,6 +118,7 @@ async def sync(
     connection_key = f"{who.companyId}:{who.employeeId or 0}"
     targets = await _companies(owner, companies, who.companyId)
     await sink.open([r.table() for r in chosen])
+    run = await _RunMarker.begin(sink, connection_key, chosen[0], clock, options, full=full)
     budget = PageBudget(options.max_pages_in_memory)
     writer = Writer(
         sink,
@@ -134,6 +141,7 @@ async def sync(
         ahead=options.ahead,
         result_cap=options.result_cap,
         overlap=options.overlap,
+        fresh_since=run.resuming_since,
     )
     units = [Unit(plan, company, resource) for company in targets for resource in chosen]
     report = SyncReport(connection_key, [u.report for u in units])
@@ -142,7 +150,48 @@ async def sync(
         await _run(writer, units, options.companies_at_once)
     finally:
         report.seconds = clock.monotonic() - began
+    await run.finish()
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class _RunMarker:
+    """A sink-held note that a run of this connection began and whether it ended.
+
+    When the last run did not end (killed, cancelled) and began recently, the windows it
+    completed are fresh: the next run resumes it instead of checking them all again.
+    """
+
+    sink: Sink
+    table: Table
+    state: WindowState
+    resuming_since: datetime | None
+
+    @classmethod
+    async def begin(
+        cls,
+        sink: Sink,
+        connection_key: str,
+        resource: Resource,
+        clock: Clock,
+        options: SyncOptions,
+        *,
+        full: bool,
+    ) -> _RunMarker:
+        table, now = resource.table(), clock.now()
+        previous = await sink.load_state(connection_key, 0, RUN_MARKER)
+        if previous and not previous[0].complete and not full:
+            began = datetime.fromisoformat(previous[0].updated_at)
+            if now - began < options.resume_within:
+                return cls(sink, table, previous[0], began)
+        key = StateKey(connection_key, 0, RUN_MARKER)
+        state = WindowState(key, secrets.token_hex(8), updated_at=now.isoformat())
+        await sink.write([Batch(table, 0, (), state)])
+        return cls(sink, table, state, None)
+
+    async def finish(self) -> None:
+        done = replace(self.state, complete=True)
+        await self.sink.write([Batch(self.table, 0, (), done)])
 
 
 async def _run(writer: Writer, units: list[Unit], companies_at_once: int) -> None:

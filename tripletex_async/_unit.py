@@ -61,6 +61,8 @@ class Plan:
     ahead: int
     result_cap: int
     overlap: timedelta
+    #: Windows completed since then were completed by an interrupted run being resumed.
+    fresh_since: datetime | None = None
 
 
 class _Rows:
@@ -192,6 +194,9 @@ class Unit:
         self, window: Window, state: WindowState | None, superseded: tuple[StateKey, ...]
     ) -> None:
         key, params = self._key(window), self._params(window)
+        if self._fresh(state):
+            self.report.skipped += 1
+            return
         watermark = self._now() if self.resource.changed_since else None
         if state is not None and state.complete and state.digest:
             first = await self._first(params, state.digest)
@@ -400,6 +405,13 @@ class Unit:
             end,
             self._fields_hash,
         )
+
+    def _fresh(self, state: WindowState | None) -> bool:
+        """Completed by the interrupted run this one resumes: no need to ask again."""
+        since = self._plan.fresh_since
+        if since is None or state is None or not state.complete or not state.updated_at:
+            return False
+        return datetime.fromisoformat(state.updated_at) >= since
 
     def _now(self) -> str:
         return self._plan.clock.now().isoformat()

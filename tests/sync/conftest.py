@@ -1,18 +1,9 @@
-"""Fixtures for sync tests: the in-process simulator on a virtual-time loop, a sink, and
-an independent statement of what a sink must hold after an exact sync."""
+"""Fixtures for sync tests: the in-process simulator on a virtual-time loop."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
-from typing import Any
-
-import msgspec
 import pytest
 
-from tripletex_async import TripletexClient
-from tripletex_async._resources import RESOURCES
-from tripletex_async.models import OrderLine
 from tripletex_async.testing import FakeTripletex
 
 from ..client.conftest import (  # noqa: F401 - fixtures re-used by name
@@ -25,46 +16,8 @@ from ..client.conftest import (  # noqa: F401 - fixtures re-used by name
     start,
 )
 
-FROM, TO = date(2024, 1, 1), date(2027, 1, 1)
-
-
-def expected(sim: FakeTripletex, company_id: int, resource: str) -> dict[int, Any]:
-    """What the default Structs fetch: every field but ``changes``; orders with their
-    lines expanded (each line without ``changes``); records within FROM..TO."""
-    info = RESOURCES[resource]
-    assert info.model is not None
-    names, line_names = _names(info.model), _names(OrderLine)
-    lines = {r["id"]: r for r in sim.records(company_id, "order/orderline")}
-    out: dict[int, Any] = {}
-    for record in sim.records(company_id, resource):
-        if info.date_field is not None:
-            day = record.get(info.date_field) or ""
-            if not FROM.isoformat() <= day < TO.isoformat():
-                continue
-        record = {k: record.get(k) for k in names}
-        if resource == "order":
-            record["orderLines"] = [
-                {k: lines[ref["id"]].get(k) for k in line_names}
-                for ref in record.get("orderLines") or []
-            ]
-        out[record["id"]] = record
-    return out
-
-
-def _names(model: type[msgspec.Struct]) -> list[str]:
-    """The fields a Struct asks for (the simulator answers null for unset ones)."""
-    return [f.encode_name for f in msgspec.structs.fields(model)]
-
-
-def stored(records: dict[tuple[int, int], bytes], company_id: int) -> dict[int, Any]:
-    """A sink's records of one company, decoded."""
-    return {i: msgspec.json.decode(data) for (c, i), data in records.items() if c == company_id}
-
 
 @pytest.fixture
 def companies(fake: FakeTripletex) -> list[int]:  # noqa: F811 - the fixture
     """Every client company of the small portfolio (one of them is empty)."""
     return [int(c["id"]) for c in fake.portfolio.clients]
-
-
-Accountant = Callable[..., TripletexClient]

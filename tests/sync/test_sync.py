@@ -14,7 +14,7 @@ from tripletex_async.sinks import MemorySink
 from tripletex_async.testing import FakeTripletex
 
 from ..client.conftest import MakeClient, client_id
-from .conftest import FROM, TO, expected, stored
+from ..expectations import FROM, TO, expected, stored
 
 pytestmark = pytest.mark.anyio
 ALL = list(RESOURCES)
