@@ -102,41 +102,35 @@ def row_shape(model: type[msgspec.Struct]) -> RowShape:
     info = mi.type_info(model)
     assert isinstance(info, mi.StructType)
     columns: list[Column] = []
-    getters: list[Callable[[Any], object]] = []
+    parts: list[str] = []
     for f in info.fields:
         t = _strip(f.type)
         kind = _SCALAR_KINDS.get(type(t))
         if kind is not None and f.encode_name not in RESERVED_COLUMNS:
             columns.append(Column(f.encode_name, kind))
-            getters.append(_scalar(f.name))
+            parts.append(f"(None if (v := o.{_attr(f.name)}) is U else v)")
         elif isinstance(t, mi.StructType) and any(x.encode_name == "id" for x in t.fields):
             name = f"{f.encode_name}_id"
             if name not in RESERVED_COLUMNS:
                 columns.append(Column(name, "integer"))
-                getters.append(_ref_id(f.name))
-    return RowShape(tuple(columns), _tuple_of(getters))
+                parts.append(f"_id(o.{_attr(f.name)}, 'id', None)")
+    return RowShape(tuple(columns), _compile(parts))
 
 
-def _scalar(attr: str) -> Callable[[Any], object]:
-    unset = msgspec.UNSET
-
-    def get(obj: Any) -> object:
-        value = getattr(obj, attr)
-        return None if value is unset else value
-
-    return get
+def _attr(name: str) -> str:
+    if not name.isidentifier():  # pragma: no cover - msgspec field names are identifiers
+        raise TypeError(f"field name {name!r} is not an identifier")
+    return name
 
 
-def _ref_id(attr: str) -> Callable[[Any], object]:
-    def get(obj: Any) -> object:
-        ref = getattr(obj, attr)
-        return getattr(ref, "id", None)
+def _compile(parts: list[str]) -> Callable[[Any], tuple[object, ...]]:
+    """One function reading every column of a record.
 
-    return get
-
-
-def _tuple_of(getters: list[Callable[[Any], object]]) -> Callable[[Any], tuple[object, ...]]:
-    def values(obj: Any) -> tuple[object, ...]:
-        return tuple([g(obj) for g in getters])
-
+    This runs once per record with 30 to 50 columns, the hottest loop of a sync; a
+    straight tuple expression is several times faster than a getter per column.
+    """
+    namespace: dict[str, Any] = {"U": msgspec.UNSET, "_id": getattr}
+    body = ", ".join(parts)
+    exec(f"def values(o):\n    return ({body}{',' if parts else ''})\n", namespace)
+    values: Callable[[Any], tuple[object, ...]] = namespace["values"]
     return values
