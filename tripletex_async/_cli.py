@@ -1,31 +1,71 @@
-"""The ``tripletex-async`` command. For now it runs the simulator (``fake-server``); the
-sync commands come with the sync engine."""
+"""The ``tripletex-async`` command: a dispatcher. The commands live in `tripletex_async.cli`.
+
+``fake-server`` is handed, flags and all, to the simulator's own command line. Every
+other command is parsed here, runs with logging set up for it, and ends in an exit code:
+0 everything synced, 1 some companies failed, 2 a usage or configuration error,
+130 interrupted (a rerun continues where it stopped).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .cli._run import Command
 
 __all__ = ["main"]
 
-USAGE = """usage: tripletex-async fake-server [options]
 
-commands:
-  fake-server   run the simulated Tripletex on loopback (see fake-server --help)
-"""
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] in ("-h", "--help"):
-        print(USAGE)
-        return 0 if args else 2
-    if args[0] == "fake-server":
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["fake-server"]:
         from .testing._cli import main as fake_main
 
-        return fake_main(args[1:])
-    print(f"tripletex-async: unknown command {args[0]!r}\n\n{USAGE}", file=sys.stderr)
-    return 2
+        return _exiting(fake_main, args[1:])
+    from ._clock import OSLO
+    from .cli._args import parse_args
+    from .cli._logging import LogSetup, level_from
+    from .cli._run import Context, execute
+
+    try:
+        parsed = parse_args(args, datetime.now(OSLO).date())
+    except SystemExit as exc:  # argparse: 0 after --help, 2 for a bad flag
+        return exc.code if isinstance(exc.code, int) else 2
+    logs = LogSetup.choose(level_from(parsed.verbose, parsed.log_level), parsed.log_format)
+    ctx = Context(sys.stdout, sys.stderr, dict(os.environ), logs, debug=parsed.debug)
+    with logs.installed():
+        return execute(_command(parsed.command), parsed, ctx)
+
+
+def _command(name: str) -> Command:
+    # Imported on demand: `demo` pulls in the simulator, the others need not.
+    if name == "sync":
+        from .cli._sync_cmd import run as sync
+
+        return sync
+    if name == "companies":
+        from .cli._companies_cmd import run as companies
+
+        return companies
+    if name == "plan":
+        from .cli._plan_cmd import run as plan
+
+        return plan
+    from .cli._demo_cmd import run as demo
+
+    return demo
+
+
+def _exiting(run: Callable[[list[str]], int], args: list[str]) -> int:
+    try:
+        return run(args)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,113 @@
+"""Usage and configuration errors: one ``error:`` line (or argparse's usage), exit 2, and
+no request sent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from tripletex_async._cli import main
+from tripletex_async._clock import OSLO
+from tripletex_async._resources import DEFAULT_RESOURCES
+from tripletex_async._sync import default_date_range
+from tripletex_async.cli._args import build_parser
+
+from .conftest import Run, Served
+
+
+@pytest.mark.usefixtures("tokens_env")
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--date-from", "2025-13-01"], "not a date"),
+        (["--date-from", "2025-02-01", "--date-to", "2025-01-01"], "must be after --date-from"),
+        (["--resources", "customer,bogus"], "unknown resource(s) bogus"),
+        (["--company", "abc"], "positive whole number"),
+        (["--all-companies", "--company", "1"], "not allowed with argument"),
+        (["--page-size", "0"], "1..10000"),
+        (["--report-json", "/no/such/dir/r.json"], "no such directory"),
+        (["--bogus"], "unrecognized arguments"),
+    ],
+)
+def test_bad_flags_exit_2(run: Run, served: Served, flags: list[str], message: str) -> None:
+    """A bad flag or value is argparse's usage message and exit 2, before any request."""
+    result = run("sync", "--base-url", served.api_url, *flags)
+    assert result.code == 2
+    assert message in result.err
+    assert served.requests == []
+
+
+def test_missing_token_exits_2(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No employee token: one error line naming the variable, exit 2."""
+    monkeypatch.setenv("TRIPLETEX_CONSUMER_TOKEN", "test-consumer")
+    monkeypatch.delenv("TRIPLETEX_EMPLOYEE_TOKEN", raising=False)
+    result = run("sync", "--base-url", "http://127.0.0.1:1/v2", "--sink", "memory:")
+    assert result.code == 2
+    assert result.err == (
+        "error: no employee token: pass employee_token= or set TRIPLETEX_EMPLOYEE_TOKEN\n"
+    )
+
+
+def test_bad_token_exits_2(run: Run, served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tokens Tripletex refuses end the run at session creation: exit 2, token not shown."""
+    monkeypatch.setenv("TRIPLETEX_CONSUMER_TOKEN", served.fake.credentials.consumer_token)
+    monkeypatch.setenv("TRIPLETEX_EMPLOYEE_TOKEN", "test-not-a-real-token")
+    result = run("sync", "--base-url", served.api_url, "--sink", "memory:")
+    assert result.code == 2
+    assert result.err.startswith("error: Tripletex refused the tokens")
+    assert "test-not-a-real-token" not in result.err
+    assert "Traceback" not in result.err
+
+
+@pytest.mark.usefixtures("tokens_env")
+def test_test_token_against_prod_exits_2(run: Run, served: Served) -> None:
+    """The simulator's ``test-`` tokens are refused for --env prod before any request."""
+    assert served.fake.credentials.consumer_token.startswith("test-")
+    result = run("sync", "--env", "prod", "--sink", "memory:")
+    assert result.code == 2
+    assert "refusing to send a test token" in result.err
+    assert served.requests == []
+
+
+@pytest.mark.usefixtures("tokens_env")
+def test_token_flags_warn_about_shell_history(run: Run, served: Served) -> None:
+    """Tokens given as flags work, with a warning on stderr that never repeats them."""
+    token = served.fake.credentials.employee_token
+    result = run("companies", "--base-url", served.api_url, "--employee-token", token)
+    assert result.code == 0, result.err
+    assert "warning: --employee-token puts the token in your shell history" in result.err
+    assert token not in result.err + result.out
+
+
+def test_no_command_exits_2(run: Run) -> None:
+    """Without a command: argparse's usage and exit 2."""
+    result = run()
+    assert result.code == 2
+    assert "usage: tripletex-async" in result.err
+
+
+def test_help_shows_the_default_resources_and_dates(run: Run) -> None:
+    """sync --help names every default resource and today's default date range."""
+    result = run("sync", "--help")
+    assert result.code == 0
+    start, end = default_date_range(datetime.now(OSLO).date())
+    text = " ".join(result.out.split())
+    assert f"default: {start}" in text
+    assert f"default: {end}" in text
+    assert all(f" {name}," in text or f" {name})" in text for name in DEFAULT_RESOURCES)
+    assert "default: sqlite:///tripletex.db" in text
+
+
+def test_parser_defaults_follow_the_given_day() -> None:
+    """The date defaults are computed from the day the parser is built for."""
+    args = build_parser(date(2030, 6, 1)).parse_args(["sync"])
+    assert (args.date_from, args.date_to) == (date(2029, 1, 1), date(2031, 1, 1))
+    assert args.company is None
+    assert args.all_companies is False
+
+
+def test_fake_server_is_delegated(capsys: pytest.CaptureFixture[str]) -> None:
+    """fake-server hands its flags to the simulator's command line."""
+    assert main(["fake-server", "--summary", "--companies", "2", "--scale", "0.05"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split()[:2] == ["id", "name"]

@@ -1,0 +1,90 @@
+"""Ctrl-C: the CLI as a subprocess gets SIGINT mid-run, exits 130 with a hint, and a rerun
+ends with exactly the simulator's data."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tripletex_async.testing import FakeConfig, Faults, RateLimit
+
+from ..expectations import expected
+from .conftest import DATES, Run, Served
+
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery is POSIX-only here"),
+    pytest.mark.usefixtures("tokens_env"),
+]
+RESOURCES = ["customer", "ledger/posting", "timesheet/entry"]
+
+
+@pytest.fixture
+def fake_config() -> FakeConfig:
+    """Paced by a rate limit, so the run lasts long enough to be interrupted."""
+    return FakeConfig(rate_limit=RateLimit(limit=30, period=1), faults=Faults(latency=0.005))
+
+
+def stored_rows(db: Path, table: str) -> int:
+    """Rows committed so far (0 until the table exists)."""
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return int(conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def stored(db: Path, table: str, company: int) -> dict[int, object]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(f'SELECT id, data FROM "{table}" WHERE company_id = ?', (company,))
+        return {int(i): json.loads(data) for i, data in rows}
+
+
+def test_sigint_exits_130_and_a_rerun_completes_exactly(
+    run: Run, served: Served, tmp_path: Path
+) -> None:
+    """SIGINT after the first commit: exit 130 and a hint; the rerun exits 0, exact."""
+    db = tmp_path / "interrupted.db"
+    args = [
+        "sync", "--base-url", served.api_url, "--sink", f"sqlite:///{db}", "--all-companies",
+        "--resources", ",".join(RESOURCES), "--page-size", "10", "--progress", "off", *DATES,
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tripletex_async._cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while stored_rows(db, "ledger_posting") == 0 and process.poll() is None:
+            assert time.monotonic() < deadline, "nothing was committed"
+            time.sleep(0.02)
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    assert "rerun the same command to continue where it stopped" in err
+    assert "Traceback" not in err
+    companies = served.fake.portfolio.company_ids()
+    total = sum(len(expected(served.fake, c, "ledger/posting")) for c in companies)
+    assert 0 < stored_rows(db, "ledger_posting") < total
+
+    result = run(*args)
+    assert result.code == 0, result.err
+    for resource in RESOURCES:
+        table = resource.replace("/", "_")
+        for company in companies:
+            assert stored(db, table, company) == expected(served.fake, company, resource)

@@ -1,0 +1,123 @@
+"""``tripletex-async sync`` against the simulator on loopback: data, reports, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tripletex_async._resources import RESOURCES
+
+from .conftest import DATES, Run, Served, expected_counts, table_counts
+
+pytestmark = pytest.mark.usefixtures("tokens_env")
+
+
+def sync_args(served: Served, db: Path, *more: str) -> list[str]:
+    return ["sync", "--base-url", served.api_url, "--sink", f"sqlite:///{db}", *DATES, *more]
+
+
+def test_all_companies_into_sqlite_stores_exact_row_counts(
+    run: Run, served: Served, tmp_path: Path
+) -> None:
+    """Every table holds, per company, exactly the simulator's records (dated: in range)."""
+    db = tmp_path / "all.db"
+    result = run(*sync_args(served, db, "--all-companies"))
+    assert result.code == 0, result.err
+    for resource in RESOURCES:
+        assert table_counts(db, resource) == expected_counts(served.fake, resource), resource
+
+
+def test_summary_table_goes_to_stdout(run: Run, served: Served, tmp_path: Path) -> None:
+    """The summary lists every resource and a total line; stdout has no log lines."""
+    result = run(*sync_args(served, tmp_path / "s.db", "--all-companies"))
+    assert result.code == 0, result.err
+    assert "by resource" in result.out
+    for resource in RESOURCES:
+        assert resource in result.out
+    assert "3 companies, all synced" in result.out
+    assert '"event"' not in result.out
+
+
+def test_rerun_is_incremental(run: Run, served: Served, tmp_path: Path) -> None:
+    """A second run fetches nothing: every window answers 304."""
+    db, report = tmp_path / "inc.db", tmp_path / "inc.json"
+    assert run(*sync_args(served, db, "--all-companies")).code == 0
+    result = run(*sync_args(served, db, "--all-companies", "--report-json", str(report)))
+    assert result.code == 0, result.err
+    total = json.loads(report.read_text())["total"]
+    assert total["records"] == 0
+    assert total["unchanged"] == total["windows"] > 0
+
+
+def test_full_rescans_despite_saved_state(run: Run, served: Served, tmp_path: Path) -> None:
+    """--full ignores saved digests: records are fetched again, no 304."""
+    db, report = tmp_path / "full.db", tmp_path / "full.json"
+    assert run(*sync_args(served, db, "--all-companies")).code == 0
+    result = run(*sync_args(served, db, "--all-companies", "--full", "--report-json", str(report)))
+    assert result.code == 0, result.err
+    total = json.loads(report.read_text())["total"]
+    assert total["records"] > 0
+    assert total["unchanged"] == 0
+
+
+def test_report_json_holds_report_request_and_statistics(
+    run: Run, served: Served, tmp_path: Path
+) -> None:
+    """--report-json writes report.to_dict() plus the request, statistics and exit code."""
+    report = tmp_path / "report.json"
+    args = ["--all-companies", "--resources", "customer,invoice", "--report-json", str(report)]
+    assert run(*sync_args(served, tmp_path / "r.db", *args)).code == 0
+    data = json.loads(report.read_text())
+    assert data["ok"] is True
+    assert data["exit_code"] == 0
+    assert {r["resource"] for r in data["resources"]} == {"customer", "invoice"}
+    assert data["request"]["resources"] == ["customer", "invoice"]
+    assert data["request"]["base_url"] == served.api_url
+    assert data["statistics"]["requests"] >= data["total"]["requests"] > 0
+    assert "budget" in data["statistics"]
+
+
+def test_one_failing_company_exits_1_and_commits_the_rest(
+    run: Run, served: Served, tmp_path: Path
+) -> None:
+    """A company the token cannot reach fails alone: exit 1, the other one is stored."""
+    db, report = tmp_path / "partial.db", tmp_path / "partial.json"
+    good = served.fake.portfolio.company_ids()[1]
+    args = ["--company", str(good), "--company", "999", "--resources", "customer"]
+    result = run(*sync_args(served, db, *args, "--report-json", str(report)))
+    assert result.code == 1
+    assert "1 of 2 companies failed (999)" in result.err
+    assert json.loads(report.read_text())["failed_companies"] == [999]
+    assert table_counts(db, "customer") == {good: len(served.fake.records(good, "customer"))}
+
+
+def test_progress_lines_when_not_a_terminal(run: Run, served: Served, tmp_path: Path) -> None:
+    """Off a terminal, progress comes as JSON log lines at the given interval."""
+    args = ["--all-companies", "--progress-interval", "0.01"]
+    result = run(*sync_args(served, tmp_path / "p.db", *args))
+    assert result.code == 0
+    lines = [json.loads(line) for line in result.err.splitlines() if "sync_progress" in line]
+    assert lines, result.err
+    assert {"records", "requests", "not_modified", "rate_limited", "budget"} <= set(lines[-1])
+
+
+def test_unreachable_sink_exits_2(run: Run, served: Served) -> None:
+    """A PostgreSQL sink nobody listens on is one error line and exit 2."""
+    sink = "postgresql://postgres@127.0.0.1:1/x"
+    result = run("sync", "--base-url", served.api_url, "--sink", sink)
+    assert result.code == 2
+    assert result.err.startswith("error: could not open PostgreSQL")
+    assert len(result.err.strip().splitlines()) == 1
+    assert "Traceback" not in result.err
+    assert served.requests == []  # the sink is checked before any request
+
+
+def test_debug_shows_the_traceback(run: Run, served: Served) -> None:
+    """--debug prints the traceback before the error line."""
+    sink = "postgresql://postgres@127.0.0.1:1/x"
+    result = run("sync", "--base-url", served.api_url, "--sink", sink, "--debug")
+    assert result.code == 2
+    assert "Traceback" in result.err
+    assert result.err.strip().splitlines()[-1].startswith("error: ")

@@ -1,0 +1,289 @@
+"""The argument parser of ``tripletex-async``: commands, flags, and their checks.
+
+Flags shared by several commands are added by one function each, so ``sync -v`` and
+``plan -v`` mean the same. Defaults that depend on the day (the date range) are computed when the
+parser is built, so ``--help`` shows the exact dates a run would use.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TypeAlias
+
+from .. import __version__
+from .._resources import DEFAULT_RESOURCES, RESOURCES
+from .._sync import MAX_PAGE, default_date_range
+from ._logging import LEVELS
+
+__all__ = ["build_parser", "parse_args"]
+
+DEFAULT_SINK = "sqlite:///tripletex.db"
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _resources(text: str) -> tuple[str, ...]:
+    names = [n.strip().strip("/") for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        return DEFAULT_RESOURCES
+    unknown = [n for n in names if n not in RESOURCES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown resource(s) {', '.join(unknown) or '(none given)'}; "
+            f"known: {', '.join(RESOURCES)}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def _company(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a company id is a positive whole number: {text!r}")
+    return int(text)
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number {low}..{high}: {text!r}")
+        return int(text)
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0: {text!r}")
+    return value
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 10:
+        raise argparse.ArgumentTypeError(f"expected a scale between 0 and 10: {text!r}")
+    return value
+
+
+def _add_output(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("output")
+    group.add_argument("-v", "--verbose", action="count", default=0, help="-v logs INFO, -vv DEBUG")
+    group.add_argument("--log-level", choices=list(LEVELS), help="overrides -v")
+    group.add_argument(
+        "--log-format",
+        choices=("auto", "console", "json"),
+        default="auto",
+        help="log lines on stderr: pretty on a terminal, JSON lines otherwise (auto)",
+    )
+    group.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+
+def _add_connection(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "connection",
+        "tokens come from TRIPLETEX_CONSUMER_TOKEN and TRIPLETEX_EMPLOYEE_TOKEN; "
+        "without --env/--base-url, from TRIPLETEX_ENV/TRIPLETEX_BASE_URL (default: test)",
+    )
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--env", choices=("test", "prod"), help="Tripletex's test or production")
+    where.add_argument(
+        "--base-url", metavar="URL", help="an API root including /v2 (a proxy, the simulator)"
+    )
+    for who in ("consumer", "employee"):
+        group.add_argument(
+            f"--{who}-token",
+            metavar="TOKEN",
+            help=f"discouraged: ends up in shell history (use TRIPLETEX_{who.upper()}_TOKEN)",
+        )
+
+
+def _add_scope(parser: argparse.ArgumentParser, today: date) -> None:
+    group = parser.add_argument_group("what to sync")
+    which = group.add_mutually_exclusive_group()
+    which.add_argument(
+        "--all-companies",
+        action="store_true",
+        help="every client company an accountant's token reaches",
+    )
+    which.add_argument(
+        "--company",
+        type=_company,
+        action="append",
+        metavar="ID",
+        help="a company id (repeatable); default: the token owner's own company",
+    )
+    group.add_argument(
+        "--resources",
+        type=_resources,
+        default=DEFAULT_RESOURCES,
+        metavar="A,B,...",
+        help=f"comma-separated API paths, or 'all' (default: all: {', '.join(DEFAULT_RESOURCES)})",
+    )
+    start, end = default_date_range(today)
+    group.add_argument(
+        "--date-from", type=_date, default=start, metavar="YYYY-MM-DD",
+        help=f"first day of dated resources (default: {start}, 1 January last year)",
+    )  # fmt: skip
+    group.add_argument(
+        "--date-to", type=_date, default=end, metavar="YYYY-MM-DD",
+        help=f"day after the last, exclusive (default: {end}, 1 January next year)",
+    )  # fmt: skip
+    group.add_argument(
+        "--page-size",
+        type=_bounded(1, MAX_PAGE),
+        default=1000,
+        metavar="N",
+        help=f"records per request, 1..{MAX_PAGE} (default: 1000)",
+    )
+
+
+def _add_progress(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("progress and report")
+    group.add_argument(
+        "--progress",
+        choices=("auto", "live", "lines", "off"),
+        default="auto",
+        help="a live table on a terminal, log lines otherwise (auto)",
+    )
+    group.add_argument(
+        "--progress-interval",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between progress lines (default: 5)",
+    )
+    group.add_argument(
+        "--report-json", type=Path, metavar="FILE", help="write the full report as JSON"
+    )
+
+
+def build_parser(today: date) -> argparse.ArgumentParser:
+    """The whole parser; ``today`` (in Oslo) sets the default date range."""
+    return _build(today)[0]
+
+
+# A string: the class is generic only to type checkers.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _build(today: date) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser and its commands' parsers (for errors found after parsing)."""
+    parser = argparse.ArgumentParser(
+        prog="tripletex-async",
+        description="Sync Tripletex accounting data into SQLite, PostgreSQL or JSONL.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    built = {
+        "sync": _add_sync(commands, today),
+        "companies": _add_companies(commands),
+        "plan": _add_plan(commands, today),
+        "demo": _add_demo(commands),
+    }
+    commands.add_parser(
+        "fake-server",
+        add_help=False,
+        help="run the simulated Tripletex on loopback (see fake-server --help)",
+    )
+    return parser, built
+
+
+def _add_sync(commands: Subparsers, today: date) -> argparse.ArgumentParser:
+    sync = commands.add_parser(
+        "sync",
+        help="sync companies' resources into a sink (incremental on reruns)",
+        description="Sync into a sink. Rerunning is incremental; an interrupted run "
+        "continues where it stopped.",
+    )
+    _add_connection(sync)
+    _add_scope(sync, today)
+    group = sync.add_argument_group("where to store")
+    group.add_argument(
+        "--sink",
+        default=DEFAULT_SINK,
+        metavar="URL",
+        help=f"sqlite:///path.db, postgresql://..., jsonl:///dir (default: {DEFAULT_SINK})",
+    )
+    group.add_argument("--full", action="store_true", help="ignore saved state, scan everything")
+    _add_progress(sync)
+    _add_output(sync)
+    return sync
+
+
+def _add_companies(commands: Subparsers) -> argparse.ArgumentParser:
+    listing = commands.add_parser("companies", help="list the companies a token reaches")
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    _add_connection(listing)
+    _add_output(listing)
+    return listing
+
+
+def _add_plan(commands: Subparsers, today: date) -> argparse.ArgumentParser:
+    plan = commands.add_parser(
+        "plan",
+        help="dry run: count records and estimate requests and time",
+        description="Fetch the first page of every query a sync would start with, count "
+        "what is there, and estimate requests and time from the rate limit.",
+    )
+    plan.add_argument("--json", action="store_true", help="JSON instead of a table")
+    _add_connection(plan)
+    _add_scope(plan, today)
+    _add_output(plan)
+    return plan
+
+
+def _add_demo(commands: Subparsers) -> argparse.ArgumentParser:
+    demo = commands.add_parser(
+        "demo",
+        help="sync a simulated accounting office into SQLite (no account needed)",
+        description="Start the simulator in-process and sync its generated portfolio with "
+        "the real engine. Run it twice to see an incremental rerun.",
+    )
+    group = demo.add_argument_group("the simulated office")
+    group.add_argument(
+        "--companies", type=_bounded(1, 200), default=3, metavar="N",
+        help="client companies of the simulated office (default: 3)",
+    )  # fmt: skip
+    group.add_argument(
+        "--db", type=Path, default=Path("tripletex-demo.db"), metavar="PATH",
+        help="the SQLite file (default: tripletex-demo.db)",
+    )  # fmt: skip
+    group.add_argument(
+        "--scale", type=_scale, default=0.5, help="multiplies record counts (default: 0.5)"
+    )
+    group.add_argument("--seed", type=int, default=1, help="the portfolio's seed (default: 1)")
+    group.add_argument(
+        "--latency-ms", type=_bounded(0, 10_000), default=20, metavar="MS",
+        help="simulated latency per request (default: 20)",
+    )  # fmt: skip
+    _add_progress(demo)
+    _add_output(demo)
+    return demo
+
+
+def parse_args(argv: Sequence[str], today: date) -> argparse.Namespace:
+    """Parse and check ``argv``; argparse's `SystemExit` (2, or 0 for --help) on error."""
+    parser, commands = _build(today)
+    args = parser.parse_args(argv)
+    parser = commands.get(args.command, parser)
+    date_from: date | None = getattr(args, "date_from", None)
+    date_to: date | None = getattr(args, "date_to", None)
+    if date_from is not None and date_to is not None and date_to <= date_from:
+        parser.error(f"--date-to ({date_to}) must be after --date-from ({date_from})")
+    report: Path | None = getattr(args, "report_json", None)
+    if report is not None and not report.parent.is_dir():
+        parser.error(f"--report-json: no such directory: {report.parent}")
+    return args

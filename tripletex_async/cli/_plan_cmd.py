@@ -1,0 +1,244 @@
+"""``tripletex-async plan``: a dry run that asks only for first pages.
+
+For every company, resource and date window a sync would start with, it fetches page 0
+exactly as the sync would (same ``fields``, sorting, page size and date params) and
+counts. A short first page is an exact count and the whole cost (one request). A full one
+means "at least a page more"; ``fullResultSize`` then gives an estimate, labelled as such
+because Tripletex made it inexact (tripletex-api2#127). Time comes from the rate limit
+the budget learned from the answers' ``X-Rate-Limit-*`` headers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import msgspec
+
+from .._client import TripletexClient
+from .._errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    DecodeError,
+    ResultSetTooLargeError,
+    TransportError,
+)
+from .._resources import RESOURCES, Resource
+from .._sync import MAX_PAGE
+from .._windows import UNDATED, Window, plan_windows
+from ._connect import open_client, resolve
+from ._plan_output import print_plan
+from ._run import EXIT_FAILED, EXIT_OK, Context
+from ._sync_cmd import SyncRequest
+
+__all__ = ["Estimate", "Probe", "ResourcePlan", "estimate", "run"]
+
+#: First pages asked for at once (the connection bounds what is in flight besides).
+WORKERS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What the first page of one window showed."""
+
+    company_id: int
+    resource: str
+    window: Window
+    records: int = 0
+    full: bool = False
+    #: ``fullResultSize``: an estimate only.
+    hint: int | None = None
+    #: 422/23000: the window holds more than the result-set cap and will be split.
+    too_large: bool = False
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class ResourcePlan:
+    """One resource of one company: its windows' probes summed up."""
+
+    company_id: int
+    resource: str
+    windows: int = 0
+    #: Records certainly there (first pages; more where ``exact`` is false).
+    at_least: int = 0
+    exact: bool = True
+    #: The sum of ``fullResultSize`` over windows with a full first page, else counts.
+    estimate: int = 0
+    requests_at_least: int = 0
+    requests_estimate: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, probe: Probe, page_size: int) -> None:
+        """Count one window's probe in."""
+        self.windows += 1
+        if probe.error is not None:
+            self.errors.append(f"{probe.window}: {probe.error}")
+            return
+        low, guess = _requests(probe, page_size)
+        self.requests_at_least += low
+        self.requests_estimate += guess
+        if probe.too_large:
+            self.exact = False
+            self.at_least += MAX_PAGE + 1
+            self.estimate += max(probe.hint or 0, MAX_PAGE + 1)
+            return
+        self.at_least += probe.records
+        self.exact = self.exact and not probe.full
+        self.estimate += max(probe.hint or 0, probe.records) if probe.full else probe.records
+
+
+def _requests(probe: Probe, page_size: int) -> tuple[int, int]:
+    """Requests a sync of the window needs: at least, and as estimated."""
+    if probe.too_large:
+        # The refused query, then at least the pages of the cap's worth of records.
+        low = 1 + MAX_PAGE // page_size + 1
+        return low, max(low, 1 + (probe.hint or 0) // page_size + 1)
+    if not probe.full:
+        return 1, 1
+    # A scan stops at the first short page: N records take N // size + 1 requests.
+    return 2, max(2, (probe.hint or 0) // page_size + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """The plan's totals and how long a sync would take."""
+
+    requests_at_least: int
+    requests_estimate: int
+    #: From the learned rate limit; ``None`` when Tripletex reported none.
+    seconds_by_rate_limit: float | None
+    #: At the pace the plan's own requests went (``WORKERS`` in parallel).
+    seconds_by_observed_pace: float | None
+
+
+def estimate(
+    plans: list[ResourcePlan], client: TripletexClient, elapsed: float, probes: int
+) -> Estimate:
+    """Totals, and time from the budget the client learned while probing."""
+    # A sync also asks whoAmI and, for --all-companies, the company list.
+    low = sum(p.requests_at_least for p in plans) + 2
+    guess = sum(p.requests_estimate for p in plans) + 2
+    budget = client.statistics().budget
+    by_limit = None
+    if budget.limit and budget.period:
+        by_limit = max(0, guess - (budget.remaining or 0)) * budget.period / budget.limit
+    pace = probes / elapsed if elapsed > 0 and probes else None
+    return Estimate(low, guess, by_limit, guess / pace if pace else None)
+
+
+async def run(args: argparse.Namespace, ctx: Context) -> int:
+    """The ``plan`` command."""
+    endpoint = resolve(args, ctx.environ, ctx.logs.scrubber, ctx.err)
+    request = SyncRequest.from_args(args)
+    async with open_client(endpoint, ctx.logs.scrubber) as client:
+        names = await _companies(client, request)
+        began = anyio.current_time()
+        probes = await _probe_all(client, request, list(names))
+        elapsed = anyio.current_time() - began
+        plans = _collect(probes, request)
+        totals = estimate(plans, client, elapsed, len(probes))
+        budget = client.statistics().budget
+    if args.json:
+        document: dict[str, Any] = {
+            "request": request.describe(),
+            "companies": [{"id": i, "name": n} for i, n in names.items()],
+            "resources": [dataclasses.asdict(p) for p in plans],
+            "estimate": dataclasses.asdict(totals),
+            "budget": dataclasses.asdict(budget),
+            "note": "estimates use fullResultSize, which Tripletex documents as inexact",
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False), file=ctx.out)
+    else:
+        print_plan(plans, names, totals, budget, ctx.out)
+    failed = [p for p in plans if p.errors]
+    if failed:
+        print(f"error: {len(failed)} resource(s) could not be probed (see errors)", file=ctx.err)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+async def _companies(client: TripletexClient, request: SyncRequest) -> dict[int, str]:
+    """Company id -> name (names only where the company list gives them)."""
+    if request.companies == "all":
+        return {c.id: c.name or c.displayName or "" for c in await client.companies()}
+    if request.companies is None:
+        who = await client.who_am_i()
+        if who.companyId is None:
+            raise ConfigurationError("whoAmI did not say which company the token belongs to")
+        return {who.companyId: "(the token's own company)"}
+    return dict.fromkeys(request.companies, "")
+
+
+def _jobs(request: SyncRequest, companies: list[int]) -> Iterator[tuple[int, Resource, Window]]:
+    for company in companies:
+        for name in request.resources:
+            resource = RESOURCES[name]
+            windows = (
+                plan_windows(request.date_from, request.date_to) if resource.dated else [UNDATED]
+            )
+            for window in windows:
+                yield company, resource, window
+
+
+async def _probe_all(
+    client: TripletexClient, request: SyncRequest, companies: list[int]
+) -> list[Probe]:
+    jobs = _jobs(request, companies)
+    probes: list[Probe] = []
+
+    async def worker() -> None:
+        # Workers share one iterator: bounded fan-out however many jobs there are.
+        for company, resource, window in jobs:
+            probes.append(await _probe(client, company, resource, window, request.page_size))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(WORKERS):
+            tg.start_soon(worker)
+    return probes
+
+
+async def _probe(
+    client: TripletexClient, company: int, resource: Resource, window: Window, page_size: int
+) -> Probe:
+    """Page 0 of one window, asked exactly as the sync would ask it."""
+    params: dict[str, Any] = {
+        **resource.params,
+        "fields": resource.fields(),
+        "sorting": "id",
+        "count": page_size,
+        "from": 0,
+    }
+    if resource.date_params is not None:
+        low, high = resource.date_params
+        params[low], params[high] = window.key
+    probe = Probe(company, resource.name, window)
+    try:
+        page = await client.company(company).get_list(resource.path, msgspec.Raw, params=params)
+    except ResultSetTooLargeError:
+        return dataclasses.replace(probe, too_large=True)
+    except AuthenticationError:
+        raise  # the token, not this window: nothing else will work either
+    except (APIError, TransportError, DecodeError) as exc:
+        return dataclasses.replace(probe, error=str(exc))
+    records = len(page.values)
+    return dataclasses.replace(
+        probe, records=records, full=records >= page_size, hint=page.fullResultSize
+    )
+
+
+def _collect(probes: list[Probe], request: SyncRequest) -> list[ResourcePlan]:
+    plans: dict[tuple[int, str], ResourcePlan] = {}
+    for probe in sorted(probes, key=lambda p: (p.company_id, p.resource, p.window.key)):
+        key = (probe.company_id, probe.resource)
+        plan = plans.get(key)
+        if plan is None:
+            plan = plans[key] = ResourcePlan(probe.company_id, probe.resource)
+        plan.add(probe, request.page_size)
+    order = {name: i for i, name in enumerate(request.resources)}
+    return sorted(plans.values(), key=lambda p: (p.company_id, order[p.resource]))

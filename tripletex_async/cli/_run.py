@@ -1,0 +1,152 @@
+"""Running one command: the event loop, Ctrl-C, and errors turned into exit codes.
+
+The library never starts an event loop; this module does, once per command. SIGINT and
+SIGTERM cancel the command's work: cancellation unwinds the sync, whose sink writes are
+transactions (a page is stored with its state or not at all), the session is deleted and
+the sink closed under shields, and the exit code says what happened. A second Ctrl-C
+quits at once; the database is still consistent, only the session is left to expire.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import TextIO
+
+import anyio
+import anyio.abc
+
+from .._errors import AuthenticationError, ConfigurationError, TripletexError
+from .._groups import sole_exception
+from ..sinks import SinkError
+from ._logging import LogSetup
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Command",
+    "Context",
+    "execute",
+]
+
+EXIT_OK = 0
+#: Some companies failed; the others were committed.
+EXIT_FAILED = 1
+#: A bad flag, a missing or refused token, a test/production mismatch, an unusable sink.
+EXIT_USAGE = 2
+#: 128 + SIGINT, as shells report it.
+EXIT_INTERRUPTED = 130
+
+_RESUME_HINT = "what was stored is committed; rerun the same command to continue where it stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a command may use besides its arguments: streams, environment, logging."""
+
+    out: TextIO
+    err: TextIO
+    environ: Mapping[str, str]
+    logs: LogSetup
+    debug: bool = False
+
+
+Command = Callable[[argparse.Namespace, Context], Awaitable[int]]
+
+
+def execute(command: Command, args: argparse.Namespace, ctx: Context) -> int:
+    """Run ``command`` on a fresh asyncio loop; return the exit code, never raise."""
+    try:
+        return anyio.run(_guarded, command, args, ctx, backend="asyncio")
+    except KeyboardInterrupt:  # Ctrl-C before the signal receiver was in place
+        return _interrupted(ctx, signal.SIGINT)
+    except BaseExceptionGroup as group:  # before Exception: ExceptionGroup is one
+        leaf = sole_exception(group)
+        if isinstance(leaf, KeyboardInterrupt):
+            return _interrupted(ctx, signal.SIGINT)
+        return _failed(leaf, ctx)
+    except Exception as exc:
+        return _failed(exc, ctx)
+
+
+async def _guarded(command: Command, args: argparse.Namespace, ctx: Context) -> int:
+    received: list[int] = []
+    code = EXIT_INTERRUPTED
+    try:
+        async with anyio.create_task_group() as tg:
+            with anyio.CancelScope() as work:
+                await tg.start(_watch_signals, work, received, ctx.err)
+                code = await command(args, ctx)
+            tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # Our one helper task never fails, so the command's own error is the only one.
+        raise sole_exception(group) from None
+    if work.cancelled_caught and received:
+        return _interrupted(ctx, received[0])
+    return code
+
+
+async def _watch_signals(
+    work: anyio.CancelScope,
+    received: list[int],
+    err: TextIO,
+    *,
+    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    with ExitStack() as stack:
+        try:
+            signals = stack.enter_context(anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM))
+        except (ValueError, RuntimeError):  # not the main thread: KeyboardInterrupt it is
+            task_status.started()
+            return
+        task_status.started()
+        async for signum in signals:
+            if received:
+                print("error: interrupted twice; quitting without cleanup", file=err, flush=True)
+                sys.stdout.flush()
+                os._exit(128 + signum)
+            received.append(signum)
+            print("stopping: finishing the writes in progress (Ctrl-C again to quit at once)",
+                  file=err, flush=True)  # fmt: skip
+            work.cancel()
+
+
+def _interrupted(ctx: Context, signum: int) -> int:
+    print(f"interrupted: {_RESUME_HINT}", file=ctx.err, flush=True)
+    return 128 + signum
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code of a command that raised ``exc``."""
+    usage = (ConfigurationError, SinkError, AuthenticationError)
+    return EXIT_USAGE if isinstance(exc, usage) else EXIT_FAILED
+
+
+def describe(exc: BaseException) -> str:
+    """One line about ``exc`` for ``error: ...``."""
+    if isinstance(exc, TripletexError | OSError):
+        text = str(exc) or type(exc).__name__
+    else:
+        text = f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"
+    # One line, whatever a driver put in its message (psycopg adds hints on new lines).
+    return " ".join(text.split())
+
+
+def _failed(exc: BaseException, ctx: Context) -> int:
+    scrub = ctx.logs.scrubber.text
+    if ctx.debug:
+        text = "".join(traceback.format_exception(exc))
+        print(scrub(text), file=ctx.err, end="", flush=True)
+    message = describe(exc)
+    if isinstance(exc, AuthenticationError):
+        message += " (check TRIPLETEX_EMPLOYEE_TOKEN and TRIPLETEX_CONSUMER_TOKEN)"
+    print(f"error: {scrub(message)}", file=ctx.err, flush=True)
+    return exit_code(exc)
