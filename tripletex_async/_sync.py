@@ -142,6 +142,7 @@ async def sync(
         result_cap=options.result_cap,
         overlap=options.overlap,
         fresh_since=run.resuming_since,
+        on_progress=on_progress,
     )
     units = [Unit(plan, company, resource) for company in targets for resource in chosen]
     report = SyncReport(connection_key, [u.report for u in units])

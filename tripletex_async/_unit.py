@@ -63,6 +63,8 @@ class Plan:
     overlap: timedelta
     #: Windows completed since then were completed by an interrupted run being resumed.
     fresh_since: datetime | None = None
+    #: Called when a unit starts and ends (the writer calls it after each write).
+    on_progress: Callable[[ResourceReport], None] | None = None
 
 
 class _Rows:
@@ -132,6 +134,7 @@ class Unit:
         """Sync every window; record errors in the report."""
         plan, report = self._plan, self.report
         report.status = "running"
+        self._progress()
         started = plan.clock.monotonic()
         try:
             stored = await plan.sink.load_state(
@@ -153,6 +156,11 @@ class Unit:
         finally:
             report.seconds = plan.clock.monotonic() - started
             report.status = "failed" if report.errors else "done"
+            self._progress()
+
+    def _progress(self) -> None:
+        if self._plan.on_progress is not None:
+            self._plan.on_progress(self.report)
 
     async def _guarded(
         self, window: Window, state: WindowState | None, superseded: tuple[StateKey, ...]
