@@ -24,7 +24,7 @@ from .sinks._base import Column, ColumnKind
 __all__ = ["RESERVED_COLUMNS", "RowShape", "fields_for", "fields_hash", "row_shape"]
 
 #: Columns every table has; a field of the same name stays in ``data`` only.
-RESERVED_COLUMNS = frozenset({"company_id", "id", "data", "_date", "_scan"})
+RESERVED_COLUMNS = frozenset({"company_id", "id", "data", "_date", "_scan", "_version"})
 _REF_FIELDS = frozenset({"id", "url"})
 _SCALAR_KINDS: dict[type[mi.Type], ColumnKind] = {
     mi.IntType: "integer",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tripletex_async.sinks import Batch, JSONLSink, SinkError
+from tripletex_async.sinks import SCHEMA_VERSION, Batch, JSONLSink, SinkError
 
 from .conftest import CUSTOMER, INVOICE, customer, invoice, key, record, state
 
@@ -146,7 +146,7 @@ async def test_state_file_records_committed_lengths(sink: JSONLSink, lake: Path)
     """_state.json holds the schema version, every file's length and the states."""
     await sink.write([Batch(INVOICE, 1, [invoice(1)], state=state(key()))])
     document = json.loads((lake / "_state.json").read_bytes())
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == SCHEMA_VERSION
     assert document["files"]["invoice/1.jsonl"] == (lake / "invoice" / "1.jsonl").stat().st_size
     assert [s["scan"] for s in document["states"]] == ["scan-1"]
 

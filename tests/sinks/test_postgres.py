@@ -49,6 +49,7 @@ async def test_typed_columns_have_postgres_types(sink: PostgresSink, postgres_ur
         "data": "jsonb",
         "_date": "text",
         "_scan": "text",
+        "_version": "bigint",
         "invoiceDate": "text",
         "customer_id": "bigint",
         "amount": "double precision",

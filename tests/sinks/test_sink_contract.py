@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import anyio
 import pytest
 
@@ -333,3 +335,127 @@ async def test_concurrent_writes_all_land(sink: ReadableSink) -> None:
             group.start_soon(write, company)
     assert len(await sink.read("invoice")) == 8 * 30
     assert len(await sink.load_state("conn", 5, "invoice")) == 1
+
+
+# -- only_newer: the version guard of webhook writes ------------------------------------
+
+#: A table whose typed values carry the record's version (as every default model's do).
+PRODUCT = Table("product", (Column("version", "integer"), Column("name", "text")))
+
+
+def product(id_: int, version: int | None, name: str = "p") -> tuple[object, ...]:
+    """A `PRODUCT` row whose JSON and typed ``version`` agree."""
+    data = json.dumps({"id": id_, "version": version, "name": name}).encode()
+    return (id_, data, None, version, name)
+
+
+async def test_only_newer_keeps_a_newer_stored_record(sink: ReadableSink) -> None:
+    """A guarded row older than the stored one is ignored."""
+    await sink.open([INVOICE])
+    await sink.write([Batch(INVOICE, 1, [invoice(1, version=5)])])
+    await sink.write([Batch(INVOICE, 1, [invoice(1, version=4)], only_newer=True)])
+    assert versions(await sink.read("invoice")) == {(1, 1): 5}
+
+
+async def test_only_newer_takes_a_newer_record(sink: ReadableSink) -> None:
+    """A guarded row newer than the stored one replaces it."""
+    await sink.open([INVOICE])
+    await sink.write([Batch(INVOICE, 1, [invoice(1, version=5)])])
+    await sink.write([Batch(INVOICE, 1, [invoice(1, version=7)], only_newer=True)])
+    assert versions(await sink.read("invoice")) == {(1, 1): 7}
+
+
+async def test_only_newer_takes_an_equal_version(sink: ReadableSink) -> None:
+    """A replay (same version) replaces the stored row: harmless, and it may fix typed values."""
+    await sink.open([PRODUCT])
+    await sink.write([Batch(PRODUCT, 1, [product(1, 3, "old")])])
+    await sink.write([Batch(PRODUCT, 1, [product(1, 3, "new")], only_newer=True)])
+    assert json.loads((await sink.read("product"))[1, 1])["name"] == "new"
+
+
+async def test_only_newer_inserts_a_new_record(sink: ReadableSink) -> None:
+    """A guarded row with no stored counterpart is inserted."""
+    await sink.open([INVOICE])
+    await sink.write([Batch(INVOICE, 1, [invoice(2, version=1)], only_newer=True)])
+    assert versions(await sink.read("invoice")) == {(1, 2): 1}
+
+
+async def test_only_newer_replaces_a_stored_record_without_version(sink: ReadableSink) -> None:
+    """A stored record with no version cannot be shown newer, so a guarded row replaces it."""
+    await sink.open([PRODUCT])
+    await sink.write([Batch(PRODUCT, 1, [product(1, None, "unversioned")])])
+    await sink.write([Batch(PRODUCT, 1, [product(1, 0, "versioned")], only_newer=True)])
+    assert json.loads((await sink.read("product"))[1, 1])["name"] == "versioned"
+
+
+async def test_only_newer_row_without_version_keeps_a_versioned_record(
+    sink: ReadableSink,
+) -> None:
+    """A guarded row with no version never replaces a record that has one."""
+    await sink.open([PRODUCT])
+    await sink.write([Batch(PRODUCT, 1, [product(1, 2, "versioned")])])
+    await sink.write([Batch(PRODUCT, 1, [product(1, None, "bare")], only_newer=True)])
+    assert json.loads((await sink.read("product"))[1, 1])["name"] == "versioned"
+
+
+async def test_only_newer_highest_version_in_a_batch_wins(sink: ReadableSink) -> None:
+    """Within one guarded batch a repeated id keeps its highest version, whatever the order."""
+    await sink.open([INVOICE])
+    rows = [invoice(1, version=3), invoice(1, version=9), invoice(1, version=4)]
+    await sink.write([Batch(INVOICE, 1, rows, only_newer=True)])
+    assert versions(await sink.read("invoice")) == {(1, 1): 9}
+
+
+async def test_only_newer_applies_between_batches_of_one_write(sink: ReadableSink) -> None:
+    """A guarded batch sees what an earlier batch of the same write stored."""
+    await sink.open([INVOICE])
+    batches = [
+        Batch(INVOICE, 1, [invoice(1, version=6)], only_newer=True),
+        Batch(INVOICE, 1, [invoice(1, version=2)], only_newer=True),
+    ]
+    await sink.write(batches)
+    assert versions(await sink.read("invoice")) == {(1, 1): 6}
+
+
+async def test_unguarded_write_may_go_back_a_version(sink: ReadableSink) -> None:
+    """Without only_newer the last write wins, even with an older version (the engine's
+    scans store what Tripletex holds now)."""
+    await sink.open([INVOICE])
+    await sink.write([Batch(INVOICE, 1, [invoice(1, version=5)])])
+    await sink.write([Batch(INVOICE, 1, [invoice(1, version=4)])])
+    assert versions(await sink.read("invoice")) == {(1, 1): 4}
+
+
+async def test_only_newer_compares_the_typed_version(sink: ReadableSink) -> None:
+    """With a typed version column the guard holds as with the JSON's version."""
+    await sink.open([PRODUCT])
+    await sink.write([Batch(PRODUCT, 1, [product(1, 8, "eight")])])
+    await sink.write([Batch(PRODUCT, 1, [product(1, 7, "seven")], only_newer=True)])
+    assert json.loads((await sink.read("product"))[1, 1])["name"] == "eight"
+
+
+async def test_only_newer_is_per_company(sink: ReadableSink) -> None:
+    """Another company's newer record does not hold back a guarded row."""
+    await sink.open([INVOICE])
+    await sink.write([Batch(INVOICE, 2, [invoice(1, version=9)])])
+    await sink.write([Batch(INVOICE, 1, [invoice(1, version=1)], only_newer=True)])
+    assert versions(await sink.read("invoice")) == {(1, 1): 1, (2, 1): 9}
+
+
+async def test_only_newer_skipped_row_keeps_its_scan(sink: ReadableSink) -> None:
+    """An ignored guarded row leaves the stored row as it was, scan included."""
+    await sink.open([CUSTOMER])
+    window = key("customer")
+    await sink.write([Batch(CUSTOMER, 1, [customer(1, version=4)], state=state(window))])
+    await sink.write([Batch(CUSTOMER, 1, [customer(1, version=3)], only_newer=True)])
+    done = WindowState(window, "scan-1", complete=True)
+    await sink.write([Batch(CUSTOMER, 1, state=done, delete_unseen=True)])
+    assert versions(await sink.read("customer")) == {(1, 1): 4}
+
+
+async def test_only_newer_deletions_are_unconditional(sink: ReadableSink) -> None:
+    """deleted_ids remove the record in a guarded batch too (a delete has no version)."""
+    await sink.open([INVOICE])
+    await sink.write([Batch(INVOICE, 1, [invoice(1, version=5), invoice(2)])])
+    await sink.write([Batch(INVOICE, 1, deleted_ids=[1], only_newer=True)])
+    assert set(await sink.read("invoice")) == {(1, 2)}

@@ -60,6 +60,7 @@ async def test_columns_have_their_affinities(sink: SQLiteSink, path: Path) -> No
         "data": "TEXT",
         "_date": "TEXT",
         "_scan": "TEXT",
+        "_version": "INTEGER",
         "invoiceDate": "TEXT",
         "customer_id": "INTEGER",
         "amount": "REAL",

@@ -10,8 +10,9 @@ Table contract (SQL sinks; other sinks keep the same information):
 
 - one table per resource named `Table.name` (``ledger/posting`` -> ``ledger_posting``);
 - key columns ``company_id`` and ``id`` (unique together), ``data`` (the record's JSON
-  exactly as fetched), ``_date`` (the resource's window date, for dated resources) and
-  ``_scan`` (the id of the window scan that last wrote the row);
+  exactly as fetched), ``_date`` (the resource's window date, for dated resources),
+  ``_scan`` (the id of the window scan that last wrote the row) and ``_version`` (the
+  record's integer ``version``, NULL when it has none; see `Batch.only_newer`);
 - one typed column per `Column` (scalars under their API name, references as
   ``<name>_id``), all nullable;
 - a state table ``_tripletex_state`` keyed by `StateKey`, and ``_tripletex_meta`` holding
@@ -43,7 +44,10 @@ __all__ = [
 
 #: Version of the sink schema (state and meta tables, internal columns). A sink opened on
 #: a database with a newer version refuses; older versions are migrated.
-SCHEMA_VERSION = 1
+#:
+#: 2: the ``_version`` column (JSONL: a fifth element of index lines), filled from each
+#: record's JSON when a version-1 store is migrated.
+SCHEMA_VERSION = 2
 
 ColumnKind = Literal["integer", "real", "text", "boolean"]
 
@@ -138,6 +142,19 @@ class Batch:
     ``_scan`` and a new one gets none, which step 3 counts as unseen. ``delete_unseen``
     and ``live_ids`` need a ``state`` (they act on its window), and ``state`` must be of
     ``company_id``.
+
+    Every row's ``_version`` is the record's ``version``: the value of the table's typed
+    ``version`` column when it has an integer one (it is read from the same record),
+    else the top-level ``"version"`` of ``data``; ``None`` when that is not an integer.
+
+    ``only_newer`` (for webhooks, whose deliveries may come late, twice or out of order)
+    guards step 1: a row replaces a stored one only when the stored ``_version`` is
+    ``None`` or the row's is greater or equal (equal: a replay, harmless). A row without a
+    version never replaces one with a version. Within the batch the row with the highest
+    version wins. Deletions (``deleted_ids``, steps 3 and 4) are never guarded: Tripletex
+    does not reuse ids and a delete event carries no version, so a deleted record stays
+    deleted; keeping a late update from bringing it back is the caller's business (the
+    webhook receiver remembers deletions).
     """
 
     table: Table
@@ -148,6 +165,7 @@ class Batch:
     deleted_ids: Sequence[int] = ()
     live_ids: Collection[int] | None = None
     superseded: Sequence[StateKey] = field(default_factory=tuple)
+    only_newer: bool = False
 
 
 @runtime_checkable

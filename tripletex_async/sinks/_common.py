@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import anyio
+import msgspec
 
 from ._base import SCHEMA_VERSION, Batch, SinkError, StateKey, Table
 
@@ -24,12 +25,14 @@ __all__ = [
     "pending_migrations",
     "records",
     "refuse_newer",
+    "replaces",
     "row_scan",
     "stored_version",
+    "version_of",
 ]
 
 #: Columns every table has before its typed ones; a `Column` may not reuse these names.
-INTERNAL_COLUMNS = ("company_id", "id", "data", "_date", "_scan")
+INTERNAL_COLUMNS = ("company_id", "id", "data", "_date", "_scan", "_version")
 
 # Names become SQL identifiers and directory names: nothing that could quote, escape or
 # traverse.
@@ -46,6 +49,33 @@ class Record:
     data: bytes
     date: str | None
     values: tuple[object, ...]
+    #: The record's ``version`` (see `Batch`), ``None`` when it has no integer one.
+    version: int | None = None
+
+
+class _VersionOnly(msgspec.Struct):
+    version: object = None
+
+
+_decode_version = msgspec.json.Decoder(_VersionOnly).decode
+
+
+def version_of(data: bytes) -> int | None:
+    """The top-level integer ``version`` of a record's JSON; ``None`` when there is none
+    (or ``data`` is not a JSON object: the SQL sinks store such data as given)."""
+    try:
+        value = _decode_version(data).version
+    except msgspec.MsgspecError:
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def replaces(new: int | None, stored: int | None) -> bool:
+    """The rule of `Batch.only_newer`: whether a row of version ``new`` may replace a stored
+    one of version ``stored``."""
+    if stored is None:
+        return True
+    return new is not None and new >= stored
 
 
 def check_name(name: str, what: str = "name") -> str:
@@ -69,8 +99,10 @@ def check_table(table: Table) -> None:
 
 
 def records(batch: Batch) -> list[Record]:
-    """The batch's rows, checked, with one record per id (the last one wins)."""
+    """The batch's rows, checked, with one record per id (the last one wins; with
+    ``only_newer`` the last of the highest version)."""
     width = 3 + len(batch.table.columns)
+    typed_version = _typed_version_index(batch.table)
     by_id: dict[int, Record] = {}
     for row in batch.rows:
         if len(row) != width:
@@ -85,8 +117,23 @@ def records(batch: Batch) -> list[Record]:
             raise SinkError(f"{batch.table.name} id {id_}: data must be JSON bytes")
         if date is not None and not isinstance(date, str):
             raise SinkError(f"{batch.table.name} id {id_}: date must be a string or None")
-        by_id[id_] = Record(id_, data, date, tuple(values))
+        version = values[typed_version] if typed_version is not None else None
+        if not isinstance(version, int) or isinstance(version, bool):
+            version = version_of(data)
+        new = Record(id_, data, date, tuple(values), version)
+        old = by_id.get(id_)
+        if old is None or not batch.only_newer or replaces(version, old.version):
+            by_id[id_] = new
     return list(by_id.values())
+
+
+def _typed_version_index(table: Table) -> int | None:
+    """Where a row's typed values hold the record's ``version``, if the table has it (no
+    need to parse the JSON again: the engine read both from the same record)."""
+    for i, column in enumerate(table.columns):
+        if column.name == "version" and column.kind == "integer":
+            return i
+    return None
 
 
 def row_scan(batch: Batch) -> str | None:

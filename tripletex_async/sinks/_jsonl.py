@@ -5,8 +5,9 @@ Layout under the sink's directory::
     _state.json                  commit point: committed file lengths, window states
     <table>/<company_id>.jsonl   one record's JSON per line, as fetched (the lake)
     _index/<table>/<company_id>.jsonl
-                                 [id, date, scan] per written record, [id, null, null,
-                                 true] per deletion: what delete_unseen needs
+                                 [id, date, scan, false, version] per written record,
+                                 [id, null, null, true] per deletion: what
+                                 delete_unseen and only_newer need
 
 Both kinds of file are logs: a write appends to them, fsyncs, then atomically replaces
 ``_state.json`` with their new lengths. Opening truncates every file to its committed
@@ -20,20 +21,30 @@ was saved.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio.to_thread
 import msgspec
 
 from . import _files
 from ._base import SCHEMA_VERSION, Batch, SinkError, StateKey, Table, WindowState
-from ._common import SinkBase, doomed, pending_migrations, records, row_scan
+from ._common import (
+    SinkBase,
+    doomed,
+    pending_migrations,
+    records,
+    refuse_newer,
+    replaces,
+    row_scan,
+    version_of,
+)
 
 __all__ = ["JSONLSink"]
 
@@ -42,11 +53,9 @@ _STATE = "_state.json"
 _INDEX = "_index"
 _DATA_FILE = re.compile(r"-?[0-9]+\.jsonl")
 
-#: ``_MIGRATIONS[n - 1]`` turns a version ``n`` state document into version ``n + 1``.
-_MIGRATIONS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = ()
-
-#: A record's date and scan: what `Batch.delete_unseen` selects on.
-_Entry = tuple[str | None, str | None]
+#: A record's date, scan and version: what `Batch.delete_unseen` selects on and what
+#: `Batch.only_newer` compares.
+_Entry = tuple[str | None, str | None, int | None]
 
 
 class _Line(msgspec.Struct):
@@ -61,6 +70,8 @@ class _IndexLine(msgspec.Struct, array_like=True):
     date: str | None = None
     scan: str | None = None
     deleted: bool = False
+    #: Since schema version 2.
+    version: int | None = None
 
 
 @dataclass(slots=True)
@@ -98,7 +109,7 @@ class _Changes:
     def upsert(self, id_: int, data: bytes, entry: _Entry) -> None:
         self.changed[id_] = entry
         self.data += data + b"\n"
-        self.index += msgspec.json.encode((id_, *entry)) + b"\n"
+        self.index += _index_line(id_, entry)
 
     def delete(self, id_: int) -> None:
         if self.get(id_) is not None:
@@ -111,7 +122,7 @@ class _Changes:
         for id_ in self.base.keys() | self.changed.keys():
             entry = self.get(id_)
             if entry is not None:
-                yield id_, *entry
+                yield id_, entry[0], entry[1]
 
     def merge(self) -> None:
         for id_, entry in self.changed.items():
@@ -220,7 +231,7 @@ class JSONLSink(SinkBase):
             if shorter:
                 state.files.update(shorter)
                 self._save(state)
-            self._state = state
+            self._state = self._migrate(state)
         committed = self._state.files
         for table in tables:
             _files.remove_strays(self.directory, [table.name, _index_path(table.name)], committed)
@@ -245,10 +256,22 @@ class JSONLSink(SinkBase):
         document = msgspec.json.decode(path.read_bytes())
         if not isinstance(document, dict) or not isinstance(document.get("schema_version"), int):
             raise SinkError(f"{path} is not a JSONLSink state file")
-        for step in pending_migrations(document["schema_version"], _MIGRATIONS, str(path)):
-            document = step(document)
-        document["schema_version"] = SCHEMA_VERSION
+        refuse_newer(document["schema_version"], str(path))
         return msgspec.convert(document, _StateFile)
+
+    def _migrate(self, state: _StateFile) -> _StateFile:
+        """Run the migrations from the state's version, once its files are recovered.
+
+        Each step appends to logs (beyond their committed length) and the new state file
+        commits them all at once, so a crash midway leaves the old version intact.
+        """
+        steps = pending_migrations(state.schema_version, _MIGRATIONS, str(self.directory))
+        for step in steps:
+            state = step(self.directory, state)
+        if steps:
+            state = dataclasses.replace(state, schema_version=SCHEMA_VERSION)
+            self._save(state)
+        return state
 
     def _load_index(self, table: str) -> None:
         for path, company in self._data_files(table):
@@ -261,7 +284,7 @@ class JSONLSink(SinkBase):
             live: dict[int, _Entry] = {}
             for line in lines.values():
                 entry = msgspec.json.decode(line, type=_IndexLine)
-                live[entry.id] = (entry.date, entry.scan)
+                live[entry.id] = (entry.date, entry.scan, entry.version)
             self._live[table, company] = live
 
     def _commit(self, changes: dict[str, _Changes], states: dict[StateKey, WindowState]) -> None:
@@ -343,12 +366,42 @@ def _apply(batch: Batch, target: _Changes) -> None:
                 f"(id {line.id}, or a _deleted mark that would read as a deletion)"
             )
         old = target.get(record.id)
+        if old is not None and batch.only_newer and not replaces(record.version, old[2]):
+            continue
         kept = old[1] if scan is None and old is not None else scan
-        target.upsert(record.id, data, (record.date, kept))
+        target.upsert(record.id, data, (record.date, kept, record.version))
     for id_ in batch.deleted_ids:
         target.delete(id_)
     for id_ in doomed(batch, target.entries()):
         target.delete(id_)
+
+
+def _index_line(id_: int, entry: _Entry) -> bytes:
+    date, scan, version = entry
+    return msgspec.json.encode((id_, date, scan, False, version)) + b"\n"
+
+
+def _add_versions(directory: Path, state: _StateFile) -> _StateFile:
+    """Version 1 to 2: restate every live index entry with its record's version, read
+    from the data file (appended, so the last line per id carries it)."""
+    files = dict(state.files)
+    for path in [p for p in files if not p.startswith(_INDEX + "/")]:
+        index = _index_path(path)
+        data = _last_lines(directory / path, files[path], _Line)
+        entries = _last_lines(directory / index, files.get(index, 0), _IndexLine)
+        payload = bytearray()
+        for id_ in sorted(entries):
+            entry = msgspec.json.decode(entries[id_], type=_IndexLine)
+            version = version_of(data[id_]) if id_ in data else None
+            payload += _index_line(id_, (entry.date, entry.scan, version))
+        if payload:
+            files[index] = _files.append(directory, index, files.get(index, 0), payload)
+    return dataclasses.replace(state, files=files)
+
+
+#: ``_MIGRATIONS[n - 1]`` turns a version ``n`` directory (its recovered state) into
+#: version ``n + 1``, without committing: `JSONLSink._migrate` saves the state afterwards.
+_MIGRATIONS: tuple[Callable[[Path, _StateFile], _StateFile], ...] = (_add_versions,)
 
 
 def _last_lines(path: Path, length: int, kind: type[_Line] | type[_IndexLine]) -> dict[int, bytes]:

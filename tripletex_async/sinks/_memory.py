@@ -12,6 +12,7 @@ from ._common import (
     doomed,
     records,
     refuse_newer,
+    replaces,
     row_scan,
     stored_version,
 )
@@ -28,6 +29,8 @@ class MemoryRecord:
     scan: str | None
     #: Typed column values by column name.
     values: dict[str, object] = field(default_factory=dict)
+    #: The record's ``version`` (``_version``), ``None`` when it has none.
+    version: int | None = None
 
 
 class MemorySink(SinkBase):
@@ -86,9 +89,11 @@ class MemorySink(SinkBase):
         names = [c.name for c in batch.table.columns]
         for row in rows:
             old = table.get((company, row.id))
+            if old is not None and batch.only_newer and not replaces(row.version, old.version):
+                continue
             values = {**(old.values if old else {}), **dict(zip(names, row.values, strict=True))}
             kept = old.scan if scan is None and old is not None else scan
-            table[company, row.id] = MemoryRecord(row.data, row.date, kept, values)
+            table[company, row.id] = MemoryRecord(row.data, row.date, kept, values, row.version)
         for id_ in batch.deleted_ids:
             table.pop((company, id_), None)
         mine = ((i, r.date, r.scan) for (c, i), r in table.items() if c == company)

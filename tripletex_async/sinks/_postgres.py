@@ -139,17 +139,16 @@ class PostgresSink(SinkBase):
             await cursor.execute(_sql.version_query(d))
             row = await cursor.fetchone()
             stored = None if row is None else stored_version(row[0])
-            existing = await self._existing_columns(cursor, [table.name for table in tables])
+            existing = await self._existing_columns(cursor)
             for statement, params in _sql.open_statements(d, stored, tables, existing):
                 await cursor.execute(statement, params)
 
-    async def _existing_columns(
-        self, cursor: AsyncCursor[Any], names: list[str]
-    ) -> dict[str, set[str]]:
+    async def _existing_columns(self, cursor: AsyncCursor[Any]) -> dict[str, set[str]]:
+        """Every table of the schema with its columns (migrations may touch them all)."""
         await cursor.execute(
             "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = %s AND table_name = ANY(%s)",
-            (self.schema, names),
+            "WHERE table_schema = %s",
+            (self.schema,),
         )
         columns: dict[str, set[str]] = {}
         for table, column in await cursor.fetchall():
@@ -164,19 +163,19 @@ class PostgresSink(SinkBase):
                 self._check_batch(batch)
                 rows = _sql.upsert_rows(batch)
                 if rows:
-                    await self._upsert(cursor, batch.table, rows, stages)
+                    await self._upsert(cursor, batch, rows, stages)
                 for statement, params in _sql.after_upsert(self._dialect, batch):
                     await cursor.executemany(statement, params)
 
     async def _upsert(
         self,
         cursor: AsyncCursor[Any],
-        table: Table,
+        batch: Batch,
         rows: list[tuple[object, ...]],
         stages: dict[tuple[str, tuple[Column, ...]], str],
     ) -> None:
         """COPY ``rows`` into a temporary table, then upsert them all in one statement."""
-        d = self._dialect
+        d, table = self._dialect, batch.table
         columns = ", ".join(_sql.ident(name) for name in _sql.insert_columns(table))
         shape = (table.name, table.columns)
         stage = stages.get(shape)
@@ -195,7 +194,7 @@ class PostgresSink(SinkBase):
                 await copy.write_row(row)
         await cursor.execute(
             f"{_sql.upsert_tail(d, table)} SELECT {columns} FROM {stage}"
-            f"{_sql.upsert_conflict(table)}"
+            f"{_sql.upsert_conflict(table, only_newer=batch.only_newer)}"
         )
 
 

@@ -8,7 +8,7 @@ every value is a parameter.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -44,11 +44,6 @@ __all__ = [
     "version_query",
     "version_upsert",
 ]
-
-#: ``MIGRATIONS[n - 1]`` holds the statements that upgrade schema version ``n`` to ``n + 1``
-#: (``{prefix}`` is replaced by the schema qualifier). Changing the schema means bumping
-#: `SCHEMA_VERSION` and appending one step here.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = ()
 
 META = "_tripletex_meta"
 STATE = "_tripletex_state"
@@ -92,6 +87,9 @@ class Dialect:
     data_out: str = '"data"'
     #: Schema qualifier put before table names (``"name".``), empty for none.
     prefix: str = ""
+    #: ``SET "_version" = ... [WHERE ...]``: the record's integer ``version`` from ``data``
+    #: (the version 1 to 2 migration); rows without one keep NULL.
+    version_backfill: str = ""
 
     def table(self, name: str) -> str:
         """A table's qualified, quoted name."""
@@ -108,6 +106,10 @@ SQLITE: Final = Dialect(
     data_type="TEXT",
     not_in_ids="id NOT IN (SELECT value FROM json_each(?))",
     ids_as_json=True,
+    # CASE evaluates lazily: json_type never sees text that is not JSON.
+    version_backfill="""SET "_version" = CASE WHEN json_valid(data) THEN """
+    """CASE json_type(data, '$.version') WHEN 'integer' THEN """
+    """json_extract(data, '$.version') END END""",
 )
 
 
@@ -125,6 +127,9 @@ def postgres_dialect(schema: str) -> Dialect:
         data_out='"data"::text',
         prefix=ident(schema) + ".",
         not_in_ids="id <> ALL(%s)",
+        version_backfill="""SET "_version" = (data->>'version')::bigint """
+        """WHERE jsonb_typeof(data->'version') = 'number' """
+        """AND data->>'version' ~ '^-?[0-9]{1,18}$'""",
     )
 
 
@@ -150,18 +155,43 @@ def base_ddl(d: Dialect) -> list[str]:
     ]
 
 
+#: The columns that make a table one of ours (a resource table, not meta or state).
+_RESOURCE_TABLE = frozenset({"company_id", "id", "data", "_scan"})
+
+
+def _add_version_column(d: Dialect, existing: Mapping[str, Collection[str]]) -> list[str]:
+    """Version 1 to 2: every resource table gets ``_version``, filled from its records."""
+    out: list[str] = []
+    for name, columns in sorted(existing.items()):
+        if not _RESOURCE_TABLE.issubset(columns) or "_version" in columns:
+            continue
+        integer = d.types["integer"]
+        out.append(f'ALTER TABLE {d.table(name)} ADD COLUMN "_version" {integer}')
+        out.append(f"UPDATE {d.table(name)} {d.version_backfill}")
+    return out
+
+
+#: ``MIGRATIONS[n - 1]`` upgrades schema version ``n`` to ``n + 1``: given the columns of
+#: every table of the database (schema), the statements to run. Changing the schema means
+#: bumping `SCHEMA_VERSION` and appending one step here.
+MIGRATIONS: Final[tuple[Callable[[Dialect, Mapping[str, Collection[str]]], list[str]], ...]] = (
+    _add_version_column,
+)
+
+
 def open_statements(
     d: Dialect, stored: int | None, tables: Sequence[Table], existing: Mapping[str, Collection[str]]
 ) -> list[tuple[str, tuple[object, ...]]]:
     """What `Sink.open` runs once the meta and state tables exist (`base_ddl`).
 
     ``stored`` is the stored schema version (``None``: a new database, nothing to migrate);
-    ``existing`` maps each table that exists to its columns. A newer version is refused.
+    ``existing`` maps every table of the database (schema) to its columns. A newer version
+    is refused.
     """
     where = f"the database (schema {d.prefix[:-1]})" if d.prefix else "the database"
     steps = pending_migrations(SCHEMA_VERSION if stored is None else stored, MIGRATIONS, where)
     plan: list[tuple[str, tuple[object, ...]]]
-    plan = [(sql.format(prefix=d.prefix), ()) for step in steps for sql in step]
+    plan = [(sql, ()) for step in steps for sql in step(d, existing)]
     for table in tables:
         columns = existing.get(table.name)
         plan += [(sql, ()) for sql in table_ddl(d, table)]
@@ -190,7 +220,7 @@ def table_ddl(d: Dialect, table: Table) -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS {d.table(table.name)} ("
         f"company_id {integer} NOT NULL, id {integer} NOT NULL, data {d.data_type} NOT NULL, "
-        f'"_date" TEXT, "_scan" TEXT{typed}, PRIMARY KEY (company_id, id))',
+        f'"_date" TEXT, "_scan" TEXT, "_version" {integer}{typed}, PRIMARY KEY (company_id, id))',
         f"CREATE INDEX IF NOT EXISTS {ident(table.name + '_company_date')} "
         f'ON {d.table(table.name)} (company_id, "_date")',
     ]
@@ -215,7 +245,10 @@ def upsert_rows(batch: Batch) -> list[tuple[object, ...]]:
     scan = row_scan(batch)
     company = batch.company_id
     try:
-        return [(company, r.id, r.data.decode(), r.date, scan, *r.values) for r in records(batch)]
+        return [
+            (company, r.id, r.data.decode(), r.date, scan, r.version, *r.values)
+            for r in records(batch)
+        ]
     except UnicodeDecodeError as exc:
         raise SinkError(f"{batch.table.name}: a record's JSON is not UTF-8") from exc
 
@@ -225,19 +258,25 @@ def upsert_tail(d: Dialect, table: Table) -> str:
     return f"INSERT INTO {d.table(table.name)} ({_column_list(insert_columns(table))})"
 
 
-def upsert_conflict(table: Table) -> str:
+def upsert_conflict(table: Table, *, only_newer: bool = False) -> str:
     """The upsert's conflict clause: the new row wins, except a missing ``_scan`` keeps the
-    stored one (see `row_scan`)."""
+    stored one (see `row_scan`); with ``only_newer``, only when its version is not older
+    (`Batch.only_newer`, the rule of `_common.replaces`)."""
     target = ident(table.name)
     updates = [f"{ident(n)} = excluded.{ident(n)}" for n in insert_columns(table)[2:]]
     updates[2] = f'"_scan" = COALESCE(excluded."_scan", {target}."_scan")'
-    return " ON CONFLICT (company_id, id) DO UPDATE SET " + ", ".join(updates)
+    clause = " ON CONFLICT (company_id, id) DO UPDATE SET " + ", ".join(updates)
+    if only_newer:
+        stored = f'{target}."_version"'
+        clause += f' WHERE {stored} IS NULL OR excluded."_version" >= {stored}'
+    return clause
 
 
-def upsert_values(d: Dialect, table: Table) -> str:
+def upsert_values(d: Dialect, table: Table, *, only_newer: bool = False) -> str:
     """Upsert one row from parameters (for ``executemany``)."""
     values = d.params(len(insert_columns(table)))
-    return f"{upsert_tail(d, table)} VALUES ({values}){upsert_conflict(table)}"
+    conflict = upsert_conflict(table, only_newer=only_newer)
+    return f"{upsert_tail(d, table)} VALUES ({values}){conflict}"
 
 
 def after_upsert(d: Dialect, batch: Batch) -> list[Statement]:

@@ -119,7 +119,8 @@ class SQLiteSink(SinkBase):
             connection.execute(statement)
         row = connection.execute(_sql.version_query(_D)).fetchone()
         stored = None if row is None else stored_version(row[0])
-        existing = {table.name: _columns(connection, table.name) for table in tables}
+        names = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        existing = {name: _columns(connection, name) for (name,) in names.fetchall()}
         for statement, params in _sql.open_statements(_D, stored, tables, existing):
             connection.execute(statement, params)
 
@@ -128,7 +129,8 @@ class SQLiteSink(SinkBase):
             self._check_batch(batch)
             rows = _sql.upsert_rows(batch)
             if rows:
-                connection.executemany(_sql.upsert_values(_D, batch.table), rows)
+                upsert = _sql.upsert_values(_D, batch.table, only_newer=batch.only_newer)
+                connection.executemany(upsert, rows)
             for statement, params in _sql.after_upsert(_D, batch):
                 connection.executemany(statement, params)
 
