@@ -1,0 +1,253 @@
+"""`WebhookReceiver`: a plain ASGI application that takes Tripletex's webhook calls.
+
+A call is answered fast: the receiver checks the auth header and/or HMAC signature (401),
+the payload (400), the subscription (404 when not registered: no write, and Tripletex
+retries), commits the delivery to the `EventQueue` (503 when full: Tripletex retries) and
+only then says 200. A worker, running in a task group of its owner (the ASGI lifespan,
+`WebhookReceiver.run`, or ``async with receiver``), drains the queue into the sink.
+Nothing inside a request can stop the app: an unexpected error is a logged 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from types import TracebackType
+from typing import Any, Self
+
+import anyio
+import anyio.abc
+import msgspec
+
+from .._client import CompanyView, TripletexClient
+from .._errors import ConfigurationError
+from .._log import Log, Redactor
+from .._resources import Resource
+from ..sinks import Sink
+from ._apply import Applier
+from ._events import known_resources, route
+from ._queue import EventQueue, Put
+from ._verify import IDEMPOTENCY_KEY, WebhookAuth
+from ._worker import Worker
+
+__all__ = ["Receive", "Scope", "Send", "WebhookReceiver"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_STATUS = {
+    Put.QUEUED: 200,
+    Put.DUPLICATE: 200,
+    Put.UNKNOWN_SUBSCRIPTION: 404,
+    Put.FULL: 503,
+}
+
+
+class _Payload(msgspec.Struct, rename="camel"):
+    """``{"subscriptionId", "event", "id", "value"}`` (FACTS §7.3)."""
+
+    subscription_id: int
+    event: str
+    id: int
+    value: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _Reject(Exception):
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(error)
+        self.status = status
+
+
+_decode_payload = msgspec.json.Decoder(_Payload).decode
+
+
+class WebhookReceiver:
+    """Receives Tripletex webhooks into ``sink`` through a durable ``queue``.
+
+    Serve it with any ASGI server (it speaks the ``lifespan`` protocol, which runs the
+    worker), or mount it in Starlette or FastAPI and run the worker yourself with
+    ``await task_group.start(receiver.run)`` or ``async with receiver: ...``.
+
+    ``client`` fetches objects whose payload does not carry every field of the model,
+    sharing its rate budget; it must be open while the worker runs. The company of a
+    delivery comes from the queue's registry (`ensure_subscriptions` fills it): a
+    delivery from a subscription not registered there writes nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: TripletexClient | CompanyView,
+        sink: Sink,
+        queue: EventQueue,
+        auth: WebhookAuth,
+        resources: Iterable[str | Resource] | None = None,
+        max_body: int = 1 << 20,
+        batch_size: int = 200,
+        fetch_concurrency: int = 8,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        owns_sink: bool = False,
+    ) -> None:
+        if not isinstance(auth, WebhookAuth):
+            raise ConfigurationError("auth must be a WebhookAuth")
+        self.queue = queue
+        self._auth = auth
+        self._max_body = max_body
+        self._log = Log(Redactor(auth.secrets()), component="webhooks")
+        chosen = known_resources(resources)
+        applier = Applier(
+            client, sink, queue, chosen, log=self._log, fetch_concurrency=fetch_concurrency
+        )
+        self._worker = Worker(queue, applier, batch_size=batch_size, sleep=sleep, log=self._log)
+        self._sink = sink
+        self._owns_sink = owns_sink
+        self._group: anyio.abc.TaskGroup | None = None
+
+    def __repr__(self) -> str:
+        return f"<WebhookReceiver queue={self.queue.path!r} auth={self._auth!r}>"
+
+    # -- the worker ----------------------------------------------------------------------
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Open the queue and the sink's tables, then apply queued events until cancelled;
+        closes the queue (and a sink it owns) when it ends."""
+        if self._worker.running:
+            raise ConfigurationError("this receiver's worker is already running")
+        try:
+            await self._worker.run(task_status=task_status)
+        finally:
+            with anyio.move_on_after(10, shield=True):
+                await self.queue.aclose()
+                if self._owns_sink:
+                    await self._sink.aclose()
+
+    async def join(self) -> None:
+        """Wait until every acknowledged event is applied (or given up on); needs a
+        running worker."""
+        await self._worker.join()
+
+    async def __aenter__(self) -> Self:
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        try:
+            await group.start(self.run)
+        except BaseException as exc:
+            await group.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._group = group
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        group, self._group = self._group, None
+        assert group is not None
+        group.cancel_scope.cancel()
+        return await group.__aexit__(exc_type, exc, tb)
+
+    # -- ASGI ----------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point: ``http`` and ``lifespan`` scopes."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        phase = "startup"
+        try:
+            async with anyio.create_task_group() as group:
+                await group.start(self.run)
+                await send({"type": "lifespan.startup.complete"})
+                phase = "shutdown"
+                await receive()  # lifespan.shutdown
+                group.cancel_scope.cancel()
+        except Exception as exc:
+            self._log.warning("webhook_worker_failed", phase=phase, error=exc)
+            await send({"type": f"lifespan.{phase}.failed", "message": type(exc).__name__})
+            return
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            status, body = await self._handle(scope, receive)
+        except _Reject as exc:
+            status, body = exc.status, {"error": str(exc)}
+        except Exception as exc:
+            self._log.warning("webhook_request_failed", error=exc)
+            status, body = 500, {"error": "internal error"}
+        if status == 0:
+            return  # the client went away
+        await _respond(send, status, body)
+
+    async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
+        if scope.get("method") != "POST":
+            raise _Reject(405, "method not allowed")
+        body = await self._body(receive)
+        if body is None:
+            return 0, {}
+        headers = _headers(scope)
+        if not self._auth.verify(headers, body):
+            raise _Reject(401, "unauthorized")
+        try:
+            payload = _decode_payload(body)
+        except msgspec.MsgspecError:
+            raise _Reject(400, "malformed payload") from None
+        if route(payload.event) is None:
+            return 200, {"status": "ignored"}
+        key = headers.get(IDEMPOTENCY_KEY, b"").decode("latin-1").strip()
+        return await self._enqueue(payload, key or "sha256:" + hashlib.sha256(body).hexdigest())
+
+    async def _enqueue(self, payload: _Payload, key: str) -> tuple[int, dict[str, str]]:
+        """Commit the delivery; answer only once it is durable (or refused)."""
+        value = bytes(payload.value)
+        put = await self.queue.put(
+            key,
+            payload.subscription_id,
+            payload.event,
+            payload.id,
+            None if value == b"null" else value,
+        )
+        if put is Put.QUEUED:
+            self._worker.wake()
+        if put in (Put.QUEUED, Put.DUPLICATE):
+            return _STATUS[put], {"status": put.value}
+        self._log.info("webhook_refused", reason=put.value, subscription_id=payload.subscription_id)
+        raise _Reject(_STATUS[put], put.value)
+
+    async def _body(self, receive: Receive) -> bytes | None:
+        chunks = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunks += message.get("body", b"")
+            if len(chunks) > self._max_body:
+                raise _Reject(413, "payload too large")
+            if not message.get("more_body", False):
+                return bytes(chunks)
+
+
+def _headers(scope: Scope) -> dict[str, bytes]:
+    """Request headers by lower-case name (the last of repeated ones)."""
+    return {bytes(name).decode("latin-1").lower(): bytes(value) for name, value in scope["headers"]}
+
+
+async def _respond(send: Send, status: int, body: dict[str, str]) -> None:
+    content = msgspec.json.encode(body)
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(content))]
+    if status == 503:
+        headers.append((b"retry-after", b"30"))
+    if status == 405:
+        headers.append((b"allow", b"POST"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})

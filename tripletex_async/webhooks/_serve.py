@@ -1,0 +1,105 @@
+"""What a command line needs: `create_app` from a sink URL or object, and `serve` with
+uvicorn when it is installed (the receiver itself never imports it)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import anyio
+
+from .._client import CompanyView, TripletexClient
+from .._errors import ConfigurationError
+from .._resources import Resource
+from ..sinks import Sink, open_sink
+from ._queue import EventQueue
+from ._receiver import WebhookReceiver
+from ._verify import WebhookAuth
+
+__all__ = ["create_app", "serve"]
+
+
+def create_app(
+    sink: Sink | str,
+    client: TripletexClient | CompanyView,
+    *,
+    auth: WebhookAuth,
+    queue_path: str | os.PathLike[str],
+    resources: Iterable[str | Resource] | None = None,
+    max_pending: int = 100_000,
+    max_body: int = 1 << 20,
+) -> WebhookReceiver:
+    """A receiver writing to ``sink`` (a `Sink`, or a URL for `open_sink`, then owned and
+    closed by the receiver) through the queue file at ``queue_path``.
+
+    ``resources``: those the receiver writes (default: every resource with events).
+    """
+    owned = isinstance(sink, str)
+    target = open_sink(sink) if isinstance(sink, str) else sink
+    return WebhookReceiver(
+        client=client,
+        sink=target,
+        queue=EventQueue(queue_path, max_pending=max_pending),
+        auth=auth,
+        resources=resources,
+        max_body=max_body,
+        owns_sink=owned,
+    )
+
+
+async def serve(
+    app: WebhookReceiver,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "warning",
+    grace: float = 10.0,
+) -> None:
+    """Serve ``app`` with uvicorn until it stops (SIGINT, SIGTERM) or this is cancelled.
+
+    Uvicorn runs the ASGI lifespan, which starts and stops the receiver's worker; on
+    cancellation uvicorn is asked to shut down gracefully, for at most ``grace`` seconds.
+    It needs asyncio and the extra: ``pip install "tripletex-async[webhooks]"``. Put it
+    behind a TLS-terminating proxy: Tripletex only calls HTTPS URLs.
+    """
+    try:
+        uvicorn = importlib.import_module("uvicorn")
+    except ImportError:
+        raise ConfigurationError(
+            'serving webhooks needs uvicorn: pip install "tripletex-async[webhooks]"'
+        ) from None
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_config=None,
+        log_level=log_level,
+        access_log=False,
+    )
+    await _until_stopped(uvicorn.Server(config), grace)
+
+
+async def _until_stopped(server: Any, grace: float) -> None:
+    """Run a uvicorn server; when cancelled, let it shut down (lifespan included) first."""
+    stopped = anyio.Event()
+    shield = anyio.CancelScope(shield=True)
+
+    async def run() -> None:
+        try:
+            with shield:
+                await server.serve()
+        finally:
+            stopped.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        try:
+            await stopped.wait()
+        finally:
+            server.should_exit = True
+            with anyio.move_on_after(grace, shield=True):
+                await stopped.wait()
+            shield.cancel()

@@ -1,0 +1,126 @@
+"""The receiver's worker: drains the queue into the sink, batch by batch, in order.
+
+It sleeps while the queue is empty (woken by each new delivery, never polling), backs off
+while the sink, the queue file or Tripletex fail, and isolates an event that fails for
+any other reason: the batch is retried one event at a time and the culprit is marked
+dead, so one bad event cannot block the others. The nightly reconcile repairs what a dead
+event missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import anyio
+import anyio.abc
+
+from .._errors import ConfigurationError
+from .._log import Log
+from ..sinks import SinkError
+from ._apply import Applier, RetryLater
+from ._queue import EventQueue, QueuedEvent, QueueError
+
+__all__ = ["Worker"]
+
+#: Failures of the infrastructure: retried with backoff, never blamed on an event.
+_INFRASTRUCTURE = (RetryLater, SinkError, QueueError)
+
+
+class Worker:
+    """Applies queued events; one `run` at a time."""
+
+    def __init__(
+        self,
+        queue: EventQueue,
+        applier: Applier,
+        *,
+        batch_size: int,
+        sleep: Callable[[float], Awaitable[None]],
+        log: Log,
+        backoff: tuple[float, float] = (0.5, 60.0),
+    ) -> None:
+        if batch_size < 1:
+            raise ConfigurationError("batch_size must be at least 1")
+        self._queue = queue
+        self._applier = applier
+        self._batch_size = batch_size
+        self._sleep = sleep
+        self._log = log
+        self._backoff = backoff
+        self._running = False
+        #: Events still to apply one at a time after a batch failed unexpectedly.
+        self._hunting = 0
+        self._wake = anyio.Event()
+        self._progress = anyio.Event()
+
+    @property
+    def running(self) -> bool:
+        """Whether `run` is running."""
+        return self._running
+
+    def wake(self) -> None:
+        """A delivery was queued: look at the queue again."""
+        self._wake.set()
+
+    async def join(self) -> None:
+        """Wait until the queue has no pending event (the worker must be running)."""
+        while self._queue.pending:
+            await self._progress.wait()
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Open the queue and the sink, report started, then work until cancelled."""
+        if self._running:
+            raise ConfigurationError("this receiver's worker is already running")
+        self._running = True
+        try:
+            await self._queue.open()
+            await self._applier.open()
+            task_status.started()
+            await self._loop()
+        finally:
+            self._running = False
+
+    async def _loop(self) -> None:
+        delay = 0.0
+        while True:
+            wake = self._wake
+            try:
+                events = await self._queue.take(1 if self._hunting else self._batch_size)
+                if not events:
+                    self._progressed()
+                    await wake.wait()
+                    if self._wake is wake:
+                        self._wake = anyio.Event()
+                    continue
+                await self._apply(events)
+                delay = 0.0
+            except _INFRASTRUCTURE as exc:
+                low, high = self._backoff
+                delay = min(max(delay * 2, low), high)
+                self._log.warning("webhook_apply_retry", error=exc, delay=delay)
+                await self._sleep(delay)
+            self._progressed()
+
+    async def _apply(self, events: list[QueuedEvent]) -> None:
+        """Apply a batch; after an unexpected failure, hunt for the culprit one by one."""
+        try:
+            await self._applier.apply(events)
+        except _INFRASTRUCTURE:
+            raise
+        except Exception as exc:
+            if len(events) > 1:
+                self._log.warning("webhook_batch_failed", events=len(events), error=exc)
+                self._hunting = len(events)
+                return
+            event = events[0]
+            self._log.warning(
+                "webhook_event_dead", seq=event.seq, event_name=event.event, error=exc
+            )
+            await self._queue.complete([], [event.seq])
+        self._hunting = max(self._hunting - 1, 0)
+
+    def _progressed(self) -> None:
+        self._progress.set()
+        self._progress = anyio.Event()
