@@ -56,6 +56,10 @@ def _command(name: str) -> Command:
         from .cli._plan_cmd import run as plan
 
         return plan
+    if name == "webhooks":
+        from .cli._webhooks_cmd import run as webhooks
+
+        return webhooks
     from .cli._demo_cmd import run as demo
 
     return demo

@@ -192,6 +192,7 @@ def _build(today: date) -> tuple[argparse.ArgumentParser, dict[str, argparse.Arg
         "companies": _add_companies(commands),
         "plan": _add_plan(commands, today),
         "demo": _add_demo(commands),
+        "webhooks": _add_webhooks(commands),
     }
     commands.add_parser(
         "fake-server",
@@ -217,7 +218,14 @@ def _add_sync(commands: Subparsers, today: date) -> argparse.ArgumentParser:
         metavar="URL",
         help=f"sqlite:///path.db, postgresql://..., jsonl:///dir (default: {DEFAULT_SINK})",
     )
-    group.add_argument("--full", action="store_true", help="ignore saved state, scan everything")
+    mode = group.add_mutually_exclusive_group()
+    mode.add_argument("--full", action="store_true", help="ignore saved state, scan everything")
+    mode.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="the nightly run beside webhooks: checksum-first incremental sync that catches "
+        "versions deliveries skipped (never a full scan)",
+    )
     _add_progress(sync)
     _add_output(sync)
     return sync
@@ -272,6 +280,31 @@ def _add_demo(commands: Subparsers) -> argparse.ArgumentParser:
     _add_progress(demo)
     _add_output(demo)
     return demo
+
+
+def _add_webhooks(commands: Subparsers) -> argparse.ArgumentParser:
+    webhooks = commands.add_parser("webhooks", help="receive Tripletex webhooks into a sink")
+    actions = webhooks.add_subparsers(dest="webhooks_command", metavar="ACTION", required=True)
+    serve = actions.add_parser(
+        "serve",
+        help="serve the webhook receiver (needs the webhooks extra: uvicorn)",
+        description="Verify, durably queue and apply Tripletex webhook deliveries. Secrets "
+        "from TRIPLETEX_WEBHOOK_HMAC_SECRET and/or TRIPLETEX_WEBHOOK_AUTH_VALUE.",
+    )
+    _add_connection(serve)
+    group = serve.add_argument_group("receiving")
+    group.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    group.add_argument("--port", type=_bounded(0, 65535), default=8000, help="(default: 8000)")
+    group.add_argument(
+        "--queue", type=Path, default=Path("tripletex-webhooks.db"), metavar="PATH",
+        help="durable queue file (default: tripletex-webhooks.db)",
+    )  # fmt: skip
+    group.add_argument("--auth-header", metavar="NAME", help="the subscriptions' authHeaderName")
+    group.add_argument(
+        "--sink", default=DEFAULT_SINK, metavar="URL", help=f"(default: {DEFAULT_SINK})"
+    )
+    _add_output(serve)
+    return serve
 
 
 def parse_args(argv: Sequence[str], today: date) -> argparse.Namespace:

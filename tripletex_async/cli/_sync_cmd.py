@@ -44,6 +44,8 @@ class SyncRequest:
     date_from: date
     date_to: date
     full: bool = False
+    #: The nightly run beside webhooks; the same incremental sync, labelled as such.
+    reconcile: bool = False
     page_size: int = 1000
 
     @classmethod
@@ -56,6 +58,7 @@ class SyncRequest:
             date_from=args.date_from,
             date_to=args.date_to,
             full=bool(getattr(args, "full", False)),
+            reconcile=bool(getattr(args, "reconcile", False)),
             page_size=args.page_size,
         )
 
@@ -68,6 +71,7 @@ class SyncRequest:
             "date_from": self.date_from.isoformat(),
             "date_to": self.date_to.isoformat(),
             "full": self.full,
+            "reconcile": self.reconcile,
             "page_size": self.page_size,
         }
 
