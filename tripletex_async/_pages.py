@@ -92,7 +92,8 @@ async def scan(
     each to ``emit`` in order, until a short page.
 
     Each page holds a unit of ``budget`` (``first`` must hold one already); ``emit`` takes
-    over the page's unit. Raises `CapReached` when the page ending at ``cap`` is full.
+    over the page's unit. Raises `CapReached` when the page starting at ``cap`` holds
+    records (the query matches more than ``cap``).
     Pages beyond a short one are dropped and their requests cancelled.
     """
     pages: dict[int, Page] = {}
@@ -127,11 +128,17 @@ async def scan(
                 page = pages.pop(position)
                 del arrived[position]
                 hint = page.full_hint if page.full_hint is not None else hint
+                if position >= cap and page.values:
+                    # Past the cap: an empty page means exactly `cap` records (fine, and
+                    # handed on as the short last page); anything more, too many.
+                    pages[position] = page  # its unit is given back below
+                    tg.cancel_scope.cancel()
+                    raise CapReached
                 if not page.short(page_size):
                     # Ask for what follows before handing this page on, so a slow consumer
                     # does not stall the next request; but only with room to spare, since
                     # waiting for room while holding an unhanded page could deadlock.
-                    horizon = min(_horizon(position + page_size, page_size, ahead, hint), cap)
+                    horizon = min(_horizon(position + page_size, page_size, ahead, hint), cap + 1)
                     while scheduled < horizon and budget.try_acquire():
                         start_fetch(scheduled)
                         scheduled += page_size
@@ -140,9 +147,6 @@ async def scan(
                     tg.cancel_scope.cancel()
                     return
                 position += page_size
-                if position >= cap:
-                    tg.cancel_scope.cancel()
-                    raise CapReached
                 if scheduled == position:
                     # Nothing of this query is held now, so waiting for room is safe.
                     await budget.acquire()

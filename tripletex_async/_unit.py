@@ -16,6 +16,7 @@ result-set cap is split in halves, down to one day.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -78,13 +79,7 @@ class _Rows:
         self._id = names.get("id")
         self._date = names.get(resource.date_field) if resource.date_field else None
         self._direct = self._id is not None and (resource.date_field is None or bool(self._date))
-        key = msgspec.defstruct(
-            "Key",
-            [
-                ("id", int),
-                ("date", str | None, msgspec.field(default=None, name=resource.date_field)),
-            ],
-        )
+        key = _key_struct(resource.date_field)
         self._key = connection.decoder(key)
 
     def __call__(self, values: list[msgspec.Raw], seen: set[int]) -> list[Row]:
@@ -423,6 +418,16 @@ class Unit:
 
     def _now(self) -> str:
         return self._plan.clock.now().isoformat()
+
+
+@functools.lru_cache(maxsize=64)
+def _key_struct(date_field: str | None) -> type[msgspec.Struct]:
+    """``{id, <date field>}``, one type per date field: the connection caches a decoder
+    per type, so a new type per unit would grow that cache with every company."""
+    return msgspec.defstruct(
+        "Key",
+        [("id", int), ("date", str | None, msgspec.field(default=None, name=date_field))],
+    )
 
 
 class _IdOnly(msgspec.Struct, gc=False):

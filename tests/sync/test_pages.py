@@ -86,3 +86,11 @@ async def test_every_budget_unit_comes_back() -> None:
 async def test_a_budget_of_one_page_still_finishes() -> None:
     """One unit of memory is slow but cannot deadlock."""
     assert await collect(Source(45, hint=45), PageBudget(1)) == list(range(45))
+
+
+async def test_exactly_cap_records_is_not_too_many() -> None:
+    """A query matching exactly `cap` records pages to the end without CapReached."""
+    budget = PageBudget(8)
+    assert await collect(Source(50, hint=50), budget, cap=50) == list(range(50))
+    for _ in range(8):
+        assert budget.try_acquire()
