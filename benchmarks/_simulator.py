@@ -1,23 +1,46 @@
-"""Shared by the benchmark scripts: the simulator in its own process, and session setup."""
+"""Shared by the benchmark scripts: the simulator in its own process, and session setup.
+
+Two ways to start it, both in a subprocess on a free loopback port:
+
+* ``Simulator(flags)``: ``python -m tripletex_async.testing`` with its own flags (the
+  default portfolio: one empty and one heavy client, sizes drawn per company);
+* ``Simulator(flags, portfolio=True)``: this file run as a script, serving a uniform
+  accountant portfolio for the sync benchmarks: every client company holds exactly
+  ``--records-per-company`` customers and nothing else is generated ahead of time.
+  The customers are generated before the port is announced, the page cache is sized to
+  hold the whole workload (``--page-cache-mb``) and every ``/v2/`` request's completion
+  time and status is recorded, readable at ``GET /_bench/stamps?from=N``, so that a
+  benchmark can count requests, 429s and calls per rate-limit window server-side.
+"""
 
 from __future__ import annotations
 
+import argparse
 import base64
+import json
+import shlex
 import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from datetime import date, timedelta
+from pathlib import Path
 
 import aiohttp
 
-__all__ = ["Simulator", "basic", "create_session"]
+__all__ = ["Simulator", "basic", "create_session", "read_stamps"]
+
+#: One request as the portfolio server saw it: (monotonic seconds, HTTP status).
+Stamp = tuple[float, int]
 
 
 class Simulator:
     """The simulator in a subprocess on a free port; stopped with SIGTERM on exit."""
 
-    def __init__(self, flags: list[str]) -> None:
-        command = [sys.executable, "-m", "tripletex_async.testing", "--port", "0", *flags]
+    def __init__(self, flags: list[str], *, portfolio: bool = False) -> None:
+        entry = [str(Path(__file__).resolve())] if portfolio else ["-m", "tripletex_async.testing"]
+        command = [sys.executable, *entry, "--port", "0", *flags]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         self.exports: dict[str, str] = {}
         assert self.process.stdout is not None
@@ -56,3 +79,82 @@ async def create_session(http: aiohttp.ClientSession, api: str, env: dict[str, s
         response.raise_for_status()
         payload = await response.json(content_type=None)
     return str(payload["value"]["token"])
+
+
+def read_stamps(api: str, start: int) -> tuple[list[Stamp], int]:
+    """The portfolio server's request stamps from index ``start``, and the next index."""
+    url = f"{api.removesuffix('/v2')}/_bench/stamps?from={start}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        payload = json.loads(response.read())
+    return [(float(t), int(s)) for t, s in payload["stamps"]], int(payload["next"])
+
+
+# -- the portfolio server (this file run as a script) ----------------------------------
+
+
+def _portfolio_main() -> int:
+    """Serve a uniform portfolio: ``--companies`` clients of ``--records-per-company``."""
+    # Imported here: the benchmark scripts that only start the simulator need none of it.
+    import anyio
+
+    from tripletex_async.testing import (
+        FakeTripletex,
+        PortfolioConfig,
+        _app,
+        generate_portfolio,
+        serve,
+    )
+    from tripletex_async.testing._cli import add_arguments, fake_config
+    from tripletex_async.testing._http import FakeRequest, FakeResponse, json_response
+
+    parser = argparse.ArgumentParser(description=_portfolio_main.__doc__)
+    add_arguments(parser)
+    parser.add_argument("--page-cache-mb", type=int, default=512)
+    args = parser.parse_args()
+    records = 1000 if args.records_per_company is None else args.records_per_company
+    config = PortfolioConfig(
+        seed=args.seed,
+        companies=args.companies,
+        empty_companies=0,
+        heavy_companies=0,
+        year=args.year,
+        sizes={"customer": records},
+    )
+    app = FakeTripletex(generate_portfolio(config), fake_config(args))
+    # Every contender then pays the network, never the server's data generation.
+    for company in app.portfolio.company_ids():
+        app.records(company, "customer")
+    # The page cache is a module constant of the simulator; sized here so that a sweep
+    # over the workload never evicts pages a contender measured later would ask for.
+    _app._PAGE_CACHE_BYTES = args.page_cache_mb * 2**20
+    stamps: list[Stamp] = []
+
+    async def handle(request: FakeRequest) -> FakeResponse:
+        if request.path == "/_bench/stamps":
+            start = int(request.params().get("from", "0"))
+            return json_response(200, {"stamps": stamps[start:], "next": len(stamps)})
+        response = await app.handle(request)
+        if request.path.startswith("/v2/"):
+            stamps.append((time.monotonic(), response.status))
+        return response
+
+    async def run() -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with serve(handle, host=args.host, port=args.port) as server:
+                tokens = app.credentials
+                lines = [
+                    f"listening on {server.api_url}",
+                    f"export TRIPLETEX_BASE_URL={shlex.quote(server.api_url)}",
+                    f"export TRIPLETEX_CONSUMER_TOKEN={shlex.quote(tokens.consumer_token)}",
+                    f"export TRIPLETEX_EMPLOYEE_TOKEN={shlex.quote(tokens.employee_token)}",
+                ]
+                print("\n".join(lines), flush=True)
+                async for _ in signals:
+                    return
+
+    anyio.run(run)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_portfolio_main())

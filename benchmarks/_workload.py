@@ -1,0 +1,189 @@
+"""The workload every contender of ``portfolio.py`` runs, defined once.
+
+One resource (``customer``), one ``fields=`` selection and one table layout, all taken
+from the engine's own `Resource`, so that every contender asks the same query (the
+simulator caches its pages under it) and writes the same columns into SQLite:
+``company_id, id, data, _date, _scan`` and one typed column per scalar field or
+reference (``name``, ``currency_id``, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from tripletex_async import RESOURCES, Ref, Resource
+from tripletex_async.sinks import Row, Table
+from tripletex_async.sinks._sql import SQLITE, insert_columns, table_ddl
+
+__all__ = [
+    "SmallCustomer",
+    "Spec",
+    "Workload",
+    "dict_values",
+    "insert_sql",
+    "resource",
+    "row_maker",
+    "sqlite_ddl",
+    "struct_values",
+]
+
+
+class SmallCustomer(msgspec.Struct, kw_only=True, gc=False):
+    """The narrow view: 8 of the customer's 46 fields."""
+
+    id: int
+    version: int | None = None
+    name: str | None = None
+    organizationNumber: str | None = None  # noqa: N815 - Tripletex's name
+    customerNumber: int | None = None  # noqa: N815
+    email: str | None = None
+    isInactive: bool | None = None  # noqa: N815
+    currency: Ref | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """How much data the simulator serves, and how it is asked for."""
+
+    companies: int
+    records_per_company: int
+    page_size: int = 1000
+    latency_ms: float = 50.0
+    #: ``LIMIT/SECONDS`` per token, or none.
+    rate_limit: str | None = None
+    page_cache_mb: int = 1024
+
+    @property
+    def records(self) -> int:
+        """Records in the whole portfolio."""
+        return self.companies * self.records_per_company
+
+    def simulator_flags(self) -> list[str]:
+        """Flags of ``_simulator.py`` serving this workload."""
+        flags = [
+            "--companies",
+            str(self.companies),
+            "--records-per-company",
+            str(self.records_per_company),
+            "--latency-ms",
+            f"{self.latency_ms:g}",
+            "--page-cache-mb",
+            str(self.page_cache_mb),
+        ]
+        return flags + (["--rate-limit", self.rate_limit] if self.rate_limit else [])
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """Everything a contender subprocess needs: where, as whom, what and into where."""
+
+    contender: str
+    api: str
+    consumer_token: str
+    employee_token: str
+    companies: list[int]
+    page_size: int
+    narrow: bool
+    #: A SQLite file, a duckdb file (dlt) or a PostgreSQL URL.
+    target: str
+    #: PostgreSQL only: the (fresh) schema the sink writes into.
+    schema: str = ""
+    #: Requests the hand-written pipeline keeps in flight.
+    concurrency: int = 64
+
+    def to_json(self) -> str:
+        """For the command line of the subprocess."""
+        return msgspec.json.encode(dataclasses.asdict(self)).decode()
+
+    @classmethod
+    def from_json(cls, text: str) -> Spec:
+        """The inverse of `to_json`."""
+        return cls(**msgspec.json.decode(text))
+
+
+def resource(narrow: bool) -> Resource:
+    """The engine's customer resource, or its 8-field view."""
+    full = RESOURCES["customer"]
+    return full.with_model(SmallCustomer) if narrow else full
+
+
+def sqlite_ddl(narrow: bool) -> list[str]:
+    """The engine's own DDL for the customer table (key, index and typed columns)."""
+    return table_ddl(SQLITE, resource(narrow).table())
+
+
+def insert_sql(narrow: bool) -> str:
+    """``INSERT OR REPLACE`` of one row into the same columns the engine writes."""
+    names = insert_columns(resource(narrow).table())
+    quoted = ", ".join(f'"{n}"' for n in names)
+    return f"INSERT OR REPLACE INTO customer ({quoted}) VALUES ({SQLITE.params(len(names))})"
+
+
+def row_maker(narrow: bool) -> Callable[[int, int, str, object, tuple[object, ...]], Row]:
+    """``(company, id, data, version, typed values)`` to a row for `insert_sql`.
+
+    The engine's sinks own their internal columns (``_date``, ``_scan``, ...); the ones
+    known here get the record's value, any other stays NULL, so the baselines keep
+    writing the engine's table layout as it evolves.
+    """
+    table = resource(narrow).table()
+    internal = insert_columns(table)[: len(insert_columns(table)) - len(table.columns)]
+    known = {"company_id": 0, "id": 1, "data": 2, "_version": 3}
+    picks = [known.get(name) for name in internal]
+
+    def make(company: int, id_: int, data: str, version: object, typed: tuple[object, ...]) -> Row:
+        given = (company, id_, data, version)
+        return (*[None if i is None else given[i] for i in picks], *typed)
+
+    return make
+
+
+def _typed(table: Table, model: type[msgspec.Struct]) -> list[tuple[str, bool]]:
+    """(field name, is a reference) per typed column, in column order."""
+    names = {f.encode_name for f in msgspec.structs.fields(model)}
+    out = []
+    for column in table.columns:
+        base = column.name.removesuffix("_id")
+        ref = column.name.endswith("_id") and base in names and column.name not in names
+        out.append((base if ref else column.name, ref))
+    return out
+
+
+def dict_values(narrow: bool) -> Callable[[dict[str, Any]], tuple[object, ...]]:
+    """Typed column values of a record decoded by ``json`` (a dict)."""
+    res = resource(narrow)
+    assert res.model is not None
+    typed = _typed(res.table(), res.model)
+
+    def values(record: dict[str, Any]) -> tuple[object, ...]:
+        out: list[object] = []
+        for name, ref in typed:
+            value = record.get(name)
+            out.append((value or {}).get("id") if ref else value)
+        return tuple(out)
+
+    return values
+
+
+def struct_values(narrow: bool) -> Callable[[Any], tuple[object, ...]]:
+    """Typed column values of a record decoded into the resource's Struct."""
+    res = resource(narrow)
+    assert res.model is not None
+    typed = _typed(res.table(), res.model)
+    unset = msgspec.UNSET
+
+    def values(obj: Any) -> tuple[object, ...]:
+        out: list[object] = []
+        for name, ref in typed:
+            value = getattr(obj, name)
+            if ref:
+                value = getattr(value, "id", None)
+            out.append(None if value is unset else value)
+        return tuple(out)
+
+    return values
