@@ -20,7 +20,7 @@ from tripletex_async.testing._portfolio import Portfolio, PortfolioConfig, gener
 from tripletex_async.testing._resources import MODEL_COLLECTIONS, RESOURCES
 from tripletex_async.testing._schema import list_envelopes, load_models
 
-from .conftest import SPEC_PATH
+from ..conftest import SPEC_PATH
 
 HOST = "api-test.tripletex.tech"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
