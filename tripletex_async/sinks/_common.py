@@ -16,10 +16,12 @@ from ._base import SCHEMA_VERSION, Batch, SinkError, StateKey, Table
 
 __all__ = [
     "INTERNAL_COLUMNS",
+    "Checked",
     "Record",
     "SinkBase",
     "check_name",
     "check_table",
+    "checked_rows",
     "doomed",
     "in_window",
     "pending_migrations",
@@ -98,12 +100,17 @@ def check_table(table: Table) -> None:
         seen.add(column.name)
 
 
-def records(batch: Batch) -> list[Record]:
-    """The batch's rows, checked, with one record per id (the last one wins; with
-    ``only_newer`` the last of the highest version)."""
+#: A checked row: ``(id, data, date, version, typed values)``.
+Checked = tuple[int, bytes, "str | None", "int | None", list[object]]
+
+
+def checked_rows(batch: Batch) -> list[Checked]:
+    """The batch's rows, checked, with one row per id (the last one wins; with
+    ``only_newer`` the last of the highest version). The SQL sinks bind these directly:
+    this runs once per stored record."""
     width = 3 + len(batch.table.columns)
     typed_version = _typed_version_index(batch.table)
-    by_id: dict[int, Record] = {}
+    by_id: dict[int, Checked] = {}
     for row in batch.rows:
         if len(row) != width:
             raise SinkError(
@@ -120,11 +127,18 @@ def records(batch: Batch) -> list[Record]:
         version = values[typed_version] if typed_version is not None else None
         if not isinstance(version, int) or isinstance(version, bool):
             version = version_of(data)
-        new = Record(id_, data, date, tuple(values), version)
         old = by_id.get(id_)
-        if old is None or not batch.only_newer or replaces(version, old.version):
-            by_id[id_] = new
+        if old is None or not batch.only_newer or replaces(version, old[3]):
+            by_id[id_] = (id_, data, date, version, values)
     return list(by_id.values())
+
+
+def records(batch: Batch) -> list[Record]:
+    """`checked_rows` as `Record`s, for the sinks that keep records themselves."""
+    return [
+        Record(id_, data, date, tuple(values), version)
+        for id_, data, date, version, values in checked_rows(batch)
+    ]
 
 
 def _typed_version_index(table: Table) -> int | None:

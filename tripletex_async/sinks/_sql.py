@@ -16,8 +16,8 @@ from ._base import SCHEMA_VERSION, Batch, ColumnKind, SinkError, StateKey, Table
 from ._common import (
     INTERNAL_COLUMNS,
     check_name,
+    checked_rows,
     pending_migrations,
-    records,
     row_scan,
 )
 
@@ -246,8 +246,8 @@ def upsert_rows(batch: Batch) -> list[tuple[object, ...]]:
     company = batch.company_id
     try:
         return [
-            (company, r.id, r.data.decode(), r.date, scan, r.version, *r.values)
-            for r in records(batch)
+            (company, id_, data.decode(), date, scan, version, *values)
+            for id_, data, date, version, values in checked_rows(batch)
         ]
     except UnicodeDecodeError as exc:
         raise SinkError(f"{batch.table.name}: a record's JSON is not UTF-8") from exc
