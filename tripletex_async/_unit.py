@@ -207,7 +207,7 @@ class Unit:
                 self.report.unchanged += 1
                 return
             if state.watermark and watermark and not first.short(self._plan.page_size):
-                await self._changed_since(key, params, state, first, watermark)
+                await self._changed_since(params, state, first, watermark)
                 return
             scan_state = WindowState(key, _scan_id(), digest=first.digest, watermark=watermark)
         elif state is not None and not state.complete and state.next_from > 0:
@@ -250,20 +250,11 @@ class Unit:
             superseded = ()
             await plan.writer.send(batch, self.report, pages=1)
 
-        await scan(
-            lambda offset: self._page(params, offset),
-            emit,
-            plan.budget,
-            start=state.next_from if first is None else 0,
-            page_size=plan.page_size,
-            cap=plan.result_cap,
-            ahead=plan.ahead,
-            first=first,
-        )
+        start = state.next_from if first is None else 0
+        await self._scan_with(params, emit, start=start, first=first)
 
     async def _changed_since(
         self,
-        key: StateKey,
         params: Mapping[str, Any],
         state: WindowState,
         first: Page,
@@ -310,13 +301,14 @@ class Unit:
         )
         batch = Batch(self._table, self.company_id, (), done, live_ids=live)
         await plan.writer.send(batch, self.report, pages=0)
-        assert done.key == key
 
     async def _scan_with(
         self,
         params: Mapping[str, Any],
         emit: Callable[[Page], Any],
         *,
+        start: int = 0,
+        first: Page | None = None,
         page_size: int | None = None,
     ) -> None:
         size = page_size or self._plan.page_size
@@ -324,7 +316,8 @@ class Unit:
             lambda offset: self._page({**params, "count": size}, offset),
             emit,
             self._plan.budget,
-            start=0,
+            start=start,
+            first=first,
             page_size=size,
             cap=self._plan.result_cap,
             ahead=self._plan.ahead,
