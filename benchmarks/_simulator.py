@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
+import platform
 import shlex
 import signal
 import subprocess
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import aiohttp
 
-__all__ = ["Simulator", "basic", "create_session", "read_stamps"]
+__all__ = ["Simulator", "basic", "create_session", "machine", "read_stamps"]
 
 #: One request as the portfolio server saw it: (monotonic seconds, HTTP status).
 Stamp = tuple[float, int]
@@ -61,6 +63,17 @@ class Simulator:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def machine(**extra: object) -> dict[str, object]:
+    """What every benchmark's JSON says about where and when it ran, plus ``extra``."""
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        **extra,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def basic(username: int, token: str) -> str:

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -31,7 +29,7 @@ from typing import Any
 
 import aiohttp
 import yarl
-from _simulator import Simulator, basic, create_session
+from _simulator import Simulator, basic, create_session, machine
 
 RESULTS = Path(__file__).parent / "results" / "fake_server.json"
 #: Simulator flags: enough customers per company for full 1000-row pages.
@@ -165,15 +163,11 @@ def main() -> int:
         results = asyncio.run(run(simulator, seconds, args.connections))
     finally:
         simulator.stop()
-    meta = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "connections": args.connections,
-        "seconds_per_scenario": seconds,
-        "server_flags": SERVER_FLAGS,
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+    meta = machine(
+        connections=args.connections,
+        seconds_per_scenario=seconds,
+        server_flags=SERVER_FLAGS,
+    )
     report(results, meta)
     return 0
 

@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -45,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from _runner import PG_URL, Bench, Run, Summary, summarize
+from _simulator import machine
 from _workload import Workload
 
 RESULTS = Path(__file__).parent / "results"
@@ -364,16 +363,9 @@ def _meta(args: argparse.Namespace) -> dict[str, Any]:
             versions[name] = version(name)
         except PackageNotFoundError:
             versions[name] = None
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "rounds_flag": args.rounds,
-        "quick": args.quick,
-        "latency_ms": args.latency,
-        "versions": versions,
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+    return machine(
+        rounds_flag=args.rounds, quick=args.quick, latency_ms=args.latency, versions=versions
+    )
 
 
 def rounds(args: argparse.Namespace, default: int = 3) -> int:

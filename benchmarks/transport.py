@@ -36,8 +36,6 @@ import gc
 import importlib.util
 import json
 import logging
-import os
-import platform
 import statistics
 import sys
 import time
@@ -52,7 +50,7 @@ import aiohttp
 import msgspec
 import structlog
 import yarl
-from _simulator import Simulator, basic, create_session
+from _simulator import Simulator, basic, create_session, machine
 
 from tripletex_async import Limits, TripletexClient
 
@@ -371,22 +369,18 @@ def main() -> int:
             results += asyncio.run(run_pass(latency, simulator.exports, requests, rounds))
         finally:
             simulator.stop()
-    meta = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "requests_per_run": requests,
-        "rounds": rounds,
-        "levels": list(LEVELS),
-        "server_flags": SERVER_FLAGS,
-        "server_latency_ms": args.latency_ms,
-        "versions": {name: version(name) for name in ("httpx", "httpx-aiohttp", "aiohttp")},
+    meta = machine(
+        requests_per_run=requests,
+        rounds=rounds,
+        levels=list(LEVELS),
+        server_flags=SERVER_FLAGS,
+        server_latency_ms=args.latency_ms,
+        versions={name: version(name) for name in ("httpx", "httpx-aiohttp", "aiohttp")},
         # httpcore imports sniffio on every pool operation; a failed import is not cached,
         # so without sniffio each one searches sys.path again (~0.3 ms per request here).
-        "sniffio_installed": importlib.util.find_spec("sniffio") is not None,
-        "seconds": round(time.perf_counter() - began, 1),
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+        sniffio_installed=importlib.util.find_spec("sniffio") is not None,
+        seconds=round(time.perf_counter() - began, 1),
+    )
     report(results, meta)
     return 0
 
