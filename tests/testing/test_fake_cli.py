@@ -13,8 +13,6 @@ from datetime import date, timedelta
 
 import pytest
 
-pytest.importorskip("tripletex_async.testing._portfolio", reason="_portfolio.py is not written yet")
-
 from tripletex_async.testing._cli import build_parser, fake_config, main
 from tripletex_async.testing._config import FullResultSize, RateLimit
 

@@ -301,10 +301,9 @@ def test_server_thread_serves_sync_callers() -> None:
 
 async def test_end_to_end_through_fake_tripletex() -> None:
     """The simulator answers a session, withLoginAccess and a client's page over loopback."""
-    portfolio = pytest.importorskip("tripletex_async.testing._portfolio")
-    from tripletex_async.testing._app import FakeTripletex
+    from tripletex_async.testing import FakeTripletex, PortfolioConfig, generate_portfolio
 
-    fake = FakeTripletex(portfolio.generate_portfolio(portfolio.PortfolioConfig(companies=2)))
+    fake = FakeTripletex(generate_portfolio(PortfolioConfig(companies=2)))
     body = {
         "consumerToken": fake.credentials.consumer_token,
         "employeeToken": fake.credentials.employee_token,
