@@ -294,13 +294,14 @@ class Connection:
         counters.in_flight += 1
         started = self._clock.monotonic()
         try:
-            response = await self._http.request(
+            request = self._http.build_request(
                 call.method,
                 f"{self._root}/{call.path.lstrip('/')}",
                 params=call.params,
                 content=call.content,
                 headers=headers,
             )
+            response = await self._exchange(request)
         except httpx.TransportError as exc:
             raise _transport_error(exc, call) from exc
         finally:
@@ -365,12 +366,22 @@ class Connection:
     async def _send_unlogged(
         self, method: str, url: str, body: dict[str, str] | None, params: dict[str, str] | None
     ) -> httpx.Response:
-        """Send straight to the transport, past httpx's own INFO log of every URL.
+        """The session call; sent like every other, so httpx never logs its URL.
 
         The legacy PUT carries the tokens in its query string, and httpx logs request URLs
         through stdlib logging; an application forwarding those logs would record them.
         """
-        request = self._http.build_request(method, url, json=body, params=params)
+        return await self._exchange(self._http.build_request(method, url, json=body, params=params))
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send straight to the transport and read the whole body.
+
+        The client only builds requests (URL, query, timeouts). Its `send` would add
+        nothing used here (no redirects, cookies, auth or hooks) but an INFO log line per
+        URL and a response that refers to itself through its stream: a reference cycle
+        that keeps every response body, ~1 MB for a page of 1000, alive until the cyclic
+        garbage collector happens to run, which let memory grow past the page budget.
+        """
         response = await self._transport.handle_async_request(request)
         try:
             await response.aread()
