@@ -42,6 +42,12 @@ class Page:
     full_hint: int | None = None
     digest: str | None = None
 
+    def take(self) -> list[msgspec.Raw]:
+        """Hand the records over; the page keeps none. They point into the response body,
+        which is freed once the taker drops them, however long the page lives on."""
+        values, self.values = self.values, []
+        return values
+
     def short(self, page_size: int) -> bool:
         """Fewer records than asked for: the last page of its query."""
         return len(self.values) < page_size
@@ -134,7 +140,8 @@ async def scan(
                     pages[position] = page  # its unit is given back below
                     tg.cancel_scope.cancel()
                     raise CapReached
-                if not page.short(page_size):
+                short = page.short(page_size)
+                if not short:
                     # Ask for what follows before handing this page on, so a slow consumer
                     # does not stall the next request; but only with room to spare, since
                     # waiting for room while holding an unhanded page could deadlock.
@@ -142,8 +149,8 @@ async def scan(
                     while scheduled < horizon and budget.try_acquire():
                         start_fetch(scheduled)
                         scheduled += page_size
-                await emit(page)
-                if page.short(page_size):
+                await emit(page)  # it may `take` the page's records
+                if short:
                     tg.cancel_scope.cancel()
                     return
                 position += page_size

@@ -230,11 +230,12 @@ class Unit:
 
         async def emit(page: Page) -> None:
             nonlocal current, superseded
-            rows = self._page_rows(page, seen)
             short = page.short(plan.page_size)
+            next_from = page.offset + len(page.values)
+            rows = self._page_rows(page, seen)
             current = replace(
                 current,
-                next_from=page.offset + len(page.values),
+                next_from=next_from,
                 complete=short,
                 records=current.records + len(rows),
                 updated_at=self._now(),
@@ -363,9 +364,10 @@ class Unit:
         return Page(offset, envelope.values, envelope.fullResultSize, digest)
 
     def _page_rows(self, page: Page, seen: set[int]) -> list[Row]:
-        """The page's rows; on failure the page's budget unit is given back here."""
+        """The page's rows (its records are taken: the page is empty afterwards); on
+        failure the page's budget unit is given back here."""
         try:
-            return self._rows(page.values, seen)
+            return self._rows(page.take(), seen)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             self._plan.budget.release()
             raise DecodeError(

@@ -76,6 +76,8 @@ class Writer:
                     i.report.pages += i.pages
                     if self._on_progress is not None:
                         self._on_progress(i.report)
+                # Stored and released: let the rows go now, not when the next batch comes.
+                del item, items, i
 
     def _coalesce(self, first: _Item) -> list[_Item]:
         items, rows = [first], len(first.batch.rows)

@@ -94,3 +94,17 @@ async def test_exactly_cap_records_is_not_too_many() -> None:
     assert await collect(Source(50, hint=50), budget, cap=50) == list(range(50))
     for _ in range(8):
         assert budget.try_acquire()
+
+
+async def test_an_emit_that_takes_the_records_still_pages_to_the_end() -> None:
+    """The consumer may `take` a page's records (freeing the response body early): the
+    scan decides whether the page was the last one before handing it on."""
+    source, budget, seen = Source(95, hint=95), PageBudget(4), list[int]()
+
+    async def emit(page: Page) -> None:
+        seen.extend(int(bytes(v)) for v in page.take())
+        assert page.values == []
+        budget.release()
+
+    await scan(source.fetch, emit, budget, start=0, page_size=SIZE, cap=10_000, ahead=4)
+    assert seen == list(range(95))
