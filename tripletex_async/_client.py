@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import random
+import ssl
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, overload
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -30,16 +32,23 @@ T = TypeVar("T")
 TransportName = Literal["aiohttp", "httpx"]
 
 
-def make_transport(name: TransportName | None, limits: Limits) -> httpx.AsyncBaseTransport:
+def make_transport(
+    name: TransportName | None, limits: Limits, *, tls: bool = True
+) -> httpx.AsyncBaseTransport:
     """The HTTP transport by name; the default is the one benchmarks/transport.py chose.
 
     httpx's own pool costs about four times the CPU per request of httpx-aiohttp and
     collapses above ~50 requests in flight (encode/httpx#3215), so aiohttp is preferred
     when installed.
+
+    One verified TLS context is built (loading the CA bundle costs ~40 ms), and none for
+    a plain ``http://`` root (``tls=False``: the simulator, a local proxy), which never
+    does TLS.
     """
     pool = httpx.Limits(
         max_connections=limits.max_in_flight, max_keepalive_connections=limits.max_in_flight
     )
+    verify: ssl.SSLContext | bool = httpx.create_ssl_context() if tls else False
     if name in (None, "aiohttp"):
         try:
             from httpx_aiohttp import AiohttpTransport
@@ -50,13 +59,15 @@ def make_transport(name: TransportName | None, limits: Limits) -> httpx.AsyncBas
                 ) from None
         else:
             transport: httpx.AsyncBaseTransport = AiohttpTransport(
-                limits=pool, client=_aiohttp_session_factory(pool)
+                verify=verify, limits=pool, client=_aiohttp_session_factory(pool, verify)
             )
             return transport
-    return httpx.AsyncHTTPTransport(limits=pool)
+    return httpx.AsyncHTTPTransport(verify=verify, limits=pool)
 
 
-def _aiohttp_session_factory(pool: httpx.Limits) -> Callable[[], Any]:
+def _aiohttp_session_factory(
+    pool: httpx.Limits, verify: ssl.SSLContext | bool
+) -> Callable[[], Any]:
     """Build aiohttp sessions that never re-send a request on their own.
 
     aiohttp silently replays GET, PUT and DELETE once when a kept-alive connection drops.
@@ -71,7 +82,7 @@ def _aiohttp_session_factory(pool: httpx.Limits) -> Callable[[], Any]:
         connector = aiohttp.TCPConnector(
             limit=pool.max_connections or 0,
             keepalive_timeout=pool.keepalive_expiry,
-            ssl=httpx.create_ssl_context(),
+            ssl=verify,
         )
         session = aiohttp.ClientSession(connector=connector)
         if hasattr(session, "_retry_connection"):
@@ -290,7 +301,7 @@ class TripletexClient(_Requests):
         self._rng = random.Random(seed)
         self._session_days = session_days
         if not isinstance(transport, httpx.AsyncBaseTransport):
-            transport = make_transport(transport, self._limits)
+            transport = make_transport(transport, self._limits, tls=urlsplit(root).scheme != "http")
         self._transport = transport
         timeout = httpx.Timeout(self._limits.timeout, connect=self._limits.connect_timeout)
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
