@@ -137,7 +137,7 @@ def backfill(args: argparse.Namespace) -> Outcome:
     workload = (
         Workload(3, 1200, page_size=500, latency_ms=args.latency)
         if args.quick
-        else Workload(args.companies or 20, args.records or 9_999, latency_ms=args.latency)
+        else Workload(args.companies or 20, args.records or 10_000, latency_ms=args.latency)
     )
     contenders = [c for c in BACKFILL if c != "engine-postgres" or postgres_reachable()]
     contenders = [c for c in contenders if not args.only or c in args.only]
@@ -170,7 +170,7 @@ def resync(args: argparse.Namespace) -> Outcome:
     workload = (
         Workload(3, 1200, page_size=500, latency_ms=args.latency)
         if args.quick
-        else Workload(args.companies or 20, args.records or 9_999, latency_ms=args.latency)
+        else Workload(args.companies or 20, args.records or 10_000, latency_ms=args.latency)
     )
     engines = [ENGINE] + (["engine-postgres"] if postgres_reachable() else [])
     bench = Bench(workload)
@@ -205,7 +205,7 @@ def memory(args: argparse.Namespace) -> Outcome:
     workload = (
         Workload(8, 1000, page_size=500, latency_ms=args.latency)
         if args.quick
-        else Workload(100, 9_999, latency_ms=args.latency, page_cache_mb=2048)
+        else Workload(100, 10_000, latency_ms=args.latency, page_cache_mb=2048)
     )
     bench = Bench(workload)
     runs = []
