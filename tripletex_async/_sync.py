@@ -8,10 +8,11 @@ Data flow::
         -> Writer (bounded stream, one transaction per batch of pages; _writer.py)
         -> Sink.write(rows + window state)                  (sinks/)
 
-Memory is bounded by `SyncOptions.max_pages_in_memory`: a page takes a unit before its
-request and gives it back once stored. A slow sink fills the writer's queue and fetching
-waits. Work is keyed by (connection, company, resource, window) and its state lives in the
-sink, which is what lets a killed run continue and a rerun skip what did not change.
+Memory is bounded by `SyncOptions.max_bytes_in_memory`: a page takes its share of that
+budget before its request and gives it back once stored. A slow sink fills the writer's
+queue and fetching waits. Work is keyed by (connection, company, resource, window) and
+its state lives in the sink, which is what lets a killed run continue and a rerun skip
+what did not change.
 """
 
 from __future__ import annotations
@@ -46,17 +47,19 @@ MAX_PAGE = 10_000
 @dataclass(frozen=True, slots=True)
 class SyncOptions:
     """How hard and how wide a sync works. The defaults suit one process and a few
-    hundred companies; memory is about ``max_pages_in_memory`` pages."""
+    hundred companies; memory is bounded by ``max_bytes_in_memory``."""
 
     #: Records per request (``count``), 1 to 10,000.
     page_size: int = 1000
     #: Pages of one query fetched ahead of need (after a full page).
     ahead: int = 4
-    #: Pages held in memory at once across the whole run (in flight, queued, writing).
-    #: A 1000-record page of 46-field records is about 2.4 MB once turned into rows;
-    #: benchmarks/portfolio.py measured the same wall time at 16 as at 48, and 179 MB
-    #: instead of 256 MB peak RSS.
-    max_pages_in_memory: int = 16
+    #: Bytes of fetched records held at once across the whole run (pages in flight,
+    #: queued, being written), counted as fetched JSON; as rows they take about twice
+    #: that. A page takes the size of its query's previous page before it is requested.
+    #: 1000 customers of 46 fields are ~1.3 MB, so the default holds ~18 such pages
+    #: (benchmarks/portfolio.py: 130 MB peak RSS for 1M of them), and ~150 of 8 fields,
+    #: whose requests then run that much more in parallel.
+    max_bytes_in_memory: int = 24 * 1024 * 1024
     #: Companies synced at once (each runs all its resources concurrently).
     companies_at_once: int = 16
     #: Batches waiting for the sink before fetching waits.
@@ -74,7 +77,7 @@ class SyncOptions:
     def __post_init__(self) -> None:
         if not 1 <= self.page_size <= MAX_PAGE:
             raise ConfigurationError(f"page_size must be 1..{MAX_PAGE}, not {self.page_size}")
-        for name in ("ahead", "max_pages_in_memory", "companies_at_once", "write_queue"):
+        for name in ("ahead", "max_bytes_in_memory", "companies_at_once", "write_queue"):
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"{name} must be at least 1")
         if self.result_cap < self.page_size:
@@ -122,7 +125,7 @@ async def sync(
     targets = await _companies(owner, companies, who.companyId)
     await sink.open([r.table() for r in chosen])
     run = await _RunMarker.begin(sink, connection_key, chosen[0], clock, options, full=full)
-    budget = PageBudget(options.max_pages_in_memory)
+    budget = PageBudget(options.max_bytes_in_memory)
     writer = Writer(
         sink,
         budget,

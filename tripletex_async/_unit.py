@@ -30,7 +30,7 @@ from ._clock import OSLO, Clock
 from ._connection import Connection
 from ._errors import DecodeError, ResultSetTooLargeError, TripletexError
 from ._fields import fields_hash
-from ._pages import CapReached, Page, PageBudget, PageList, scan
+from ._pages import UNSEEN_PAGES, CapReached, Page, PageBudget, PageList, scan
 from ._report import ResourceReport
 from ._resources import Resource
 from ._windows import UNDATED, Window, plan_windows
@@ -118,6 +118,8 @@ class Unit:
         self._table: Table = resource.table()
         self._rows = _Rows(resource, plan.connection)
         self._decoder = plan.connection.decoder(PageList)
+        #: Budget bytes a page takes before it is fetched: the last full page's size.
+        self._estimate = max(1, plan.budget.limit // UNSEEN_PAGES)
         self._base_params: dict[str, Any] = {
             **resource.params,
             "fields": self._fields,
@@ -249,7 +251,7 @@ class Unit:
                 superseded=superseded,
             )
             superseded = ()
-            await plan.writer.send(batch, self.report, pages=1)
+            await plan.writer.send(batch, self.report, pages=1, held=page.held)
 
         start = state.next_from if first is None else 0
         await self._scan_with(params, emit, start=start, first=first)
@@ -268,6 +270,7 @@ class Unit:
             Batch(self._table, self.company_id, self._page_rows(first, set())),
             self.report,
             pages=1,
+            held=first.held,
         )
         assert state.watermark is not None
         since = datetime.fromisoformat(state.watermark) - plan.overlap
@@ -277,7 +280,7 @@ class Unit:
         async def emit_rows(page: Page) -> None:
             rows = self._page_rows(page, seen)
             batch = Batch(self._table, self.company_id, rows)
-            await plan.writer.send(batch, self.report, pages=1)
+            await plan.writer.send(batch, self.report, pages=1, held=page.held)
 
         await self._scan_with(changed, emit_rows)
         live: set[int] = set()
@@ -287,7 +290,7 @@ class Unit:
             try:
                 live.update(self._ids(page))
             finally:
-                plan.budget.release()
+                plan.budget.release(page.held)
 
         await self._scan_with(ids, collect, page_size=plan.result_cap)
         done = replace(
@@ -301,7 +304,7 @@ class Unit:
             updated_at=self._now(),
         )
         batch = Batch(self._table, self.company_id, (), done, live_ids=live)
-        await plan.writer.send(batch, self.report, pages=0)
+        await plan.writer.send(batch, self.report)
 
     async def _scan_with(
         self,
@@ -322,21 +325,24 @@ class Unit:
             page_size=size,
             cap=self._plan.result_cap,
             ahead=self._plan.ahead,
+            estimate=self._estimate,
         )
 
     # -- requests and records -------------------------------------------------------------
 
     async def _first(self, params: Mapping[str, Any], if_none_match: str) -> Page | None:
-        """Page 0 with ``If-None-Match``; ``None`` on a 304. Holds a budget unit."""
-        budget = self._plan.budget
-        await budget.acquire()
+        """Page 0 with ``If-None-Match``; ``None`` on a 304. Holds its budget share."""
+        budget, taken = self._plan.budget, self._estimate
+        await budget.acquire(taken)
         try:
             page = await self._fetch(params, 0, if_none_match)
         except BaseException:
-            budget.release()
+            budget.release(taken)
             raise
         if page is None:
-            budget.release()
+            budget.release(taken)
+        else:
+            budget.settle(page, taken)
         return page
 
     async def _page(self, params: Mapping[str, Any], offset: int) -> Page:
@@ -365,16 +371,18 @@ class Unit:
 
     def _page_rows(self, page: Page, seen: set[int]) -> list[Row]:
         """The page's rows (its records are taken: the page is empty afterwards); on
-        failure the page's budget unit is given back here."""
+        failure the page's budget share is given back here."""
+        if len(page.values) >= self._plan.page_size:
+            self._estimate = page.held  # what the next page of this resource may hold
         try:
             return self._rows(page.take(), seen)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            self._plan.budget.release()
+            self._plan.budget.release(page.held)
             raise DecodeError(
                 str(exc), path=self.resource.path, company_id=self.company_id
             ) from None
         except BaseException:
-            self._plan.budget.release()
+            self._plan.budget.release(page.held)
             raise
 
     def _ids(self, page: Page) -> list[int]:

@@ -24,8 +24,10 @@ __all__ = ["Writer"]
 class _Item:
     batch: Batch
     report: ResourceReport
-    #: Units of the page budget this batch holds (given back once stored).
+    #: Pages the batch's rows came from.
     pages: int
+    #: Bytes of the page budget those pages hold (given back once stored).
+    held: int
 
 
 class Writer:
@@ -49,12 +51,15 @@ class Writer:
         self._sender, self._receiver = anyio.create_memory_object_stream[_Item](buffer)
         self.transactions = 0
 
-    async def send(self, batch: Batch, report: ResourceReport, *, pages: int) -> None:
-        """Queue ``batch`` (waits while the queue is full). Its page units travel with it."""
+    async def send(
+        self, batch: Batch, report: ResourceReport, *, pages: int = 0, held: int = 0
+    ) -> None:
+        """Queue ``batch`` (waits while the queue is full), made of ``pages`` pages that
+        hold ``held`` bytes of the page budget: those travel with it."""
         try:
-            await self._sender.send(_Item(batch, report, pages))
+            await self._sender.send(_Item(batch, report, pages, held))
         except BaseException:
-            self._release(pages)
+            self._budget.release(held)
             raise
 
     def close(self) -> None:
@@ -69,7 +74,7 @@ class Writer:
                 try:
                     await self._sink.write([i.batch for i in items])
                 finally:
-                    self._release(sum(i.pages for i in items))
+                    self._budget.release(sum(i.held for i in items))
                 self.transactions += 1
                 for i in items:
                     i.report.records += len(i.batch.rows)
@@ -89,7 +94,3 @@ class Writer:
             items.append(item)
             rows += len(item.batch.rows)
         return items
-
-    def _release(self, pages: int) -> None:
-        for _ in range(pages):
-            self._budget.release()

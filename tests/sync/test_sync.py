@@ -163,9 +163,10 @@ async def test_cut_off_run_resumes_to_exact_data_with_less_work(
 async def test_tiny_page_budget_still_completes(
     make_client: MakeClient, fake: FakeTripletex
 ) -> None:
-    """One page of memory for the whole run is slow but never deadlocks."""
+    """A budget smaller than any page (one page at a time, for the whole run) is slow
+    but never deadlocks."""
     sink = MemorySink()
-    options = SyncOptions(page_size=3, max_pages_in_memory=1, write_queue=1, ahead=4)
+    options = SyncOptions(page_size=3, max_bytes_in_memory=1, write_queue=1, ahead=4)
     report = await run(make_client, sink, options=options, resources=["ledger/posting", "customer"])
     assert report.ok
     company = client_id(fake)
