@@ -350,7 +350,8 @@ class Connection:
             await self.budget.acquire()
             self._counters.requests += 1
             try:
-                response = await self._send_unlogged(method, url, body, params)
+                request = self._http.build_request(method, url, json=body, params=params)
+                response = await self._exchange(request)
             except httpx.TransportError as exc:
                 # Creating a second session is harmless, so any failure may be retried.
                 if attempt == attempts:
@@ -363,16 +364,6 @@ class Connection:
             await self._clock.sleep(self._retry.backoff(attempt, self._rng.random()))
         raise AssertionError("unreachable")
 
-    async def _send_unlogged(
-        self, method: str, url: str, body: dict[str, str] | None, params: dict[str, str] | None
-    ) -> httpx.Response:
-        """The session call; sent like every other, so httpx never logs its URL.
-
-        The legacy PUT carries the tokens in its query string, and httpx logs request URLs
-        through stdlib logging; an application forwarding those logs would record them.
-        """
-        return await self._exchange(self._http.build_request(method, url, json=body, params=params))
-
     async def _exchange(self, request: httpx.Request) -> httpx.Response:
         """Send straight to the transport and read the whole body.
 
@@ -381,6 +372,8 @@ class Connection:
         URL and a response that refers to itself through its stream: a reference cycle
         that keeps every response body, ~1 MB for a page of 1000, alive until the cyclic
         garbage collector happens to run, which let memory grow past the page budget.
+        The session call matters most: the legacy PUT carries the tokens in its query
+        string, and an application forwarding httpx's logs would record them.
         """
         response = await self._transport.handle_async_request(request)
         try:

@@ -157,8 +157,6 @@ async def scan(
     pages: dict[int, Page] = {}
     arrived: dict[int, anyio.Event] = {}
     hint = first.full_hint if first is not None else None
-    if first is not None and not first.short(page_size):
-        estimate = first.held
 
     async def fetch_into(offset: int, taken: int) -> None:
         try:

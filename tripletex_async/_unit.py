@@ -372,7 +372,7 @@ class Unit:
     def _page_rows(self, page: Page, seen: set[int]) -> list[Row]:
         """The page's rows (its records are taken: the page is empty afterwards); on
         failure the page's budget share is given back here."""
-        if len(page.values) >= self._plan.page_size:
+        if not page.short(self._plan.page_size):
             self._estimate = page.held  # what the next page of this resource may hold
         try:
             return self._rows(page.take(), seen)
