@@ -23,6 +23,9 @@ from ._errors import ClosedError as ClosedError
 from ._errors import ConfigurationError as ConfigurationError
 from ._errors import ConflictError as ConflictError
 from ._errors import DecodeError as DecodeError
+from ._errors import LeaseError as LeaseError
+from ._errors import LeaseHeldError as LeaseHeldError
+from ._errors import LeaseLostError as LeaseLostError
 from ._errors import NotFoundError as NotFoundError
 from ._errors import PermissionDeniedError as PermissionDeniedError
 from ._errors import RateLimitedError as RateLimitedError
@@ -34,6 +37,10 @@ from ._errors import TransportError as TransportError
 from ._errors import TripletexError as TripletexError
 from ._errors import ValidationError as ValidationError
 from ._errors import ValidationMessage as ValidationMessage
+from ._lease import Fence as Fence
+from ._lease import Holder as Holder
+from ._lease import Lease as Lease
+from ._lease import LeaseStore as LeaseStore
 from ._ratelimit import AdaptiveBudget as AdaptiveBudget
 from ._ratelimit import BudgetSnapshot as BudgetSnapshot
 from ._ratelimit import RateLimiter as RateLimiter
@@ -69,6 +76,13 @@ __all__ = [
     "ConnectionStatistics",
     "Credentials",
     "DecodeError",
+    "Fence",
+    "Holder",
+    "Lease",
+    "LeaseError",
+    "LeaseHeldError",
+    "LeaseLostError",
+    "LeaseStore",
     "Limits",
     "ListPage",
     "LoggedInUserInfo",

@@ -18,6 +18,9 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DecodeError",
+    "LeaseError",
+    "LeaseHeldError",
+    "LeaseLostError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
@@ -38,6 +41,19 @@ class TripletexError(Exception):
 
 class ConfigurationError(TripletexError):
     """Bad or missing configuration: a token, an environment, a test/prod mismatch."""
+
+
+class LeaseError(TripletexError):
+    """Another run holds, or took over, the lease on what this run would write."""
+
+
+class LeaseHeldError(LeaseError):
+    """A live run holds the lease: this run did not start (the message names the holder)."""
+
+
+class LeaseLostError(LeaseError):
+    """Another run took the lease over (this one was frozen or too slow to renew it):
+    nothing more was written."""
 
 
 class ClosedError(TripletexError):

@@ -29,6 +29,7 @@ from ._client import CompanyView, TripletexClient
 from ._clock import OSLO, Clock, SystemClock
 from ._errors import ConfigurationError, TripletexError
 from ._groups import sole_exception
+from ._lease import Fence, Lease, LeaseStore
 from ._pages import PageBudget
 from ._report import ResourceReport, SyncReport
 from ._resources import DEFAULT_RESOURCES, Resource, resolve_resources
@@ -73,6 +74,12 @@ class SyncOptions:
     #: A run that follows an interrupted one (killed, cancelled) skips, without asking,
     #: the windows the interrupted run completed, if it began less than this long ago.
     resume_within: timedelta = timedelta(hours=12)
+    #: Seconds to wait for a lease another run holds on the companies to sync (0: fail
+    #: at once with `LeaseHeldError`).
+    lease_wait: float = 0.0
+    #: Seconds a lease survives without renewal (it is renewed every quarter of that):
+    #: how long a frozen run keeps others out before they take over.
+    lease_ttl: float = 60.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.page_size <= MAX_PAGE:
@@ -80,6 +87,8 @@ class SyncOptions:
         for name in ("ahead", "max_bytes_in_memory", "companies_at_once", "write_queue"):
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"{name} must be at least 1")
+        if not self.lease_ttl > 0 or not self.lease_wait >= 0:
+            raise ConfigurationError("lease_ttl must be positive and lease_wait not negative")
         if self.result_cap < self.page_size:
             raise ConfigurationError("result_cap must be at least page_size")
 
@@ -123,42 +132,59 @@ async def sync(
         raise ConfigurationError("whoAmI did not say which company the token belongs to")
     connection_key = f"{who.companyId}:{who.employeeId or 0}"
     targets = await _companies(owner, companies, who.companyId)
-    await sink.open([r.table() for r in chosen])
-    run = await _RunMarker.begin(sink, connection_key, chosen[0], clock, options, full=full)
-    budget = PageBudget(options.max_bytes_in_memory)
-    writer = Writer(
-        sink,
-        budget,
-        buffer=options.write_queue,
-        batch_rows=options.batch_rows,
-        on_progress=on_progress,
-    )
-    plan = Plan(
-        connection=owner.connection,
-        connection_key=connection_key,
-        sink=sink,
-        writer=writer,
-        budget=budget,
-        clock=clock,
-        date_from=start,
-        date_to=end,
-        full=full,
-        page_size=options.page_size,
-        ahead=options.ahead,
-        result_cap=options.result_cap,
-        overlap=options.overlap,
-        fresh_since=run.resuming_since,
-        on_progress=on_progress,
-    )
-    units = [Unit(plan, company, resource) for company in targets for resource in chosen]
-    report = SyncReport(connection_key, [u.report for u in units])
-    began = clock.monotonic()
+    lease = _lease(sink, targets, options, clock)
+    fence = None if lease is None else await lease.acquire()
     try:
-        await _run(writer, units, options.companies_at_once)
+        await sink.open([r.table() for r in chosen])
+        run = await _RunMarker.begin(
+            sink, connection_key, chosen[0], clock, options, full=full, fence=fence
+        )
+        budget = PageBudget(options.max_bytes_in_memory)
+        writer = Writer(
+            sink,
+            budget,
+            buffer=options.write_queue,
+            batch_rows=options.batch_rows,
+            on_progress=on_progress,
+            fence=fence,
+        )
+        plan = Plan(
+            connection=owner.connection,
+            connection_key=connection_key,
+            sink=sink,
+            writer=writer,
+            budget=budget,
+            clock=clock,
+            date_from=start,
+            date_to=end,
+            full=full,
+            page_size=options.page_size,
+            ahead=options.ahead,
+            result_cap=options.result_cap,
+            overlap=options.overlap,
+            fresh_since=run.resuming_since,
+            on_progress=on_progress,
+        )
+        units = [Unit(plan, company, resource) for company in targets for resource in chosen]
+        report = SyncReport(connection_key, [u.report for u in units])
+        began = clock.monotonic()
+        try:
+            await _run(writer, units, options.companies_at_once, lease)
+        finally:
+            report.seconds = clock.monotonic() - began
+        await run.finish()
     finally:
-        report.seconds = clock.monotonic() - began
-    await run.finish()
+        if lease is not None:
+            await lease.release()
     return report
+
+
+def _lease(sink: Sink, companies: list[int], options: SyncOptions, clock: Clock) -> Lease | None:
+    """The lease a sync of ``companies`` into ``sink`` must hold (see `_lease`), or
+    ``None`` for a sink that cannot hold one (a user's own; it gets unfenced batches)."""
+    if not isinstance(sink, LeaseStore):
+        return None
+    return Lease(sink, companies, clock=clock, ttl=options.lease_ttl, wait=options.lease_wait)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +199,7 @@ class _RunMarker:
     table: Table
     state: WindowState
     resuming_since: datetime | None
+    fence: Fence | None
 
     @classmethod
     async def begin(
@@ -184,24 +211,27 @@ class _RunMarker:
         options: SyncOptions,
         *,
         full: bool,
+        fence: Fence | None,
     ) -> _RunMarker:
         table, now = resource.table(), clock.now()
         previous = await sink.load_state(connection_key, 0, RUN_MARKER)
         if previous and not previous[0].complete and not full:
             began = datetime.fromisoformat(previous[0].updated_at)
             if now - began < options.resume_within:
-                return cls(sink, table, previous[0], began)
+                return cls(sink, table, previous[0], began, fence)
         key = StateKey(connection_key, 0, RUN_MARKER)
         state = WindowState(key, secrets.token_hex(8), updated_at=now.isoformat())
-        await sink.write([Batch(table, 0, (), state)])
-        return cls(sink, table, state, None)
+        await sink.write([Batch(table, 0, (), state, fence=fence)])
+        return cls(sink, table, state, None, fence)
 
     async def finish(self) -> None:
         done = replace(self.state, complete=True)
-        await self.sink.write([Batch(self.table, 0, (), done)])
+        await self.sink.write([Batch(self.table, 0, (), done, fence=self.fence)])
 
 
-async def _run(writer: Writer, units: list[Unit], companies_at_once: int) -> None:
+async def _run(
+    writer: Writer, units: list[Unit], companies_at_once: int, lease: Lease | None
+) -> None:
     by_company: dict[int, list[Unit]] = {}
     for unit in units:
         by_company.setdefault(unit.company_id, []).append(unit)
@@ -214,13 +244,17 @@ async def _run(writer: Writer, units: list[Unit], companies_at_once: int) -> Non
 
     try:
         async with anyio.create_task_group() as outer:
-            outer.start_soon(writer.run)
-            try:
-                async with anyio.create_task_group() as tg:
-                    for group in by_company.values():
-                        tg.start_soon(company, group)
-            finally:
-                writer.close()
+            if lease is not None:
+                outer.start_soon(lease.keep_alive)  # a lost lease ends everything
+            async with anyio.create_task_group() as work:
+                work.start_soon(writer.run)
+                try:
+                    async with anyio.create_task_group() as tg:
+                        for group in by_company.values():
+                            tg.start_soon(company, group)
+                finally:
+                    writer.close()
+            outer.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         raise sole_exception(group) from None
 

@@ -8,11 +8,12 @@ write starts is coalesced into one transaction, up to a number of rows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._lease import Fence
 from ._pages import PageBudget
 from ._report import ResourceReport
 from .sinks._base import Batch, Sink
@@ -41,8 +42,11 @@ class Writer:
         buffer: int,
         batch_rows: int,
         on_progress: Callable[[ResourceReport], None] | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self._sink = sink
+        #: Stamped on every batch: the sink refuses them all once the lease is lost.
+        self._fence = fence
         self._budget = budget
         self._batch_rows = batch_rows
         self._on_progress = on_progress
@@ -72,7 +76,7 @@ class Writer:
             async for item in self._receiver:
                 items = self._coalesce(item)
                 try:
-                    await self._sink.write([i.batch for i in items])
+                    await self._sink.write([self._fenced(i.batch) for i in items])
                 finally:
                     self._budget.release(sum(i.held for i in items))
                 self.transactions += 1
@@ -83,6 +87,9 @@ class Writer:
                         self._on_progress(i.report)
                 # Stored and released: let the rows go now, not when the next batch comes.
                 del item, items, i
+
+    def _fenced(self, batch: Batch) -> Batch:
+        return batch if self._fence is None else replace(batch, fence=self._fence)
 
     def _coalesce(self, first: _Item) -> list[_Item]:
         items, rows = [first], len(first.batch.rows)

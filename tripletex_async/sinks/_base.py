@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from .._errors import TripletexError
+from .._lease import Fence
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -155,6 +156,10 @@ class Batch:
     does not reuse ids and a delete event carries no version, so a deleted record stays
     deleted; keeping a late update from bringing it back is the caller's business (the
     webhook receiver remembers deletions).
+
+    ``fence`` (a sync's lease, see `tripletex_async._lease`): a sink that holds leases
+    refuses the whole transaction with `LeaseLostError` unless the fence still holds its
+    lease, checked inside that same transaction. Sinks without leases ignore it.
     """
 
     table: Table
@@ -166,6 +171,7 @@ class Batch:
     live_ids: Collection[int] | None = None
     superseded: Sequence[StateKey] = field(default_factory=tuple)
     only_newer: bool = False
+    fence: Fence | None = None
 
 
 @runtime_checkable

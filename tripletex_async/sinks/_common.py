@@ -12,6 +12,7 @@ from typing import TypeVar
 import anyio
 import msgspec
 
+from .._lease import Fence
 from ._base import SCHEMA_VERSION, Batch, SinkError, StateKey, Table
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "row_scan",
     "stored_version",
     "version_of",
+    "wanted_fences",
 ]
 
 #: Columns every table has before its typed ones; a `Column` may not reuse these names.
@@ -158,6 +160,11 @@ def row_scan(batch: Batch) -> str | None:
     scan, which counts as unseen for ``delete_unseen``.
     """
     return batch.state.scan if batch.state is not None else None
+
+
+def wanted_fences(batches: Iterable[Batch]) -> list[Fence]:
+    """The distinct fences of ``batches``: each is checked once per transaction."""
+    return list(dict.fromkeys(b.fence for b in batches if b.fence is not None))
 
 
 def in_window(key: StateKey, date: str | None) -> bool:

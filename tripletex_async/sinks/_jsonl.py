@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -33,6 +33,7 @@ from typing import TypeVar
 import anyio.to_thread
 import msgspec
 
+from .._lease import Fence, Holder
 from . import _files
 from ._base import SCHEMA_VERSION, Batch, SinkError, StateKey, Table, WindowState
 from ._common import (
@@ -44,7 +45,9 @@ from ._common import (
     replaces,
     row_scan,
     version_of,
+    wanted_fences,
 )
+from ._lease_file import DirectoryLease
 
 __all__ = ["JSONLSink"]
 
@@ -139,7 +142,8 @@ class JSONLSink(SinkBase):
     (line breaks, which JSON only allows between tokens, become spaces); each record's JSON
     must carry its ``id``. Until compaction a file is a log: a changed record appears again,
     a deleted one as ``{"id": N, "_deleted": true}``; `read` always gives the compacted
-    view. Only one sink may use a directory at a time.
+    view. Only one sink may use a directory at a time: a sync takes the lease of the whole
+    directory (`acquire_lease`), whatever companies it writes.
     """
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
@@ -149,6 +153,7 @@ class JSONLSink(SinkBase):
         self._state: _StateFile | None = None
         #: (table, company) -> id -> entry, for the tables opened so far.
         self._live: dict[tuple[str, int], dict[int, _Entry]] = {}
+        self._lease = DirectoryLease(self.directory)
 
     async def _open_tables(self, tables: Sequence[Table]) -> None:
         await self._run(partial(self._open, tables), "open")
@@ -179,6 +184,22 @@ class JSONLSink(SinkBase):
         async with self._using():
             await self._run(self._compact, "compact")
 
+    async def acquire_lease(self, scopes: Collection[int], holder: Holder, ttl: float) -> Fence:
+        """Take the whole directory for ``holder`` (``scopes`` is not needed: the lease of
+        a JSONL directory always covers all of it)."""
+        async with self._using(opening=True):
+            return await self._run(partial(self._lease.acquire, holder, ttl), "take a lease on")
+
+    async def renew_lease(self, fence: Fence) -> None:
+        """Renew the heartbeat; `LeaseLostError` when another run took the lease over."""
+        async with self._using(opening=True):
+            await self._run(partial(self._lease.renew, fence), "renew a lease on")
+
+    async def release_lease(self, fence: Fence) -> None:
+        """Free the directory."""
+        async with self._using(opening=True):
+            await self._run(partial(self._lease.release, fence), "release a lease on")
+
     async def _release(self) -> None:
         if self._state is not None:
             await self._run(self._compact, "compact")
@@ -200,7 +221,8 @@ class JSONLSink(SinkBase):
     # Everything below runs in a worker thread.
 
     def _write(self, batches: Sequence[Batch]) -> None:
-        self._commit(*self._plan(batches))
+        with self._lease.fenced(wanted_fences(batches)):
+            self._commit(*self._plan(batches))
 
     def _plan(
         self, batches: Sequence[Batch]

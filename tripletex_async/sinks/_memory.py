@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from .._errors import LeaseLostError
+from .._lease import Fence, Holder, HolderRecord, lost_message, revocable
 from ._base import SCHEMA_VERSION, Batch, StateKey, Table, WindowState
 from ._common import (
     Record,
@@ -15,6 +18,7 @@ from ._common import (
     replaces,
     row_scan,
     stored_version,
+    wanted_fences,
 )
 
 __all__ = ["MemoryRecord", "MemorySink"]
@@ -44,6 +48,10 @@ class MemorySink(SinkBase):
         #: Table name -> ``(company_id, id)`` -> record.
         self.tables: dict[str, dict[tuple[int, int], MemoryRecord]] = {}
         self.states: dict[StateKey, WindowState] = {}
+        #: Company id -> the epoch holding its lease; epoch -> its holder record.
+        self.leases: dict[int, int] = {}
+        self.holders: dict[int, HolderRecord] = {}
+        self._epochs = 0
 
     async def _open_tables(self, tables: Sequence[Table]) -> None:
         # Nothing outlives the process, so there is never anything to migrate; a newer
@@ -69,12 +77,47 @@ class MemorySink(SinkBase):
     async def write(self, batches: Sequence[Batch]) -> None:
         """Apply ``batches`` all or nothing: everything is checked before anything changes."""
         async with self._using():
+            for fence in wanted_fences(batches):
+                self._holding(fence)
             checked = []
             for batch in batches:
                 self._check_batch(batch)
                 checked.append((batch, records(batch)))
             for batch, rows in checked:
                 self._apply(batch, rows)
+
+    async def acquire_lease(self, scopes: Collection[int], holder: Holder, ttl: float) -> Fence:
+        """Take ``scopes`` for ``holder`` (two syncs of one process into one sink)."""
+        async with self._using(opening=True):
+            now = time.time()
+            epochs = {self.leases[s] for s in scopes if self.leases.get(s) in self.holders}
+            held = [replace_overlap(self.holders[e], scopes, self.leases) for e in sorted(epochs)]
+            for record in revocable(held, now, len(scopes)):
+                del self.holders[record.epoch]
+            self._epochs += 1
+            self.holders[self._epochs] = HolderRecord(self._epochs, holder, now, ttl)
+            self.leases.update(dict.fromkeys(scopes, self._epochs))
+            return Fence(self._epochs, frozenset(scopes))
+
+    async def renew_lease(self, fence: Fence) -> None:
+        """Renew the heartbeat; `LeaseLostError` when another run took the lease over."""
+        async with self._using(opening=True):
+            record = self._holding(fence)
+            self.holders[fence.epoch] = HolderRecord(
+                fence.epoch, record.holder, time.time(), record.ttl
+            )
+
+    async def release_lease(self, fence: Fence) -> None:
+        """Give the lease back."""
+        async with self._using(opening=True):
+            self.holders.pop(fence.epoch, None)
+
+    def _holding(self, fence: Fence) -> HolderRecord:
+        record = self.holders.get(fence.epoch)
+        if record is None:
+            taker = self.holders.get(self.leases.get(min(fence.scopes, default=0), 0))
+            raise LeaseLostError(lost_message(taker.holder if taker else None))
+        return record
 
     async def read(self, resource: str) -> dict[tuple[int, int], bytes]:
         """Every stored record of ``resource``: ``(company_id, id) -> data``."""
@@ -103,3 +146,11 @@ class MemorySink(SinkBase):
             self.states.pop(superseded, None)
         if batch.state is not None:
             self.states[batch.state.key] = batch.state
+
+
+def replace_overlap(
+    record: HolderRecord, scopes: Collection[int], leases: dict[int, int]
+) -> HolderRecord:
+    """``record`` with how many of ``scopes`` it holds."""
+    overlap = sum(1 for s in scopes if leases.get(s) == record.epoch)
+    return HolderRecord(record.epoch, record.holder, record.heartbeat, record.ttl, overlap)

@@ -6,15 +6,19 @@ imported when a sink is created, so importing this module never needs it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import zlib
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
+from .._errors import LeaseError, LeaseLostError
+from .._lease import Fence, Holder, lost_message, revocable
+from . import _lease_sql as _lease
 from . import _sql
 from ._base import Batch, Column, SinkError, Table, WindowState
-from ._common import SinkBase, check_name, stored_version
+from ._common import SinkBase, check_name, stored_version, wanted_fences
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection, AsyncCursor
@@ -50,6 +54,8 @@ class PostgresSink(SinkBase):
         self._connect_timeout = connect_timeout
         self._dialect = _sql.postgres_dialect(self.schema)
         self._connection: AsyncConnection[Any] | None = None
+        #: The advisory-lock namespace of this schema's leases (a signed 32-bit number).
+        self._lock_space = zlib.crc32(f"tripletex_async:{self.schema}".encode()) - 2**31
 
     async def _open_tables(self, tables: Sequence[Table]) -> None:
         await self._run(partial(self._open, tables), "open")
@@ -71,7 +77,26 @@ class PostgresSink(SinkBase):
     async def write(self, batches: Sequence[Batch]) -> None:
         """Apply ``batches`` in one transaction (all or nothing)."""
         async with self._using():
-            await self._run(partial(self._write, batches), "write to")
+            try:
+                await self._run(partial(self._write, batches), "write to")
+            except SinkError:
+                await self._explain_failure(wanted_fences(batches))
+                raise
+
+    async def _explain_failure(self, fences: Sequence[Fence]) -> None:
+        """After a failed call under ``fences``: `LeaseLostError` if one was taken over.
+
+        A frozen holder's session is terminated when its lease is taken over; once it
+        wakes, that is what to say, rather than "connection closed".
+        """
+        if not fences:
+            return
+
+        async def check(conn: AsyncConnection[Any]) -> None:
+            async with conn.transaction(), conn.cursor() as cursor:
+                await self._check_fences_of(fences, cursor)
+
+        await self._run(check, "check the lease on")
 
     async def read(self, resource: str) -> dict[tuple[int, int], bytes]:
         """Every stored record of ``resource``: ``(company_id, id) -> data`` (jsonb text)."""
@@ -87,6 +112,116 @@ class PostgresSink(SinkBase):
 
         async with self._using():
             return await self._run(work, "read from")
+
+    async def acquire_lease(self, scopes: Collection[int], holder: Holder, ttl: float) -> Fence:
+        """Take ``scopes`` (company ids) for ``holder``; see `tripletex_async._lease`.
+
+        The holder's session also takes a session-level advisory lock on its epoch, which
+        PostgreSQL drops with the session: a holder whose process died is taken over at
+        once, from any host. A holder whose session lives but whose heartbeat (in the
+        server's clock) is older than its ttl is frozen: its session is terminated (which
+        rolls back anything it had begun) before the takeover.
+        """
+        async with self._using(opening=True):
+            return await self._run(
+                partial(self._acquire, frozenset(scopes), holder, ttl), "take a lease on"
+            )
+
+    async def renew_lease(self, fence: Fence) -> None:
+        """Renew the heartbeat; `LeaseLostError` when another run took the lease over."""
+        d = self._dialect
+
+        async def work(conn: AsyncConnection[Any]) -> None:
+            async with conn.transaction():
+                cursor = await conn.execute(_lease.renew(d), (await _now(conn), fence.epoch))
+                if cursor.rowcount == 0:
+                    raise await self._lost(fence, conn)
+
+        async with self._using(opening=True):
+            try:
+                await self._run(work, "renew a lease on")
+            except SinkError:
+                await self._explain_failure([fence])
+                raise
+
+    async def release_lease(self, fence: Fence) -> None:
+        """Give the lease back, and its advisory lock."""
+        d = self._dialect
+
+        async def work(conn: AsyncConnection[Any]) -> None:
+            async with conn.transaction():
+                for statement in _lease.delete_holder(d):
+                    await conn.execute(statement, (fence.epoch,))
+                await conn.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", (self._lock_space, _key(fence.epoch))
+                )
+
+        async with self._using(opening=True):
+            await self._run(work, "release a lease on")
+
+    async def _acquire(
+        self, scopes: frozenset[int], holder: Holder, ttl: float, conn: AsyncConnection[Any]
+    ) -> Fence:
+        d = self._dialect
+        async with conn.transaction(), conn.cursor() as cursor:
+            await self._ensure_schema(cursor)
+            for statement in [*_sql.base_ddl(d), *_lease.lease_ddl(d)]:
+                await cursor.execute(statement)
+            # One acquisition at a time; fenced writes (FOR SHARE) are not blocked.
+            await cursor.execute(f"LOCK TABLE {d.table(_lease.HOLDER)} IN SHARE ROW EXCLUSIVE MODE")
+            await cursor.execute(_lease.conflicts(d), (_lease.scopes_param(d, scopes),))
+            found = [_lease.holder_record(row) for row in await cursor.fetchall()]
+            sessions = {r.epoch: await self._session_alive(cursor, r.epoch) for r, _ in found}
+            now = await _now(conn)
+            gone = {r.epoch for r in revocable([r for r, _ in found], now, len(scopes), sessions)}
+            await cursor.execute("SET LOCAL lock_timeout = '30s'")
+            for record, backend in found:
+                if record.epoch not in gone:
+                    continue
+                if sessions[record.epoch] and backend is not None:
+                    # Frozen: end its session, and with it any transaction it holds open.
+                    await cursor.execute("SELECT pg_terminate_backend(%s)", (backend,))
+                for statement in _lease.delete_holder(d):
+                    await cursor.execute(statement, (record.epoch,))
+            await cursor.execute(_lease.next_epoch(d))
+            row = await cursor.fetchone()
+            epoch = (0 if row is None else stored_version(row[0])) + 1
+            await cursor.execute(_lease.epoch_upsert(d), (str(epoch),))
+            await cursor.execute("SELECT pg_backend_pid()")
+            backend_row = await cursor.fetchone()
+            backend = int(backend_row[0]) if backend_row else None
+            await cursor.execute(
+                _lease.holder_insert(d), _lease.holder_values(epoch, holder, now, ttl, backend)
+            )
+            await cursor.executemany(_lease.scope_upsert(d), [(s, epoch) for s in sorted(scopes)])
+            await cursor.execute("SELECT pg_advisory_lock(%s, %s)", (self._lock_space, _key(epoch)))
+        return Fence(epoch, scopes)
+
+    async def _session_alive(self, cursor: AsyncCursor[Any], epoch: int) -> bool:
+        """Whether the session that took ``epoch`` still holds its advisory lock."""
+        await cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 2)",
+            (self._lock_space % 2**32, _key(epoch) % 2**32),
+        )
+        row = await cursor.fetchone()
+        return bool(row and row[0])
+
+    async def _check_fences(self, batches: Sequence[Batch], cursor: AsyncCursor[Any]) -> None:
+        await self._check_fences_of(wanted_fences(batches), cursor)
+
+    async def _check_fences_of(self, fences: Sequence[Fence], cursor: AsyncCursor[Any]) -> None:
+        check = _lease.check_fence(self._dialect, lock=True)
+        for fence in fences:
+            await cursor.execute(check, (fence.epoch,))
+            if await cursor.fetchone() is None:
+                raise await self._lost(fence, cursor.connection)
+
+    async def _lost(self, fence: Fence, conn: AsyncConnection[Any]) -> LeaseLostError:
+        scope = min(fence.scopes, default=0)
+        cursor = await conn.execute(_lease.taker(self._dialect), (scope,))
+        return LeaseLostError(lost_message(_lease.taker_holder(await cursor.fetchone())))
 
     async def _release(self) -> None:
         if self._connection is not None:
@@ -105,7 +240,7 @@ class PostgresSink(SinkBase):
                 # dropping it makes the server roll back, and the next call reconnects.
                 with anyio.CancelScope(shield=True):
                     await self._discard(connection)
-            if isinstance(exc, SinkError) or not isinstance(exc, Exception):
+            if isinstance(exc, SinkError | LeaseError) or not isinstance(exc, Exception):
                 raise
             reason = str(exc).replace(self._password, "***") if self._password else str(exc)
             raise SinkError(f"could not {action} {self._description}: {reason}") from exc
@@ -129,11 +264,7 @@ class PostgresSink(SinkBase):
     async def _open(self, tables: Sequence[Table], conn: AsyncConnection[Any]) -> None:
         d = self._dialect
         async with conn.transaction(), conn.cursor() as cursor:
-            # Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even
-            # when the schema exists.
-            await cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,))
-            if await cursor.fetchone() is None:
-                await cursor.execute(f"CREATE SCHEMA {_sql.ident(self.schema)}")
+            await self._ensure_schema(cursor)
             for statement in _sql.base_ddl(d):
                 await cursor.execute(statement)
             await cursor.execute(_sql.version_query(d))
@@ -142,6 +273,13 @@ class PostgresSink(SinkBase):
             existing = await self._existing_columns(cursor)
             for statement, params in _sql.open_statements(d, stored, tables, existing):
                 await cursor.execute(statement, params)
+
+    async def _ensure_schema(self, cursor: AsyncCursor[Any]) -> None:
+        # Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when
+        # the schema exists.
+        await cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,))
+        if await cursor.fetchone() is None:
+            await cursor.execute(f"CREATE SCHEMA {_sql.ident(self.schema)}")
 
     async def _existing_columns(self, cursor: AsyncCursor[Any]) -> dict[str, set[str]]:
         """Every table of the schema with its columns (migrations may touch them all)."""
@@ -159,6 +297,7 @@ class PostgresSink(SinkBase):
         # One staging table per table shape in this transaction, emptied between batches.
         stages: dict[tuple[str, tuple[Column, ...]], str] = {}
         async with conn.transaction(), conn.cursor() as cursor:
+            await self._check_fences(batches, cursor)
             for batch in batches:
                 self._check_batch(batch)
                 rows = _sql.upsert_rows(batch)
@@ -196,6 +335,18 @@ class PostgresSink(SinkBase):
             f"{_sql.upsert_tail(d, table)} SELECT {columns} FROM {stage}"
             f"{_sql.upsert_conflict(table, only_newer=batch.only_newer)}"
         )
+
+
+async def _now(conn: AsyncConnection[Any]) -> float:
+    """The server's clock, in seconds: every holder's heartbeat is judged by it."""
+    cursor = await conn.execute("SELECT extract(epoch from clock_timestamp())::float8")
+    row = await cursor.fetchone()
+    return float(row[0]) if row else 0.0
+
+
+def _key(epoch: int) -> int:
+    """An epoch as the second half of an advisory-lock key (a signed 32-bit number)."""
+    return (epoch + 2**31) % 2**32 - 2**31
 
 
 def _require_psycopg() -> None:

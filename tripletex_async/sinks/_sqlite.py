@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import TypeVar
 
 import anyio
 import anyio.to_thread
 
+from .._errors import LeaseError, LeaseHeldError, LeaseLostError
+from .._lease import Fence, Holder, lost_message, revocable
+from . import _lease_sql as _lease
 from . import _sql
 from ._base import Batch, SinkError, Table, WindowState
-from ._common import SinkBase, stored_version
+from ._common import SinkBase, stored_version, wanted_fences
 
 __all__ = ["SQLiteSink"]
 
@@ -66,6 +70,39 @@ class SQLiteSink(SinkBase):
         async with self._using():
             return await self._run(partial(self._read, resource), "read from")
 
+    async def acquire_lease(self, scopes: Collection[int], holder: Holder, ttl: float) -> Fence:
+        """Take ``scopes`` (company ids) for ``holder``; see `tripletex_async._lease`.
+
+        Liveness is judged by the holder's process on this host and its heartbeat, in this
+        host's clock (an SQLite file is written from one host).
+        """
+        async with self._using(opening=True):
+            try:
+                return await self._run(
+                    partial(self._acquire, frozenset(scopes), holder, ttl),
+                    "take a lease on",
+                    transaction=True,
+                )
+            except SinkError as exc:
+                if "locked" not in str(exc):
+                    raise
+                # A writer holds the database's write lock past the busy timeout (one
+                # frozen mid-transaction, say): to the caller, the lease is held.
+                raise LeaseHeldError(
+                    f"another process holds {self._description} locked; wait for it "
+                    "(--wait SECONDS) or try again later"
+                ) from exc
+
+    async def renew_lease(self, fence: Fence) -> None:
+        """Renew the heartbeat; `LeaseLostError` when another run took the lease over."""
+        async with self._using(opening=True):
+            await self._run(partial(self._renew, fence), "renew a lease on", transaction=True)
+
+    async def release_lease(self, fence: Fence) -> None:
+        """Give the lease back."""
+        async with self._using(opening=True):
+            await self._run(partial(self._give_back, fence), "release a lease on", transaction=True)
+
     async def _release(self) -> None:
         if self._connection is not None:
             await anyio.to_thread.run_sync(self._connection.close, limiter=self._limiter)
@@ -93,7 +130,7 @@ class SQLiteSink(SinkBase):
                     connection.execute("ROLLBACK")
                 raise
             return result
-        except SinkError:
+        except (SinkError, LeaseError):
             raise
         except Exception as exc:
             raise SinkError(f"could not {action} {self._description}: {exc}") from exc
@@ -124,7 +161,47 @@ class SQLiteSink(SinkBase):
         for statement, params in _sql.open_statements(_D, stored, tables, existing):
             connection.execute(statement, params)
 
+    def _acquire(
+        self, scopes: frozenset[int], holder: Holder, ttl: float, connection: sqlite3.Connection
+    ) -> Fence:
+        for statement in [*_sql.base_ddl(_D), *_lease.lease_ddl(_D)]:
+            connection.execute(statement)
+        rows = connection.execute(_lease.conflicts(_D), (_lease.scopes_param(_D, scopes),))
+        now = time.time()
+        records = [_lease.holder_record(row)[0] for row in rows.fetchall()]
+        for record in revocable(records, now, len(scopes)):
+            for statement in _lease.delete_holder(_D):
+                connection.execute(statement, (record.epoch,))
+        row = connection.execute(_lease.next_epoch(_D)).fetchone()
+        epoch = (0 if row is None else stored_version(row[0])) + 1
+        connection.execute(_lease.epoch_upsert(_D), (str(epoch),))
+        connection.execute(
+            _lease.holder_insert(_D), _lease.holder_values(epoch, holder, now, ttl, None)
+        )
+        connection.executemany(_lease.scope_upsert(_D), [(s, epoch) for s in sorted(scopes)])
+        return Fence(epoch, scopes)
+
+    def _renew(self, fence: Fence, connection: sqlite3.Connection) -> None:
+        if connection.execute(_lease.renew(_D), (time.time(), fence.epoch)).rowcount == 0:
+            raise self._lost(fence, connection)
+
+    def _give_back(self, fence: Fence, connection: sqlite3.Connection) -> None:
+        for statement in _lease.delete_holder(_D):
+            connection.execute(statement, (fence.epoch,))
+
+    def _check_fences(self, batches: Sequence[Batch], connection: sqlite3.Connection) -> None:
+        check = _lease.check_fence(_D, lock=False)
+        for fence in wanted_fences(batches):
+            if connection.execute(check, (fence.epoch,)).fetchone() is None:
+                raise self._lost(fence, connection)
+
+    def _lost(self, fence: Fence, connection: sqlite3.Connection) -> LeaseLostError:
+        scope = min(fence.scopes, default=0)
+        row = connection.execute(_lease.taker(_D), (scope,)).fetchone()
+        return LeaseLostError(lost_message(_lease.taker_holder(row)))
+
     def _write(self, batches: Sequence[Batch], connection: sqlite3.Connection) -> None:
+        self._check_fences(batches, connection)
         for batch in batches:
             self._check_batch(batch)
             rows = _sql.upsert_rows(batch)

@@ -1,0 +1,101 @@
+"""A lease on a whole directory (`JSONLSink`), kept in ``_lease.json`` beside its data.
+
+The JSONL sink keeps one state file for the whole directory, so two writers of different
+companies would still overwrite each other's state: the lease covers the directory, not
+single companies. Every lease operation and every fenced commit runs under an exclusive
+``flock`` of ``_lease.lock``, so a takeover and a commit never interleave; the lock dies
+with its process, the lease record does not (its heartbeat tells a frozen holder apart).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import msgspec
+
+from .._errors import LeaseLostError
+from .._lease import Fence, Holder, HolderRecord, lost_message, revocable
+from . import _files
+
+__all__ = ["DirectoryLease"]
+
+_RECORD = "_lease.json"
+_LOCK = "_lease.lock"
+
+
+class _Record(msgspec.Struct):
+    #: The last epoch handed out (it only grows).
+    last_epoch: int = 0
+    #: The holding epoch, ``None`` when free.
+    epoch: int | None = None
+    holder: Holder | None = None
+    heartbeat: float = 0.0
+    ttl: float = 0.0
+
+
+class DirectoryLease:
+    """The lease of one directory. Every method blocks: run it in a worker thread."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def acquire(self, holder: Holder, ttl: float) -> Fence:
+        """Take the directory for ``holder``, taking it over from a dead or stale one."""
+        with self._locked() as record:
+            now = time.time()
+            if record.epoch is not None and record.holder is not None:
+                held = HolderRecord(record.epoch, record.holder, record.heartbeat, record.ttl, 1)
+                revocable([held], now, 1)
+            epoch = record.last_epoch + 1
+            self._save(_Record(epoch, epoch, holder, now, ttl))
+        return Fence(epoch, frozenset())
+
+    def renew(self, fence: Fence) -> None:
+        """Renew the heartbeat; `LeaseLostError` when another run took over."""
+        with self._locked() as record:
+            self._check(fence, record)
+            record.heartbeat = time.time()
+            self._save(record)
+
+    def release(self, fence: Fence) -> None:
+        """Free the directory, if ``fence`` still holds it."""
+        with self._locked() as record:
+            if record.epoch == fence.epoch:
+                self._save(_Record(record.last_epoch))
+
+    @contextlib.contextmanager
+    def fenced(self, fences: Sequence[Fence]) -> Iterator[None]:
+        """Hold the lock across a commit, after checking each of ``fences`` still holds
+        the lease (nothing to check, nor lock, without one)."""
+        if not fences:
+            yield
+            return
+        with self._locked() as record:
+            for fence in fences:
+                self._check(fence, record)
+            yield
+
+    def _check(self, fence: Fence, record: _Record) -> None:
+        if record.epoch != fence.epoch:
+            raise LeaseLostError(lost_message(record.holder))
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[_Record]:
+        import fcntl  # POSIX only, as is JSONLSink's crash safety (fsync of directories)
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.directory / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            path = self.directory / _RECORD
+            exists = path.exists()
+            yield msgspec.json.decode(path.read_bytes(), type=_Record) if exists else _Record()
+        finally:
+            os.close(fd)  # and with it the lock
+
+    def _save(self, record: _Record) -> None:
+        _files.replace(self.directory / _RECORD, msgspec.json.encode(record))
