@@ -21,11 +21,12 @@ import msgspec
 from msgspec import inspect as mi
 
 from .sinks._base import Column, ColumnKind
+from .sinks._common import INTERNAL_COLUMNS
 
 __all__ = ["RESERVED_COLUMNS", "RowShape", "fields_for", "fields_hash", "row_shape"]
 
 #: Columns every table has; a field of the same name stays in ``data`` only.
-RESERVED_COLUMNS = frozenset({"company_id", "id", "data", "_date", "_scan", "_version"})
+RESERVED_COLUMNS = frozenset(INTERNAL_COLUMNS)
 _REF_FIELDS = frozenset({"id", "url"})
 _SCALAR_KINDS: dict[type[mi.Type], ColumnKind] = {
     mi.IntType: "integer",

@@ -30,6 +30,8 @@ class ResourceReport:
     skipped: int = 0
     #: Windows split because they held too much.
     splits: int = 0
+    #: Complete windows read whole again for freshness (`SyncOptions.reread_every`).
+    reread: int = 0
     tally: Tally = field(default_factory=Tally)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -99,6 +101,7 @@ class SyncReport:
             out.unchanged += r.unchanged
             out.splits += r.splits
             out.skipped += r.skipped
+            out.reread += r.reread
             out.errors.extend(r.errors)
             for name in ("requests", "retries", "rate_limited", "not_modified"):
                 setattr(out.tally, name, getattr(out.tally, name) + getattr(r.tally, name))

@@ -17,7 +17,32 @@ from ._fields import RowShape, fields_for, row_shape
 from .models import MODELS
 from .sinks._base import Table
 
-__all__ = ["DEFAULT_RESOURCES", "RESOURCES", "Resource", "resolve_resources"]
+__all__ = ["DEFAULT_RESOURCES", "RESOURCES", "WHOLE", "Partition", "Resource", "resolve_resources"]
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """One of the queries that together return every record of a resource.
+
+    Tripletex hides some records unless a filter asks for them: ``GET /customer`` and
+    ``GET /supplier`` apply ``isInactive=false`` when the parameter is left out (the spec
+    gives it ``default: false``), and ``GET /project`` leaves closed projects out unless
+    asked (tripletex-api2#101). Such a resource is read in one query per value, each with
+    its own state and its own deletion scope (`Batch.partition`).
+    """
+
+    #: ``"isInactive=true"``; ``""`` for a resource read in one query.
+    name: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+#: The one partition of a resource that a single query returns whole.
+WHOLE = Partition()
+
+
+def _both(param: str) -> tuple[Partition, ...]:
+    """A boolean filter's two values, as two partitions."""
+    return tuple(Partition(f"{param}={value}", {param: value}) for value in ("false", "true"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +61,8 @@ class Resource:
     changed_since: bool = False
     #: Fixed query params sent with every page.
     params: Mapping[str, str] = field(default_factory=dict)
+    #: The queries that together return every record (see `Partition`).
+    partitions: tuple[Partition, ...] = (WHOLE,)
 
     def __post_init__(self) -> None:
         if (self.date_params is None) != (self.date_field is None):
@@ -90,13 +117,19 @@ def _dated(name: str, field_name: str, prefix: str) -> Resource:
 RESOURCES: dict[str, Resource] = {
     r.name: r
     for r in (
-        Resource("customer", MODELS["customer"], changed_since=True),
-        Resource("supplier", MODELS["supplier"], changed_since=True),
+        Resource(
+            "customer", MODELS["customer"], changed_since=True, partitions=_both("isInactive")
+        ),
+        Resource(
+            "supplier", MODELS["supplier"], changed_since=True, partitions=_both("isInactive")
+        ),
         Resource("contact", MODELS["contact"]),
-        Resource("employee", MODELS["employee"]),
+        # includeContacts defaults to false; true returns employees and contacts alike.
+        Resource("employee", MODELS["employee"], params={"includeContacts": "true"}),
         Resource("department", MODELS["department"]),
         Resource("product", MODELS["product"]),
-        Resource("project", MODELS["project"]),
+        # includeRecentlyClosed reaches back only three months: ask for both isClosed values.
+        Resource("project", MODELS["project"], partitions=_both("isClosed")),
         Resource("activity", MODELS["activity"]),
         Resource("ledger/account", MODELS["ledger/account"]),
         Resource("ledger/vatType", MODELS["ledger/vatType"]),

@@ -12,11 +12,21 @@ Per window, in order of preference:
 A scan stores page after page, each with the state it completes; the last page also
 deletes the window's rows the scan did not see. A window that holds more than the
 result-set cap is split in halves, down to one day.
+
+A digest, a ``version`` or ``changedSince`` does not see every change: a child's change
+does not bump its parent (tripletex-api2#107), and the digest ignores relations expanded
+through ``fields``. So every window is read whole again at least every
+``Plan.reread_every``, each on its own night of that period (by a hash of its key), so a
+nightly run pays about one part in that many days of a full read.
+
+A resource whose records Tripletex hides unless asked (`Partition`) is read once per
+partition, each with its own windows, state and deletion scope.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -28,11 +38,11 @@ import msgspec
 
 from ._clock import OSLO, Clock
 from ._connection import Connection
-from ._errors import DecodeError, ResultSetTooLargeError, TripletexError
+from ._errors import APIError, DecodeError, ResultSetTooLargeError, TripletexError
 from ._fields import fields_hash
 from ._pages import UNSEEN_PAGES, CapReached, Page, PageBudget, PageList, scan
 from ._report import ResourceReport
-from ._resources import Resource
+from ._resources import Partition, Resource
 from ._windows import UNDATED, Window, plan_windows
 from ._writer import Writer
 from .sinks._base import Batch, Row, Sink, StateKey, Table, WindowState
@@ -64,6 +74,8 @@ class Plan:
     overlap: timedelta
     #: Windows completed since then were completed by an interrupted run being resumed.
     fresh_since: datetime | None = None
+    #: Every window is read whole again at least this often (``None``: never).
+    reread_every: timedelta | None = None
     #: Called when a unit starts and ends (the writer calls it after each write).
     on_progress: Callable[[ResourceReport], None] | None = None
 
@@ -137,19 +149,20 @@ class Unit:
             stored = await plan.sink.load_state(
                 plan.connection_key, self.company_id, self.resource.name
             )
-            states = {
-                Window.from_key(s.key.window_from, s.key.window_to): s
-                for s in stored
-                if s.key.fields_hash == self._fields_hash
-            }
-            if self.resource.dated:
-                windows = plan_windows(plan.date_from, plan.date_to, states)
-            else:
-                windows = [UNDATED]
             async with anyio.create_task_group() as tg:
-                for window in windows:
-                    state = None if plan.full else states.get(window)
-                    tg.start_soon(self._guarded, window, state, ())
+                for part in self.resource.partitions:
+                    states = {
+                        Window.from_key(s.key.window_from, s.key.window_to): s
+                        for s in stored
+                        if (s.key.fields_hash, s.key.partition) == (self._fields_hash, part.name)
+                    }
+                    if self.resource.dated:
+                        windows = plan_windows(plan.date_from, plan.date_to, states)
+                    else:
+                        windows = [UNDATED]
+                    for window in windows:
+                        state = None if plan.full else states.get(window)
+                        tg.start_soon(self._guarded, part, window, state, ())
         finally:
             report.seconds = plan.clock.monotonic() - started
             report.status = "failed" if report.errors else "done"
@@ -160,15 +173,20 @@ class Unit:
             self._plan.on_progress(self.report)
 
     async def _guarded(
-        self, window: Window, state: WindowState | None, superseded: tuple[StateKey, ...]
+        self,
+        part: Partition,
+        window: Window,
+        state: WindowState | None,
+        superseded: tuple[StateKey, ...],
     ) -> None:
         self.report.windows += 1
         try:
-            await self._window(window, state, superseded)
+            await self._window(part, window, state, superseded)
         except (CapReached, ResultSetTooLargeError) as exc:
-            await self._split(window, superseded, exc)
+            await self._split(part, window, superseded, exc)
         except TripletexError as exc:
-            self.report.errors.append(f"{window}: {exc}")
+            where = f"{window} ({part.name})" if part.name else str(window)
+            self.report.errors.append(f"{where}: {exc}")
             self._plan.connection.log.warning(
                 "window_failed",
                 company_id=self.company_id,
@@ -178,7 +196,7 @@ class Unit:
             )
 
     async def _split(
-        self, window: Window, superseded: tuple[StateKey, ...], exc: Exception
+        self, part: Partition, window: Window, superseded: tuple[StateKey, ...], exc: Exception
     ) -> None:
         halves = window.split()
         if halves is None:
@@ -188,21 +206,29 @@ class Unit:
             )
             return
         self.report.splits += 1
-        superseded = (*superseded, self._key(window))
+        superseded = (*superseded, self._key(part, window))
         async with anyio.create_task_group() as tg:
             for half in halves:
-                tg.start_soon(self._guarded, half, None, superseded)
+                tg.start_soon(self._guarded, part, half, None, superseded)
 
     # -- one window ----------------------------------------------------------------------
 
     async def _window(
-        self, window: Window, state: WindowState | None, superseded: tuple[StateKey, ...]
+        self,
+        part: Partition,
+        window: Window,
+        state: WindowState | None,
+        superseded: tuple[StateKey, ...],
     ) -> None:
-        key, params = self._key(window), self._params(window)
+        key, params = self._key(part, window), self._params(part, window)
         if self._fresh(state):
             self.report.skipped += 1
             return
-        watermark = self._now() if self.resource.changed_since else None
+        now = self._now()
+        watermark = now if self.resource.changed_since else None
+        if state is not None and state.complete and self._due(state):
+            self.report.reread += 1
+            state = None  # read it whole, trusting neither digest nor watermark
         if state is not None and state.complete and state.digest:
             first = await self._first(params, state.digest)
             if first is None:
@@ -211,14 +237,40 @@ class Unit:
             if state.watermark and watermark and not first.short(self._plan.page_size):
                 await self._changed_since(params, state, first, watermark)
                 return
-            scan_state = WindowState(key, _scan_id(), digest=first.digest, watermark=watermark)
+            scan_state = self._new_scan(key, first, watermark, now)
         elif state is not None and not state.complete and state.next_from > 0:
             scan_state, first = state, None
         else:
             first = await self._first(params, _ASK_DIGEST)
-            assert first is not None
-            scan_state = WindowState(key, _scan_id(), digest=first.digest, watermark=watermark)
+            if first is None:
+                raise APIError(304, message="304 to a request with no digest to match")
+            scan_state = self._new_scan(key, first, watermark, now)
         await self._scan(params, scan_state, first, superseded)
+
+    def _new_scan(self, key: StateKey, first: Page, watermark: str | None, now: str) -> WindowState:
+        return WindowState(
+            key, _scan_id(), digest=first.digest, watermark=watermark, verified_at=now
+        )
+
+    def _due(self, state: WindowState) -> bool:
+        """Whether a complete window must be read whole again (see the module's text):
+        it was last read whole at least `Plan.reread_every` ago, or this is its night
+        of the period and it was not read whole today."""
+        every = self._plan.reread_every
+        last = state.verified_at or state.updated_at
+        if every is None:
+            return False
+        if not last:
+            return True
+        now = self._plan.clock.now()
+        age = now - datetime.fromisoformat(last)
+        if age >= every:
+            return True
+        nights = every.days
+        if nights < 2 or age < timedelta(days=1):
+            return False
+        tonight = now.astimezone(OSLO).date().toordinal() % nights
+        return tonight == _slot(state.key, nights)
 
     async def _scan(
         self,
@@ -249,6 +301,7 @@ class Unit:
                 current,
                 delete_unseen=short,
                 superseded=superseded,
+                partition=current.key.partition or None,
             )
             superseded = ()
             await plan.writer.send(batch, self.report, pages=1, held=page.held)
@@ -264,10 +317,10 @@ class Unit:
         watermark: str,
     ) -> None:
         """Fetch what changed since the watermark, then find deletions by id alone."""
-        plan = self._plan
+        plan, part = self._plan, state.key.partition or None
         # Page 0 of the full query is current data: keep it rather than drop it.
         await plan.writer.send(
-            Batch(self._table, self.company_id, self._page_rows(first, set())),
+            Batch(self._table, self.company_id, self._page_rows(first, set()), partition=part),
             self.report,
             pages=1,
             held=first.held,
@@ -279,7 +332,7 @@ class Unit:
 
         async def emit_rows(page: Page) -> None:
             rows = self._page_rows(page, seen)
-            batch = Batch(self._table, self.company_id, rows)
+            batch = Batch(self._table, self.company_id, rows, partition=part)
             await plan.writer.send(batch, self.report, pages=1, held=page.held)
 
         await self._scan_with(changed, emit_rows)
@@ -347,7 +400,8 @@ class Unit:
 
     async def _page(self, params: Mapping[str, Any], offset: int) -> Page:
         page = await self._fetch(params, offset)
-        assert page is not None  # a 304 needs If-None-Match, which only page 0 sends
+        if page is None:  # a 304 needs If-None-Match, which only page 0 sends
+            raise APIError(304, message="304 to a request without If-None-Match")
         return page
 
     async def _fetch(
@@ -394,14 +448,14 @@ class Unit:
                 str(exc), path=self.resource.path, company_id=self.company_id
             ) from None
 
-    def _params(self, window: Window) -> dict[str, Any]:
-        params = dict(self._base_params)
+    def _params(self, part: Partition, window: Window) -> dict[str, Any]:
+        params = {**self._base_params, **part.params}
         if self.resource.date_params is not None:
             low, high = self.resource.date_params
             params[low], params[high] = window.key
         return params
 
-    def _key(self, window: Window) -> StateKey:
+    def _key(self, part: Partition, window: Window) -> StateKey:
         start, end = window.key
         return StateKey(
             self._plan.connection_key,
@@ -410,6 +464,7 @@ class Unit:
             start,
             end,
             self._fields_hash,
+            part.name,
         )
 
     def _fresh(self, state: WindowState | None) -> bool:
@@ -439,3 +494,12 @@ class _IdOnly(msgspec.Struct, gc=False):
 
 def _scan_id() -> str:
     return secrets.token_hex(8)
+
+
+def _slot(key: StateKey, nights: int) -> int:
+    """Which night of a ``nights``-long period a window is read whole on: a stable hash
+    of its key, so the windows spread evenly over the period."""
+    text = "|".join(
+        (key.connection, str(key.company_id), key.resource, key.window_from, key.partition)
+    )
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "big") % nights

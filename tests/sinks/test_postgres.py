@@ -50,6 +50,7 @@ async def test_typed_columns_have_postgres_types(sink: PostgresSink, postgres_ur
         "_date": "text",
         "_scan": "text",
         "_version": "bigint",
+        "_part": "text",
         "invoiceDate": "text",
         "customer_id": "bigint",
         "amount": "double precision",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import anyio
 import pytest
@@ -141,6 +142,25 @@ async def test_delete_unseen_in_an_undated_window(sink: ReadableSink) -> None:
     done = WindowState(key("customer"), "scan-2", complete=True)
     await sink.write([Batch(CUSTOMER, 1, [customer(2)], state=done, delete_unseen=True)])
     assert set(await sink.read("customer")) == {(1, 2), (2, 3)}
+
+
+async def test_delete_unseen_in_a_partition(sink: ReadableSink) -> None:
+    """A partition's completed scan removes unseen rows of its partition and rows of none,
+    never another partition's; rows written without a partition keep theirs."""
+    await sink.open([CUSTOMER])
+    active, inactive = (replace(key("customer"), partition=p) for p in ("active", "inactive"))
+    await sink.write(
+        [
+            Batch(CUSTOMER, 1, [customer(9)]),  # of no partition (a webhook, say)
+            Batch(CUSTOMER, 1, [customer(1), customer(2)], state(active), partition="active"),
+            Batch(CUSTOMER, 1, [customer(3)], state(inactive), partition="inactive"),
+            Batch(CUSTOMER, 1, [customer(2)]),  # an update keeps its partition
+        ]
+    )
+    done = WindowState(active, "scan-2", complete=True)
+    batch = Batch(CUSTOMER, 1, [customer(1)], done, delete_unseen=True, partition="active")
+    await sink.write([batch])
+    assert set(await sink.read("customer")) == {(1, 1), (1, 3)}
 
 
 async def test_live_ids_remove_the_window_s_dead_rows(sink: ReadableSink) -> None:

@@ -61,6 +61,7 @@ async def test_columns_have_their_affinities(sink: SQLiteSink, path: Path) -> No
         "_date": "TEXT",
         "_scan": "TEXT",
         "_version": "INTEGER",
+        "_part": "TEXT",
         "invoiceDate": "TEXT",
         "customer_id": "INTEGER",
         "amount": "REAL",

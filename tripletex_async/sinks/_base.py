@@ -11,8 +11,9 @@ Table contract (SQL sinks; other sinks keep the same information):
 - one table per resource named `Table.name` (``ledger/posting`` -> ``ledger_posting``);
 - key columns ``company_id`` and ``id`` (unique together), ``data`` (the record's JSON
   exactly as fetched), ``_date`` (the resource's window date, for dated resources),
-  ``_scan`` (the id of the window scan that last wrote the row) and ``_version`` (the
-  record's integer ``version``, NULL when it has none; see `Batch.only_newer`);
+  ``_scan`` (the id of the window scan that last wrote the row), ``_version`` (the
+  record's integer ``version``, NULL when it has none; see `Batch.only_newer`) and
+  ``_part`` (the partition of the query that last wrote the row, see `Batch.partition`);
 - one typed column per `Column` (scalars under their API name, references as
   ``<name>_id``), all nullable;
 - a state table ``_tripletex_state`` keyed by `StateKey`, and ``_tripletex_meta`` holding
@@ -48,7 +49,9 @@ __all__ = [
 #:
 #: 2: the ``_version`` column (JSONL: a fifth element of index lines), filled from each
 #: record's JSON when a version-1 store is migrated.
-SCHEMA_VERSION = 2
+#: 3: the ``_part`` column (JSONL: a sixth element), the state key's ``partition`` and
+#: the state's ``verified_at``.
+SCHEMA_VERSION = 3
 
 ColumnKind = Literal["integer", "real", "text", "boolean"]
 
@@ -90,8 +93,9 @@ class Table:
 
 @dataclass(frozen=True, slots=True)
 class StateKey:
-    """One unit of sync state: a window of a resource of a company, for one connection
-    and one field selection. Undated resources have one window, ``("", "")``."""
+    """One unit of sync state: a window of a resource of a company, for one connection,
+    one field selection and one partition. Undated resources have one window,
+    ``("", "")``; a resource read in one query has one partition, ``""``."""
 
     connection: str
     company_id: int
@@ -99,6 +103,9 @@ class StateKey:
     window_from: str = ""
     window_to: str = ""
     fields_hash: str = ""
+    #: Which of the queries that together return every record of the resource (see
+    #: `Batch.partition`); ``""`` for a resource read in one query.
+    partition: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,9 @@ class WindowState:
     records: int = 0
     #: When this state was written (ISO 8601, UTC).
     updated_at: str = ""
+    #: When the scan that last completed the window began (ISO 8601): the last time
+    #: every record was read, not trusting a digest, a version or ``changedSince``.
+    verified_at: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +142,19 @@ class Batch:
     1. upsert ``rows`` (last one wins on a repeated ``(company_id, id)``);
     2. delete the rows whose ids are in ``deleted_ids``;
     3. when ``delete_unseen``: delete the company's rows in this window (``_date`` in
-       ``[window_from, window_to)``, or the whole company for an undated window) whose
-       ``_scan`` differs from ``state.scan``: records the completed scan did not see;
+       ``[window_from, window_to)``, or the whole company for an undated window; and,
+       when the state's key has a ``partition``, only rows of that partition or of none)
+       whose ``_scan`` differs from ``state.scan``: records the completed scan did not see;
     4. when ``live_ids`` is not ``None``: delete the company's rows in this window (as in
        3) whose id is not in ``live_ids`` (deletions found by an id-only scan);
     5. delete the states of ``superseded`` windows (a window replaced by its halves);
     6. store ``state`` (``None``: rows only).
 
     Rows take ``state.scan`` as their ``_scan``; without a state an existing row keeps its
-    ``_scan`` and a new one gets none, which step 3 counts as unseen. ``delete_unseen``
+    ``_scan`` and a new one gets none, which step 3 counts as unseen. Rows take
+    ``partition`` as their ``_part`` (Tripletex hides some records unless a filter asks
+    for them, so such a resource is read in several queries, one per partition); with
+    ``None`` an existing row keeps its ``_part`` and a new one gets none. ``delete_unseen``
     and ``live_ids`` need a ``state`` (they act on its window), and ``state`` must be of
     ``company_id``.
 
@@ -172,6 +186,7 @@ class Batch:
     superseded: Sequence[StateKey] = field(default_factory=tuple)
     only_newer: bool = False
     fence: Fence | None = None
+    partition: str | None = None
 
 
 @runtime_checkable

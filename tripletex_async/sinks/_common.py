@@ -20,6 +20,7 @@ __all__ = [
     "Checked",
     "Record",
     "SinkBase",
+    "Stored",
     "check_name",
     "check_table",
     "checked_rows",
@@ -36,7 +37,7 @@ __all__ = [
 ]
 
 #: Columns every table has before its typed ones; a `Column` may not reuse these names.
-INTERNAL_COLUMNS = ("company_id", "id", "data", "_date", "_scan", "_version")
+INTERNAL_COLUMNS = ("company_id", "id", "data", "_date", "_scan", "_version", "_part")
 
 # Names become SQL identifiers and directory names: nothing that could quote, escape or
 # traverse.
@@ -167,23 +168,30 @@ def wanted_fences(batches: Iterable[Batch]) -> list[Fence]:
     return list(dict.fromkeys(b.fence for b in batches if b.fence is not None))
 
 
-def in_window(key: StateKey, date: str | None) -> bool:
-    """Whether a row dated ``date`` belongs to the window of ``key`` (undated: all rows)."""
+def in_window(key: StateKey, date: str | None, part: str | None = None) -> bool:
+    """Whether a row dated ``date`` of partition ``part`` belongs to the window of ``key``
+    (undated: all rows; a key without partition: every partition; rows of none: all)."""
+    if key.partition and part is not None and part != key.partition:
+        return False
     if key.window_from == "":
         return True
     return date is not None and key.window_from <= date < key.window_to
 
 
-def doomed(batch: Batch, rows: Iterable[tuple[int, str | None, str | None]]) -> list[int]:
-    """The ids steps 3 and 4 of `Batch` delete, among the company's ``(id, date, scan)``."""
+#: What the deletion steps of `Batch` look at in a stored row: ``(id, date, scan, part)``.
+Stored = tuple[int, "str | None", "str | None", "str | None"]
+
+
+def doomed(batch: Batch, rows: Iterable[Stored]) -> list[int]:
+    """The ids steps 3 and 4 of `Batch` delete, among the company's stored rows."""
     state = batch.state
     if state is None or not (batch.delete_unseen or batch.live_ids is not None):
         return []
     live = None if batch.live_ids is None else frozenset(batch.live_ids)
     return sorted(
         id_
-        for id_, date, scan in rows
-        if in_window(state.key, date)
+        for id_, date, scan, part in rows
+        if in_window(state.key, date, part)
         and ((batch.delete_unseen and scan != state.scan) or (live is not None and id_ not in live))
     )
 

@@ -38,6 +38,7 @@ from . import _files
 from ._base import SCHEMA_VERSION, Batch, SinkError, StateKey, Table, WindowState
 from ._common import (
     SinkBase,
+    Stored,
     doomed,
     pending_migrations,
     records,
@@ -56,9 +57,9 @@ _STATE = "_state.json"
 _INDEX = "_index"
 _DATA_FILE = re.compile(r"-?[0-9]+\.jsonl")
 
-#: A record's date, scan and version: what `Batch.delete_unseen` selects on and what
-#: `Batch.only_newer` compares.
-_Entry = tuple[str | None, str | None, int | None]
+#: A record's date, scan, version and partition: what `Batch.delete_unseen` selects on
+#: and what `Batch.only_newer` compares.
+_Entry = tuple[str | None, str | None, int | None, str | None]
 
 
 class _Line(msgspec.Struct):
@@ -75,6 +76,8 @@ class _IndexLine(msgspec.Struct, array_like=True):
     deleted: bool = False
     #: Since schema version 2.
     version: int | None = None
+    #: Since schema version 3.
+    part: str | None = None
 
 
 @dataclass(slots=True)
@@ -120,12 +123,12 @@ class _Changes:
             self.data += b'{"id": %d, "_deleted": true}\n' % id_
             self.index += b"[%d,null,null,true]\n" % id_
 
-    def entries(self) -> Iterator[tuple[int, str | None, str | None]]:
-        """Every live record as ``(id, date, scan)``, pending changes included."""
+    def entries(self) -> Iterator[Stored]:
+        """Every live record as ``(id, date, scan, part)``, pending changes included."""
         for id_ in self.base.keys() | self.changed.keys():
             entry = self.get(id_)
             if entry is not None:
-                yield id_, entry[0], entry[1]
+                yield id_, entry[0], entry[1], entry[3]
 
     def merge(self) -> None:
         for id_, entry in self.changed.items():
@@ -306,7 +309,7 @@ class JSONLSink(SinkBase):
             live: dict[int, _Entry] = {}
             for line in lines.values():
                 entry = msgspec.json.decode(line, type=_IndexLine)
-                live[entry.id] = (entry.date, entry.scan, entry.version)
+                live[entry.id] = (entry.date, entry.scan, entry.version, entry.part)
             self._live[table, company] = live
 
     def _commit(self, changes: dict[str, _Changes], states: dict[StateKey, WindowState]) -> None:
@@ -391,7 +394,8 @@ def _apply(batch: Batch, target: _Changes) -> None:
         if old is not None and batch.only_newer and not replaces(record.version, old[2]):
             continue
         kept = old[1] if scan is None and old is not None else scan
-        target.upsert(record.id, data, (record.date, kept, record.version))
+        part = old[3] if batch.partition is None and old is not None else batch.partition
+        target.upsert(record.id, data, (record.date, kept, record.version, part))
     for id_ in batch.deleted_ids:
         target.delete(id_)
     for id_ in doomed(batch, target.entries()):
@@ -399,8 +403,8 @@ def _apply(batch: Batch, target: _Changes) -> None:
 
 
 def _index_line(id_: int, entry: _Entry) -> bytes:
-    date, scan, version = entry
-    return msgspec.json.encode((id_, date, scan, False, version)) + b"\n"
+    date, scan, version, part = entry
+    return msgspec.json.encode((id_, date, scan, False, version, part)) + b"\n"
 
 
 def _add_versions(directory: Path, state: _StateFile) -> _StateFile:
@@ -415,7 +419,7 @@ def _add_versions(directory: Path, state: _StateFile) -> _StateFile:
         for id_ in sorted(entries):
             entry = msgspec.json.decode(entries[id_], type=_IndexLine)
             version = version_of(data[id_]) if id_ in data else None
-            payload += _index_line(id_, (entry.date, entry.scan, version))
+            payload += _index_line(id_, (entry.date, entry.scan, version, None))
         if payload:
             files[index] = _files.append(directory, index, files.get(index, 0), payload)
     return dataclasses.replace(state, files=files)
@@ -423,7 +427,17 @@ def _add_versions(directory: Path, state: _StateFile) -> _StateFile:
 
 #: ``_MIGRATIONS[n - 1]`` turns a version ``n`` directory (its recovered state) into
 #: version ``n + 1``, without committing: `JSONLSink._migrate` saves the state afterwards.
-_MIGRATIONS: tuple[Callable[[Path, _StateFile], _StateFile], ...] = (_add_versions,)
+def _nothing_to_restate(directory: Path, state: _StateFile) -> _StateFile:
+    """Version 2 to 3: an index line without a partition (sixth element) reads as none,
+    and a state without ``partition``/``verified_at`` as ``""``: both are right as they
+    are for everything a version 2 sink stored."""
+    return state
+
+
+_MIGRATIONS: tuple[Callable[[Path, _StateFile], _StateFile], ...] = (
+    _add_versions,
+    _nothing_to_restate,
+)
 
 
 def _last_lines(path: Path, length: int, kind: type[_Line] | type[_IndexLine]) -> dict[int, bytes]:

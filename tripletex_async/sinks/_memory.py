@@ -35,6 +35,8 @@ class MemoryRecord:
     values: dict[str, object] = field(default_factory=dict)
     #: The record's ``version`` (``_version``), ``None`` when it has none.
     version: int | None = None
+    #: The partition of the query that last wrote it (``_part``).
+    part: str | None = None
 
 
 class MemorySink(SinkBase):
@@ -136,10 +138,13 @@ class MemorySink(SinkBase):
                 continue
             values = {**(old.values if old else {}), **dict(zip(names, row.values, strict=True))}
             kept = old.scan if scan is None and old is not None else scan
-            table[company, row.id] = MemoryRecord(row.data, row.date, kept, values, row.version)
+            part = old.part if batch.partition is None and old is not None else batch.partition
+            table[company, row.id] = MemoryRecord(
+                row.data, row.date, kept, values, row.version, part
+            )
         for id_ in batch.deleted_ids:
             table.pop((company, id_), None)
-        mine = ((i, r.date, r.scan) for (c, i), r in table.items() if c == company)
+        mine = ((i, r.date, r.scan, r.part) for (c, i), r in table.items() if c == company)
         for id_ in doomed(batch, mine):
             del table[company, id_]
         for superseded in batch.superseded:

@@ -57,6 +57,7 @@ _KEY_COLUMNS: Final[tuple[tuple[str, ColumnKind], ...]] = (
     ("window_from", "text"),
     ("window_to", "text"),
     ("fields_hash", "text"),
+    ("partition", "text"),
 )
 _STATE_COLUMNS: Final[tuple[tuple[str, ColumnKind], ...]] = (
     ("scan", "text"),
@@ -66,6 +67,7 @@ _STATE_COLUMNS: Final[tuple[tuple[str, ColumnKind], ...]] = (
     ("watermark", "text"),
     ("records", "integer"),
     ("updated_at", "text"),
+    ("verified_at", "text"),
 )
 
 #: One statement and the parameter tuples to run it with (``executemany``).
@@ -90,6 +92,8 @@ class Dialect:
     #: ``SET "_version" = ... [WHERE ...]``: the record's integer ``version`` from ``data``
     #: (the version 1 to 2 migration); rows without one keep NULL.
     version_backfill: str = ""
+    #: SQLite cannot change a table's primary key in place: such changes rebuild it.
+    rebuild_to_change_key: bool = False
 
     def table(self, name: str) -> str:
         """A table's qualified, quoted name."""
@@ -106,6 +110,7 @@ SQLITE: Final = Dialect(
     data_type="TEXT",
     not_in_ids="id NOT IN (SELECT value FROM json_each(?))",
     ids_as_json=True,
+    rebuild_to_change_key=True,
     # CASE evaluates lazily: json_type never sees text that is not JSON.
     version_backfill="""SET "_version" = CASE WHEN json_valid(data) THEN """
     """CASE json_type(data, '$.version') WHEN 'integer' THEN """
@@ -174,8 +179,40 @@ def _add_version_column(d: Dialect, existing: Mapping[str, Collection[str]]) -> 
 #: ``MIGRATIONS[n - 1]`` upgrades schema version ``n`` to ``n + 1``: given the columns of
 #: every table of the database (schema), the statements to run. Changing the schema means
 #: bumping `SCHEMA_VERSION` and appending one step here.
+def _add_partitions(d: Dialect, existing: Mapping[str, Collection[str]]) -> list[str]:
+    """Version 2 to 3: resource tables get ``_part``; the state key gets ``partition``
+    (``""`` for every stored state) and the state ``verified_at`` (unknown: empty)."""
+    out = [
+        f'ALTER TABLE {d.table(name)} ADD COLUMN "_part" TEXT'
+        for name, columns in sorted(existing.items())
+        if _RESOURCE_TABLE.issubset(columns) and "_part" not in columns
+    ]
+    state, old = d.table(STATE), existing.get(STATE, ())
+    if "partition" in old:
+        return out
+    if d.rebuild_to_change_key:
+        kept = _column_list([n for n, _ in (*_KEY_COLUMNS, *_STATE_COLUMNS) if n in old])
+        new = d.table(STATE + "_v3")
+        out += [
+            base_ddl(d)[1].replace(state, new),
+            f"INSERT INTO {new} ({kept}, \"partition\") SELECT {kept}, '' FROM {state}",
+            f"DROP TABLE {state}",
+            f"ALTER TABLE {new} RENAME TO {ident(STATE)}",
+        ]
+        return out
+    key = _column_list([name for name, _ in _KEY_COLUMNS])
+    return [
+        *out,
+        f"ALTER TABLE {state} ADD COLUMN \"partition\" TEXT NOT NULL DEFAULT ''",
+        f'ALTER TABLE {state} ADD COLUMN "verified_at" TEXT',
+        f"ALTER TABLE {state} DROP CONSTRAINT {ident(STATE + '_pkey')}",
+        f"ALTER TABLE {state} ADD PRIMARY KEY ({key})",
+    ]
+
+
 MIGRATIONS: Final[tuple[Callable[[Dialect, Mapping[str, Collection[str]]], list[str]], ...]] = (
     _add_version_column,
+    _add_partitions,
 )
 
 
@@ -220,7 +257,8 @@ def table_ddl(d: Dialect, table: Table) -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS {d.table(table.name)} ("
         f"company_id {integer} NOT NULL, id {integer} NOT NULL, data {d.data_type} NOT NULL, "
-        f'"_date" TEXT, "_scan" TEXT, "_version" {integer}{typed}, PRIMARY KEY (company_id, id))',
+        f'"_date" TEXT, "_scan" TEXT, "_version" {integer}, "_part" TEXT{typed}, '
+        "PRIMARY KEY (company_id, id))",
         f"CREATE INDEX IF NOT EXISTS {ident(table.name + '_company_date')} "
         f'ON {d.table(table.name)} (company_id, "_date")',
     ]
@@ -242,11 +280,11 @@ def insert_columns(table: Table) -> list[str]:
 
 def upsert_rows(batch: Batch) -> list[tuple[object, ...]]:
     """The batch's rows as parameter tuples for `insert_columns` (one per id, last wins)."""
-    scan = row_scan(batch)
+    scan, part = row_scan(batch), batch.partition
     company = batch.company_id
     try:
         return [
-            (company, id_, data.decode(), date, scan, version, *values)
+            (company, id_, data.decode(), date, scan, version, part, *values)
             for id_, data, date, version, values in checked_rows(batch)
         ]
     except UnicodeDecodeError as exc:
@@ -265,6 +303,7 @@ def upsert_conflict(table: Table, *, only_newer: bool = False) -> str:
     target = ident(table.name)
     updates = [f"{ident(n)} = excluded.{ident(n)}" for n in insert_columns(table)[2:]]
     updates[2] = f'"_scan" = COALESCE(excluded."_scan", {target}."_scan")'
+    updates[4] = f'"_part" = COALESCE(excluded."_part", {target}."_part")'
     clause = " ON CONFLICT (company_id, id) DO UPDATE SET " + ", ".join(updates)
     if only_newer:
         stored = f'{target}."_version"'
@@ -310,11 +349,16 @@ def after_upsert(d: Dialect, batch: Batch) -> list[Statement]:
 
 
 def _window(d: Dialect, company: int, key: StateKey) -> tuple[str, tuple[object, ...]]:
-    """The condition selecting a company's rows in the window of ``key``, and its params."""
-    if key.window_from == "":
-        return f"company_id = {d.param}", (company,)
-    sql = f'company_id = {d.param} AND "_date" >= {d.param} AND "_date" < {d.param}'
-    return sql, (company, key.window_from, key.window_to)
+    """The condition selecting a company's rows in the window of ``key`` (and its
+    partition, with the rows of none), and its params."""
+    sql, params = f"company_id = {d.param}", tuple[object, ...]((company,))
+    if key.window_from != "":
+        sql += f' AND "_date" >= {d.param} AND "_date" < {d.param}'
+        params += (key.window_from, key.window_to)
+    if key.partition:
+        sql += f' AND ("_part" = {d.param} OR "_part" IS NULL)'
+        params += (key.partition,)
+    return sql, params
 
 
 def _key(key: StateKey) -> tuple[object, ...]:
@@ -325,6 +369,7 @@ def _key(key: StateKey) -> tuple[object, ...]:
         key.window_from,
         key.window_to,
         key.fields_hash,
+        key.partition,
     )
 
 
@@ -338,6 +383,7 @@ def _state_values(state: WindowState) -> tuple[object, ...]:
         state.watermark,
         state.records,
         state.updated_at,
+        state.verified_at,
     )
 
 
@@ -363,8 +409,8 @@ def state_query(d: Dialect) -> str:
 
 def state_from_row(row: Sequence[object]) -> WindowState:
     """A row of `state_query` as a `WindowState`."""
-    (connection, company, resource, window_from, window_to, fields_hash) = row[:6]
-    scan, next_from, complete, digest, watermark, count, updated_at = row[6:]
+    (connection, company, resource, window_from, window_to, fields_hash, partition) = row[:7]
+    scan, next_from, complete, digest, watermark, count, updated_at, verified_at = row[7:]
     key = StateKey(
         str(connection),
         _int(company),
@@ -372,6 +418,7 @@ def state_from_row(row: Sequence[object]) -> WindowState:
         str(window_from),
         str(window_to),
         str(fields_hash),
+        str(partition),
     )
     return WindowState(
         key,
@@ -382,6 +429,7 @@ def state_from_row(row: Sequence[object]) -> WindowState:
         watermark=None if watermark is None else str(watermark),
         records=_int(count),
         updated_at=str(updated_at),
+        verified_at=str(verified_at or ""),
     )
 
 
