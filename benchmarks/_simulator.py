@@ -42,7 +42,9 @@ class Simulator:
 
     def __init__(self, flags: list[str], *, portfolio: bool = False) -> None:
         entry = [str(Path(__file__).resolve())] if portfolio else ["-m", "tripletex_async.testing"]
-        command = [sys.executable, *entry, "--port", "0", *flags]
+        # Every contender must see the same rows: the naive loop, the raw pipeline and dlt
+        # would not ask for the inactive customers Tripletex hides by default.
+        command = [sys.executable, *entry, "--port", "0", "--no-default-filters", *flags]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         self.exports: dict[str, str] = {}
         assert self.process.stdout is not None

@@ -2,8 +2,10 @@
 
 ``fake-server`` is handed, flags and all, to the simulator's own command line. Every
 other command is parsed here, runs with logging set up for it, and ends in an exit code:
-0 everything synced, 1 some companies failed, 2 a usage or configuration error,
-130 interrupted (a rerun continues where it stopped).
+0 everything synced, 1 some companies failed, 2 a usage or configuration error, found
+before anything is stored (a flag, a token, the base URL, companies the token does not
+reach, the sink, the report path), or another run's lease on the sink, 130 interrupted
+(a rerun continues where it stopped).
 """
 
 from __future__ import annotations

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError
 
-__all__ = ["ENVIRONMENTS", "Credentials", "Limits", "RetryPolicy", "resolve_endpoint"]
+__all__ = [
+    "ENVIRONMENTS",
+    "Credentials",
+    "EndpointError",
+    "Limits",
+    "RetryPolicy",
+    "resolve_endpoint",
+    "shown_url",
+]
 
 #: Tripletex's own API roots.
 ENVIRONMENTS: dict[str, str] = {
@@ -20,6 +29,37 @@ ENVIRONMENTS: dict[str, str] = {
     "prod": "https://tripletex.no/v2",
 }
 _HOST_ENV = {urlsplit(url).hostname: env for env, url in ENVIRONMENTS.items()}
+
+
+class EndpointError(ConfigurationError):
+    """The API root is wrong: nothing answers there, or it is not Tripletex's API root.
+
+    Raised only where that is certain: the first connect of a connection failing, or the
+    session call answering 404. ``problem`` is what happened, without the advice
+    ``str()`` adds (a command line names its own flags instead).
+    """
+
+    def __init__(
+        self, root: str, problem: str, *, kind: Literal["unreachable", "not_api_root"]
+    ) -> None:
+        advice = {
+            "unreachable": "; check base_url= or env= (TRIPLETEX_BASE_URL or TRIPLETEX_ENV)",
+            "not_api_root": ": is the base URL the API root, ending in /v2?",
+        }[kind]
+        super().__init__(problem + advice)
+        #: The root as shown in ``problem`` (a password in it replaced).
+        self.root = root
+        self.problem = problem
+        self.kind = kind
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit for a message: a password in it (a proxy's, say) replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{netloc}").geturl()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +88,11 @@ class Limits:
     timeout: float = 60.0
     connect_timeout: float = 10.0
 
+    def __post_init__(self) -> None:
+        # Zero slots would make every request wait forever.
+        _at_least(self, 1, "max_in_flight", "per_company")
+        _positive(self, "timeout", "connect_timeout")
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -60,9 +105,34 @@ class RetryPolicy:
     #: How many 429s one request may meet (each after the budget's pause).
     rate_limited_attempts: int = 20
 
+    def __post_init__(self) -> None:
+        # ``attempts`` counts the first try: with none, nothing would ever be sent.
+        _at_least(self, 1, "attempts")
+        _at_least(self, 0, "base", "cap", "rate_limited_attempts")
+        _positive(self, "total")
+
     def backoff(self, attempt: int, draw: float) -> float:
         """Delay before retry ``attempt`` (1-based), with ``draw`` uniform in [0, 1)."""
         return draw * min(self.cap, self.base * 2.0 ** (attempt - 1))
+
+
+def _at_least(config: object, low: float, *names: str) -> None:
+    for name in names:
+        value = getattr(config, name)
+        # Written so that NaN fails too.
+        if not value >= low:
+            raise ConfigurationError(
+                f"{type(config).__name__}.{name} must be at least {low}, not {value!r}"
+            )
+
+
+def _positive(config: object, *names: str) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if not value > 0:
+            raise ConfigurationError(
+                f"{type(config).__name__}.{name} must be a number of seconds > 0, not {value!r}"
+            )
 
 
 def resolve_endpoint(

@@ -9,7 +9,9 @@ Foreign exceptions (httpx, msgspec) become ours here and only here.
 from __future__ import annotations
 
 import base64
+import errno
 import random
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -19,7 +21,7 @@ import httpx
 import msgspec
 
 from ._clock import Clock
-from ._config import Credentials, Limits, RetryPolicy
+from ._config import Credentials, EndpointError, Limits, RetryPolicy, shown_url
 from ._errors import (
     APIError,
     DecodeError,
@@ -128,6 +130,9 @@ class Connection:
         self._slots = anyio.CapacityLimiter(limits.max_in_flight)
         self._company_slots: dict[int, anyio.CapacityLimiter] = {}
         self._counters = _Counters()
+        #: Whether anything ever answered at the root (a failed connect before that is
+        #: a wrong root, after it an outage).
+        self._answered = False
         self.session = SessionManager(
             credentials,
             self._create_session,
@@ -135,6 +140,7 @@ class Connection:
             log=self.log,
             redactor=self.redactor,
             days=session_days,
+            root=self._root,
         )
 
     # -- public ------------------------------------------------------------------------
@@ -240,8 +246,15 @@ class Connection:
                 if status < 400:
                     try:
                         return decode(response.content)
-                    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                        failure = DecodeError(str(exc), path=call.shown, company_id=call.company_id)
+                    except msgspec.ValidationError as exc:
+                        # Complete JSON of the wrong shape for the Struct: asking again
+                        # gets the same answer, so fail at once. (A subclass of
+                        # msgspec.DecodeError, hence caught first.)
+                        raise self._decode_error(call, exc) from None
+                    except msgspec.DecodeError as exc:
+                        # Not complete JSON: a body cut short or damaged on the way, which
+                        # a second request may well not meet. Retried like a 5xx.
+                        failure = self._decode_error(call, exc)
                         if not call.idempotent:
                             raise failure from None
                 else:
@@ -327,6 +340,10 @@ class Connection:
             self._counters.in_flight,
         )
 
+    def _decode_error(self, call: _Call, exc: msgspec.DecodeError) -> DecodeError:
+        # msgspec's message names the field: "Expected `int`, got `str` - at `$.values[0].name`".
+        return DecodeError(str(exc), path=call.shown, company_id=call.company_id)
+
     def _api_error(self, call: _Call, response: RawResponse) -> APIError:
         return api_error(
             response.status,
@@ -343,10 +360,17 @@ class Connection:
     async def _create_session(
         self, method: str, body: dict[str, str] | None, params: dict[str, str] | None
     ) -> tuple[int, bytes]:
-        """``/token/session/:create`` without Basic auth; transport failures retried."""
+        """``/token/session/:create`` without Basic auth; transport failures retried.
+
+        A connect failing before the root ever answered is the root's fault, not the
+        network's: `EndpointError`, at once when the failure is certain (refused, no such
+        host), else once the retries are spent.
+        """
         url = f"{self._root}/token/session/:create"
-        attempts = self._retry.attempts
-        for attempt in range(1, attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt >= self._retry.attempts
             await self.budget.acquire()
             self._counters.requests += 1
             try:
@@ -354,15 +378,28 @@ class Connection:
                 response = await self._exchange(request)
             except httpx.TransportError as exc:
                 # Creating a second session is harmless, so any failure may be retried.
-                if attempt == attempts:
+                self._check_reachable(exc, last=last)
+                if last:
                     call = _Call(method, "/token/session/:create")
                     raise _transport_error(exc, call) from None
             else:
                 self._observe(response.headers)
-                if response.status_code < 500 or attempt == attempts:
+                if response.status_code < 500 or last:
                     return response.status_code, response.content
             await self._clock.sleep(self._retry.backoff(attempt, self._rng.random()))
-        raise AssertionError("unreachable")
+
+    def _check_reachable(self, exc: httpx.TransportError, *, last: bool) -> None:
+        """Raise `EndpointError` for a failed connect before the root ever answered."""
+        if self._answered:
+            return
+        failure = _connect_failure(exc)
+        if failure is None:
+            return
+        reason, certain = failure
+        if certain or last:
+            root = shown_url(self._root)
+            problem = f"cannot reach {root}: {reason}"
+            raise EndpointError(root, problem, kind="unreachable") from None
 
     async def _exchange(self, request: httpx.Request) -> httpx.Response:
         """Send straight to the transport and read the whole body.
@@ -376,6 +413,7 @@ class Connection:
         string, and an application forwarding httpx's logs would record them.
         """
         response = await self._transport.handle_async_request(request)
+        self._answered = True
         try:
             await response.aread()
         finally:
@@ -418,3 +456,29 @@ def _transport_error(exc: httpx.TransportError, call: _Call) -> TransportError:
         path=call.shown,
         before_send=isinstance(exc, httpx.ConnectError),
     )
+
+
+#: getaddrinfo's answers that the name does not exist (as opposed to "try again").
+_NO_SUCH_HOST = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _connect_failure(exc: httpx.TransportError) -> tuple[str, bool] | None:
+    """Why a connect failed and whether that is certain; None if it was no connect.
+
+    httpx-aiohttp reports every connect failure (and a connection dropped later) as
+    `httpx.ConnectTimeout`, so the reason is read from the chain of causes, down to the
+    OSError. Only a refusal and a name that does not exist are certain.
+    """
+    if not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return None
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 10:
+        if isinstance(cause, socket.gaierror):
+            if cause.errno in _NO_SUCH_HOST:
+                return "host name not found", True
+            return f"host name lookup failed ({cause.strerror})", False
+        if isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED:
+            return "connection refused", True
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return (str(exc) or type(exc).__name__), False

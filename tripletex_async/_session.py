@@ -23,7 +23,7 @@ import anyio
 import msgspec
 
 from ._clock import OSLO, Clock
-from ._config import Credentials
+from ._config import Credentials, EndpointError, shown_url
 from ._envelopes import SessionToken, Value
 from ._errors import APIError, ConfigurationError
 from ._log import Log, Redactor
@@ -64,6 +64,7 @@ class SessionManager:
         redactor: Redactor,
         days: int = 2,
         renew_margin: timedelta = timedelta(minutes=15),
+        root: str = "",
     ) -> None:
         if days < 1:
             raise ValueError("a session must last at least one day")
@@ -74,6 +75,7 @@ class SessionManager:
         self._redactor = redactor
         self._days = days
         self._margin = renew_margin
+        self._root = root
         self._lock = anyio.Lock()
         self._token: Token | None = None
         self._generation = 0
@@ -161,6 +163,11 @@ class SessionManager:
             f"{m.get('field')}: {m.get('message')}" for m in messages or [] if isinstance(m, dict)
         )
         rid = data.get("requestId") if isinstance(data, dict) else None
+        if status == 404:
+            # Both methods were tried: nothing at all is there, so the root is wrong.
+            root = shown_url(self._root)
+            problem = f"{root}/token/session/:create answered 404"
+            return EndpointError(root, problem, kind="not_api_root")
         if status == 422:
             return ConfigurationError(
                 f"Tripletex refused the tokens: {self._redactor.text(details)} "

@@ -27,12 +27,13 @@ import anyio
 
 from ._client import CompanyView, TripletexClient
 from ._clock import OSLO, Clock, SystemClock
-from ._errors import ConfigurationError, TripletexError
+from ._errors import ConfigurationError
 from ._groups import sole_exception
 from ._lease import Fence, Lease, LeaseStore
 from ._pages import PageBudget
 from ._report import ResourceReport, SyncReport
 from ._resources import DEFAULT_RESOURCES, Resource, resolve_resources
+from ._targets import resolve_targets
 from ._unit import Plan, Unit
 from ._writer import Writer
 from .sinks._base import Batch, Sink, StateKey, Table, WindowState
@@ -80,6 +81,11 @@ class SyncOptions:
     #: Seconds a lease survives without renewal (it is renewed every quarter of that):
     #: how long a frozen run keeps others out before they take over.
     lease_ttl: float = 60.0
+    #: Every window is read whole again at least this often, on its own night of the
+    #: period: a digest, a ``version`` or ``changedSince`` misses child changes
+    #: (tripletex-api2#107) and changes to relations expanded through ``fields``. ``None``
+    #: trusts them forever.
+    reread_every: timedelta | None = timedelta(days=7)
 
     def __post_init__(self) -> None:
         if not 1 <= self.page_size <= MAX_PAGE:
@@ -87,6 +93,8 @@ class SyncOptions:
         for name in ("ahead", "max_bytes_in_memory", "companies_at_once", "write_queue"):
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"{name} must be at least 1")
+        if self.reread_every is not None and self.reread_every <= timedelta(0):
+            raise ConfigurationError("reread_every must be positive (or None: never)")
         if not self.lease_ttl > 0 or not self.lease_wait >= 0:
             raise ConfigurationError("lease_ttl must be positive and lease_wait not negative")
         if self.result_cap < self.page_size:
@@ -131,7 +139,7 @@ async def sync(
     if who.companyId is None:
         raise ConfigurationError("whoAmI did not say which company the token belongs to")
     connection_key = f"{who.companyId}:{who.employeeId or 0}"
-    targets = await _companies(owner, companies, who.companyId)
+    targets = list(await resolve_targets(owner, companies, who.companyId))
     lease = _lease(sink, targets, options, clock)
     fence = None if lease is None else await lease.acquire()
     try:
@@ -163,6 +171,7 @@ async def sync(
             result_cap=options.result_cap,
             overlap=options.overlap,
             fresh_since=run.resuming_since,
+            reread_every=options.reread_every,
             on_progress=on_progress,
         )
         units = [Unit(plan, company, resource) for company in targets for resource in chosen]
@@ -257,22 +266,6 @@ async def _run(
             outer.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         raise sole_exception(group) from None
-
-
-async def _companies(
-    owner: CompanyView, wanted: Iterable[int] | Literal["all"] | None, own: int
-) -> list[int]:
-    if wanted is None:
-        return [own]
-    if wanted == "all":
-        try:
-            return [c.id for c in await owner.companies()]
-        except TripletexError as exc:
-            raise ConfigurationError(f"could not list the token's client companies: {exc}") from exc
-    ids = list(dict.fromkeys(wanted))
-    if not ids or any(not isinstance(i, int) or i <= 0 for i in ids):
-        raise ConfigurationError(f"company ids must be positive integers: {ids!r}")
-    return ids
 
 
 def _date_range(start: date | None, end: date | None, clock: Clock) -> tuple[date, date]:

@@ -27,6 +27,7 @@ from tripletex_async.testing import (
     ServerThread,
     generate_portfolio,
 )
+from tripletex_async.testing._http import json_response
 
 from ..expectations import FROM, TO
 
@@ -60,6 +61,24 @@ class Served:
                 decoded = base64.b64decode(header[6:]).decode()
                 tokens.add(decoded.partition(":")[2])
         return tokens - {""}
+
+    def paths(self) -> set[str]:
+        """The decoded paths asked for, without the API root's ``/v2/``."""
+        return {r.path.partition("/v2/")[2] for r in self.requests}
+
+    def refuse(self, monkeypatch: pytest.MonkeyPatch, company: int, resource: str) -> None:
+        """Answer 403 (a missing module) to every request for ``resource`` of ``company``."""
+        original = self.fake.handle
+
+        async def handle(request: FakeRequest) -> FakeResponse:
+            header = request.headers.get("authorization", "")[6:]
+            username = base64.b64decode(header).decode().partition(":")[0] if header else ""
+            if username == str(company) and request.path.endswith(f"/{resource}"):
+                body = {"status": 403, "code": 9000, "message": "You do not have permission"}
+                return json_response(403, body)
+            return await original(request)
+
+        monkeypatch.setattr(self.fake, "handle", handle)
 
     def basic_values(self) -> set[str]:
         """Every Basic credential sent, as it appears on the wire."""

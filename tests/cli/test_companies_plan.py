@@ -89,11 +89,24 @@ def test_plan_estimates_time_from_the_learned_rate_limit(run: Run, served: Serve
     assert "rate limit learned from X-Rate-Limit-* headers (5000 requests per" in table.out
 
 
-def test_plan_of_unreachable_company_exits_1(run: Run, served: Served) -> None:
-    """A company the token cannot reach is reported as failed, exit 1."""
+def test_plan_of_unknown_company_exits_2(run: Run, served: Served) -> None:
+    """A company the token does not reach is one error line naming it, exit 2."""
     result = run(
         "plan", "--base-url", served.api_url, "--company", "999", "--resources", "customer"
     )
+    assert result.code == 2
+    assert result.err.startswith("error: this token does not reach company 999 ")
+    assert len(result.err.splitlines()) == 1
+
+
+def test_plan_of_a_refused_resource_exits_1(
+    run: Run, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resource the company refuses (a missing module) is reported as failed, exit 1."""
+    company = served.fake.portfolio.company_ids()[0]
+    served.refuse(monkeypatch, company, "customer")
+    args = ["--company", str(company), "--resources", "customer"]
+    result = run("plan", "--base-url", served.api_url, *args)
     assert result.code == 1
     assert "403" in result.out
     assert "could not be probed" in result.err

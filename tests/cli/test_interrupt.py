@@ -88,3 +88,40 @@ def test_sigint_exits_130_and_a_rerun_completes_exactly(
         table = resource.replace("/", "_")
         for company in companies:
             assert stored(db, table, company) == expected(served.fake, company, resource)
+
+
+def test_sigint_still_writes_the_report_of_what_was_done(served: Served, tmp_path: Path) -> None:
+    """Interrupted, --report-json holds the work so far, marked interrupted, exit 130."""
+    db, report = tmp_path / "interrupted.db", tmp_path / "report.json"
+    args = [
+        "sync", "--base-url", served.api_url, "--sink", f"sqlite:///{db}", "--all-companies",
+        "--resources", ",".join(RESOURCES), "--page-size", "10", "--progress", "off",
+        "--report-json", str(report), *DATES,
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tripletex_async._cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while stored_rows(db, "ledger_posting") == 0 and process.poll() is None:
+            assert time.monotonic() < deadline, "nothing was committed"
+            time.sleep(0.02)
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err
+    data = json.loads(report.read_text())
+    assert data["interrupted"] is True
+    assert data["ok"] is False
+    assert data["exit_code"] == 130
+    assert data["total"]["records"] > 0
+    assert "interrupted" in {r["status"] for r in data["resources"]}
+    assert data["request"]["resources"] == RESOURCES

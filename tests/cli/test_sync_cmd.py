@@ -80,16 +80,18 @@ def test_report_json_holds_report_request_and_statistics(
 
 
 def test_one_failing_company_exits_1_and_commits_the_rest(
-    run: Run, served: Served, tmp_path: Path
+    run: Run, served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A company the token cannot reach fails alone: exit 1, the other one is stored."""
+    """A company refused its customers (a missing module) fails alone: exit 1, the other
+    one is stored."""
     db, report = tmp_path / "partial.db", tmp_path / "partial.json"
-    good = served.fake.portfolio.company_ids()[1]
-    args = ["--company", str(good), "--company", "999", "--resources", "customer"]
+    bad, good = served.fake.portfolio.company_ids()[:2]
+    served.refuse(monkeypatch, bad, "customer")
+    args = ["--company", f"{good},{bad}", "--resources", "customer"]
     result = run(*sync_args(served, db, *args, "--report-json", str(report)))
     assert result.code == 1
-    assert "1 of 2 companies failed (999)" in result.err
-    assert json.loads(report.read_text())["failed_companies"] == [999]
+    assert f"1 of 2 companies failed ({bad}); the others are committed" in result.err
+    assert json.loads(report.read_text())["failed_companies"] == [bad]
     assert table_counts(db, "customer") == {good: len(served.fake.records(good, "customer"))}
 
 
@@ -104,20 +106,31 @@ def test_progress_lines_when_not_a_terminal(run: Run, served: Served, tmp_path: 
 
 
 def test_unreachable_sink_exits_2(run: Run, served: Served) -> None:
-    """A PostgreSQL sink nobody listens on is one error line and exit 2."""
+    """A PostgreSQL sink nobody listens on is one error line and exit 2, found once the
+    tokens and companies proved right and before any company's data is asked for."""
     sink = "postgresql://postgres@127.0.0.1:1/x"
-    result = run("sync", "--base-url", served.api_url, "--sink", sink)
+    result = run("sync", "--base-url", served.api_url, "--sink", sink, "--all-companies")
     assert result.code == 2
-    assert result.err.startswith("error: could not open PostgreSQL")
+    assert result.err.startswith("error: could not ")
+    assert "PostgreSQL database postgres@127.0.0.1:1/x" in result.err
     assert len(result.err.strip().splitlines()) == 1
     assert "Traceback" not in result.err
-    assert served.requests == []  # the sink is checked before any request
+    asked = {p for p in served.paths() if not p.startswith("token/session/")}
+    assert asked == {"company/>withLoginAccess"}
+
+
+def test_bad_sink_url_exits_2_before_any_request(run: Run, served: Served) -> None:
+    """A sink URL that cannot be parsed is refused before anything is asked."""
+    result = run("sync", "--base-url", served.api_url, "--sink", "sqlite:/no-slashes.db")
+    assert result.code == 2
+    assert result.err.startswith("error: a sqlite URL is")
+    assert served.requests == []
 
 
 def test_debug_shows_the_traceback(run: Run, served: Served) -> None:
     """--debug prints the traceback before the error line."""
     sink = "postgresql://postgres@127.0.0.1:1/x"
-    result = run("sync", "--base-url", served.api_url, "--sink", sink, "--debug")
+    result = run("sync", "--base-url", served.api_url, "--sink", sink, "--debug", "--all-companies")
     assert result.code == 2
     assert "Traceback" in result.err
     assert result.err.strip().splitlines()[-1].startswith("error: ")

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 import pytest
 
-from tripletex_async import ENVIRONMENTS, ConfigurationError, TripletexClient
+from tripletex_async import (
+    ENVIRONMENTS,
+    ConfigurationError,
+    Limits,
+    RetryPolicy,
+    TripletexClient,
+)
 from tripletex_async.testing import FakeTripletex
 
 from .conftest import MakeClient
@@ -103,3 +110,42 @@ def test_an_https_root_verifies_certificates(root: str) -> None:
     context = client._transport.ssl_context  # type: ignore[attr-defined]
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Limits(max_in_flight=0),
+        lambda: Limits(per_company=0),
+        lambda: Limits(per_company=-1),
+        lambda: Limits(timeout=0),
+        lambda: Limits(connect_timeout=float("nan")),
+        lambda: RetryPolicy(attempts=0),
+        lambda: RetryPolicy(base=-1),
+        lambda: RetryPolicy(cap=float("nan")),
+        lambda: RetryPolicy(total=0),
+        lambda: RetryPolicy(rate_limited_attempts=-1),
+    ],
+    ids=[
+        "max_in_flight=0",
+        "per_company=0",
+        "per_company=-1",
+        "timeout=0",
+        "connect_timeout=nan",
+        "attempts=0",
+        "base=-1",
+        "cap=nan",
+        "total=0",
+        "rate_limited_attempts=-1",
+    ],
+)
+def test_limits_and_retry_policy_refuse_values_that_cannot_work(make: Any) -> None:
+    """A value that would hang (no slot) or never send (no attempt) fails at construction."""
+    with pytest.raises(ConfigurationError, match="must be"):
+        make()
+
+
+def test_limits_and_retry_policy_accept_the_smallest_working_values() -> None:
+    """One slot, one attempt, no delay and no 429 allowance are all valid."""
+    Limits(max_in_flight=1, per_company=1, timeout=0.1, connect_timeout=0.1)
+    RetryPolicy(attempts=1, base=0, cap=0, total=0.1, rate_limited_attempts=0)

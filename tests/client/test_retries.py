@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
-from tripletex_async import RetryPolicy, ServerError
+from tripletex_async import DecodeError, RetryPolicy, ServerError
 from tripletex_async.testing import FakeConfig, FakeTripletex, Faults
 
 from .conftest import MakeClient, client_id, sibling
@@ -100,3 +101,24 @@ async def test_malformed_body_is_retried_for_a_get(
         assert client.statistics().retries == 1
     assert page.values
     assert mangled == 1
+
+
+async def test_wrong_struct_fails_at_once_naming_endpoint_company_and_field(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """A complete body that does not fit the Struct is not transient: no retry."""
+
+    class Wrong(msgspec.Struct):
+        id: int
+        name: int  # names are strings
+
+    company = client_id(fake)
+    async with make_client() as client:
+        with pytest.raises(DecodeError) as info:
+            await client.company(company).get_list("/customer", Wrong, params={"fields": "id,name"})
+        assert client.statistics().retries == 0
+    assert fake.statistics().by_path.get("customer") == 1
+    text = str(info.value)
+    assert "/customer" in text
+    assert f"company {company}" in text
+    assert "$.values[0].name" in text

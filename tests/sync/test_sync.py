@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import anyio
@@ -11,7 +12,7 @@ import pytest
 from tripletex_async import SyncOptions, sync
 from tripletex_async._resources import RESOURCES
 from tripletex_async.sinks import MemorySink
-from tripletex_async.testing import FakeTripletex
+from tripletex_async.testing import FakeRequest, FakeResponse, FakeTripletex
 
 from ..client.conftest import MakeClient, client_id
 from ..expectations import FROM, TO, expected, stored
@@ -95,12 +96,23 @@ async def test_customers_over_one_page_use_changed_since_and_id_scan(
 async def test_one_failing_company_does_not_stop_the_others(
     make_client: MakeClient, fake: FakeTripletex, companies: list[int]
 ) -> None:
-    """A company the token cannot reach fails alone; the others are synced."""
+    """A company whose module is missing (403) fails alone; the others are synced."""
+    denied, *others = companies
+    served = fake.handle
+
+    async def handle(request: FakeRequest) -> FakeResponse:
+        auth = request.headers.get("authorization", "")
+        who = base64.b64decode(auth[6:]).decode().partition(":")[0] if auth else ""
+        if request.path.endswith("/customer") and who == str(denied):
+            return FakeResponse(403, b'{"status": 403, "code": 9000, "message": "No"}')
+        return await served(request)
+
+    fake.handle = handle  # type: ignore[method-assign]
     sink = MemorySink()
-    report = await run(make_client, sink, companies=[999, *companies], resources=["customer"])
-    assert report.failed_companies == [999]
+    report = await run(make_client, sink, companies=companies, resources=["customer"])
+    assert report.failed_companies == [denied]
     assert not report.ok
-    for company in companies:
+    for company in others:
         assert stored(await sink.read("customer"), company) == expected(fake, company, "customer")
 
 

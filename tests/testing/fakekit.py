@@ -16,6 +16,7 @@ from tripletex_async.testing import (
     FakeConfig,
     FakeTransport,
     FakeTripletex,
+    Portfolio,
     PortfolioConfig,
     generate_portfolio,
 )
@@ -68,6 +69,11 @@ class Kit:
         company = self.company if company is None else company
         return await self.http.get(path, params=params, headers=self.auth(company))
 
+    async def conditional(self, path: str, if_none_match: str, **params: Any) -> httpx.Response:
+        """A list GET of the kit's company with an If-None-Match header."""
+        headers = {**self.auth(self.company), "if-none-match": if_none_match}
+        return await self.http.get(path, params=params, headers=headers)
+
     @property
     def company(self) -> int:
         """A client company with data."""
@@ -78,10 +84,12 @@ class Kit:
 
 
 @asynccontextmanager
-async def kit(config: FakeConfig | None = None, *, session: bool = True) -> AsyncIterator[Kit]:
-    """A fresh simulator on the shared small portfolio."""
+async def kit(
+    config: FakeConfig | None = None, *, session: bool = True, portfolio: Portfolio | None = None
+) -> AsyncIterator[Kit]:
+    """A fresh simulator on the shared small portfolio (or on ``portfolio``)."""
     clock = ManualClock()
-    fake = FakeTripletex(PORTFOLIO, config or FakeConfig(), clock=clock)
+    fake = FakeTripletex(portfolio or PORTFOLIO, config or FakeConfig(), clock=clock)
     async with httpx.AsyncClient(
         transport=FakeTransport(fake), base_url="http://tripletex.test/v2"
     ) as http:

@@ -87,6 +87,14 @@ def test_flags_become_fake_config() -> None:
     assert (config.environment, config.host) == ("prod", "tripletex.no")
 
 
+@pytest.mark.parametrize(("flags", "expected"), [([], True), (["--no-default-filters"], False)])
+def test_no_default_filters_flag_turns_the_list_defaults_off(
+    flags: list[str], expected: bool
+) -> None:
+    """Hidden rows stay hidden by default; --no-default-filters sets default_filters=False."""
+    assert fake_config(build_parser().parse_args(flags)).default_filters is expected
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery is POSIX-only here")
 def test_serves_until_sigint() -> None:
     """The server prints its URL and tokens, answers, and exits 0 on SIGINT."""

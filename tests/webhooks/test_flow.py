@@ -253,7 +253,8 @@ async def test_rows_equal_the_engine_s_rows(
         found = connection.execute("SELECT * FROM customer WHERE id = ?", (target,)).fetchone()
         connection.close()
         names = found.keys()
-        return tuple((k, found[k]) for k in names if k not in ("_scan", "data"))
+        # Which scan and which partition's query wrote a row is bookkeeping, not data.
+        return tuple((k, found[k]) for k in names if k not in ("_scan", "_part", "data"))
 
     assert row(tmp_path / "hooked.db") == row(tmp_path / "synced.db")
 

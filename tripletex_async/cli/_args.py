@@ -8,6 +8,7 @@ parser is built, so ``--help`` shows the exact dates a run would use.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -43,10 +44,15 @@ def _resources(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _company(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"a company id is a positive whole number: {text!r}")
-    return int(text)
+def _companies(text: str) -> list[int]:
+    """``ID[,ID...]``; 0 is the token owner's own company (Tripletex's Basic username 0)."""
+    ids = [part.strip() for part in text.split(",")]
+    bad = [part for part in ids if not part.isdigit()]
+    if bad or not ids:
+        raise argparse.ArgumentTypeError(
+            f"a company id is a whole number (0: the token's own company): {text!r}"
+        )
+    return [int(part) for part in ids]
 
 
 def _bounded(low: int, high: int) -> Callable[[str], int]:
@@ -65,6 +71,16 @@ def _seconds(text: str) -> float:
         value = -1.0
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds > 0: {text!r}")
+    return value
+
+
+def _wait(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0: {text!r}")
     return value
 
 
@@ -120,10 +136,11 @@ def _add_scope(parser: argparse.ArgumentParser, today: date) -> None:
     )
     which.add_argument(
         "--company",
-        type=_company,
-        action="append",
-        metavar="ID",
-        help="a company id (repeatable); default: the token owner's own company",
+        type=_companies,
+        action="extend",
+        metavar="ID[,ID...]",
+        help="company ids (comma-separated, repeatable); 0 is the token owner's own company, "
+        "the default (an accountant's token needs --company or --all-companies)",
     )
     group.add_argument(
         "--resources",
@@ -218,6 +235,14 @@ def _add_sync(commands: Subparsers, today: date) -> argparse.ArgumentParser:
         metavar="URL",
         help=f"sqlite:///path.db, postgresql://..., jsonl:///dir (default: {DEFAULT_SINK})",
     )
+    group.add_argument(
+        "--lease-ttl",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long this run's lease on its companies in the sink survives without renewal: "
+        "another run takes over a frozen one after that (default: 60)",
+    )
     mode = group.add_mutually_exclusive_group()
     mode.add_argument("--full", action="store_true", help="ignore saved state, scan everything")
     mode.add_argument(
@@ -225,6 +250,14 @@ def _add_sync(commands: Subparsers, today: date) -> argparse.ArgumentParser:
         action="store_true",
         help="the nightly run beside webhooks: checksum-first incremental sync that catches "
         "versions deliveries skipped (never a full scan)",
+    )
+    group.add_argument(
+        "--wait",
+        type=_wait,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run syncing the same companies into the sink to "
+        "finish (default: 0, exit 2 at once naming that run)",
     )
     _add_progress(sync)
     _add_output(sync)
@@ -317,6 +350,20 @@ def parse_args(argv: Sequence[str], today: date) -> argparse.Namespace:
     if date_from is not None and date_to is not None and date_to <= date_from:
         parser.error(f"--date-to ({date_to}) must be after --date-from ({date_from})")
     report: Path | None = getattr(args, "report_json", None)
-    if report is not None and not report.parent.is_dir():
-        parser.error(f"--report-json: no such directory: {report.parent}")
+    problem = None if report is None else _unwritable(report)
+    if problem is not None:
+        parser.error(f"--report-json: {problem}")
     return args
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a report could not be written to ``path`` (checked before any request, and
+    creating nothing), or None."""
+    directory = path.parent
+    if not directory.is_dir():
+        return f"no such directory: {directory}"
+    if path.is_dir():
+        return f"is a directory: {path}"
+    if path.exists():
+        return None if os.access(path, os.W_OK) else f"file not writable: {path}"
+    return None if os.access(directory, os.W_OK | os.X_OK) else f"not writable: {directory}"

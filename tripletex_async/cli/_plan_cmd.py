@@ -29,8 +29,9 @@ from .._errors import (
     ResultSetTooLargeError,
     TransportError,
 )
-from .._resources import RESOURCES, Resource
+from .._resources import RESOURCES, Partition, Resource
 from .._sync import MAX_PAGE
+from .._targets import resolve_targets
 from .._windows import UNDATED, Window, plan_windows
 from ._connect import open_client, resolve
 from ._plan_output import print_plan
@@ -164,26 +165,26 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def _companies(client: TripletexClient, request: SyncRequest) -> dict[int, str]:
-    """Company id -> name (names only where the company list gives them)."""
-    if request.companies == "all":
-        return {c.id: c.name or c.displayName or "" for c in await client.companies()}
-    if request.companies is None:
-        who = await client.who_am_i()
-        if who.companyId is None:
-            raise ConfigurationError("whoAmI did not say which company the token belongs to")
-        return {who.companyId: "(the token's own company)"}
-    return dict.fromkeys(request.companies, "")
+    """Company id -> name, checked against what the token reaches as a sync checks them."""
+    who = await client.who_am_i()
+    if who.companyId is None:
+        raise ConfigurationError("whoAmI did not say which company the token belongs to")
+    return await resolve_targets(client.company(0), request.companies, who.companyId)
 
 
-def _jobs(request: SyncRequest, companies: list[int]) -> Iterator[tuple[int, Resource, Window]]:
+Job = tuple[int, Resource, Partition, Window]
+
+
+def _jobs(request: SyncRequest, companies: list[int]) -> Iterator[Job]:
     for company in companies:
         for name in request.resources:
             resource = RESOURCES[name]
             windows = (
                 plan_windows(request.date_from, request.date_to) if resource.dated else [UNDATED]
             )
-            for window in windows:
-                yield company, resource, window
+            for part in resource.partitions:  # rows Tripletex hides unless asked, too
+                for window in windows:
+                    yield company, resource, part, window
 
 
 async def _probe_all(
@@ -194,8 +195,9 @@ async def _probe_all(
 
     async def worker() -> None:
         # Workers share one iterator: bounded fan-out however many jobs there are.
-        for company, resource, window in jobs:
-            probes.append(await _probe(client, company, resource, window, request.page_size))
+        for company, resource, part, window in jobs:
+            probe = await _probe(client, company, resource, part, window, request.page_size)
+            probes.append(probe)
 
     async with anyio.create_task_group() as tg:
         for _ in range(WORKERS):
@@ -204,11 +206,17 @@ async def _probe_all(
 
 
 async def _probe(
-    client: TripletexClient, company: int, resource: Resource, window: Window, page_size: int
+    client: TripletexClient,
+    company: int,
+    resource: Resource,
+    part: Partition,
+    window: Window,
+    page_size: int,
 ) -> Probe:
-    """Page 0 of one window, asked exactly as the sync would ask it."""
+    """Page 0 of one window of one partition, asked exactly as the sync would ask it."""
     params: dict[str, Any] = {
         **resource.params,
+        **part.params,
         "fields": resource.fields(),
         "sorting": "id",
         "count": page_size,

@@ -16,14 +16,16 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import anyio
 import anyio.abc
 
-from .._errors import AuthenticationError, ConfigurationError, TripletexError
+from .._config import EndpointError
+from .._errors import AuthenticationError, ConfigurationError, LeaseError, TripletexError
 from .._groups import sole_exception
+from .._targets import CompanySelectionError, Problem
 from ..sinks import SinkError
 from ._logging import LogSetup
 
@@ -40,12 +42,19 @@ __all__ = [
 EXIT_OK = 0
 #: Some companies failed; the others were committed.
 EXIT_FAILED = 1
-#: A bad flag, a missing or refused token, a test/production mismatch, an unusable sink.
+#: A bad flag, a missing or refused token, an unreachable or wrong base URL, companies
+#: the token does not reach, an unusable sink or report path, another run's lease.
 EXIT_USAGE = 2
 #: 128 + SIGINT, as shells report it.
 EXIT_INTERRUPTED = 130
 
 _RESUME_HINT = "what was stored is committed; rerun the same command to continue where it stopped"
+#: The library's advice, in flags.
+_CHOICE_ADVICE: dict[Problem, str] = {
+    "choose": "use --all-companies or --company ID",
+    "unknown": "`tripletex-async companies` lists the companies it reaches",
+    "none_reached": "without --all-companies a sync takes the token's own company",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +66,12 @@ class Context:
     environ: Mapping[str, str]
     logs: LogSetup
     debug: bool = False
+    #: Signals received while the command ran; the first one sets the exit code.
+    signals: list[int] = field(default_factory=list)
+
+    def interrupted_code(self) -> int:
+        """The exit code of a run cut short by the signals received so far."""
+        return 128 + self.signals[0] if self.signals else EXIT_INTERRUPTED
 
 
 Command = Callable[[argparse.Namespace, Context], Awaitable[int]]
@@ -69,7 +84,7 @@ def execute(command: Command, args: argparse.Namespace, ctx: Context) -> int:
     except KeyboardInterrupt:  # Ctrl-C before the signal receiver was in place
         return _interrupted(ctx, signal.SIGINT)
     except BaseExceptionGroup as group:  # before Exception: ExceptionGroup is one
-        leaf = sole_exception(group)
+        leaf = _reported(group)
         if isinstance(leaf, KeyboardInterrupt):
             return _interrupted(ctx, signal.SIGINT)
         return _failed(leaf, ctx)
@@ -78,7 +93,7 @@ def execute(command: Command, args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def _guarded(command: Command, args: argparse.Namespace, ctx: Context) -> int:
-    received: list[int] = []
+    received = ctx.signals
     code = EXIT_INTERRUPTED
     try:
         async with anyio.create_task_group() as tg:
@@ -119,6 +134,18 @@ async def _watch_signals(
             work.cancel()
 
 
+def _reported(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error a failed group is reported as. A lost lease stops every task at once,
+    each with its own `LeaseError`: that is the one to tell, not "several errors"."""
+    leases = group.subgroup(LeaseError)
+    if leases is None:
+        return sole_exception(group)
+    first: BaseException = leases
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first
+
+
 def _interrupted(ctx: Context, signum: int) -> int:
     print(f"interrupted: {_RESUME_HINT}", file=ctx.err, flush=True)
     return 128 + signum
@@ -126,13 +153,18 @@ def _interrupted(ctx: Context, signum: int) -> int:
 
 def exit_code(exc: BaseException) -> int:
     """The exit code of a command that raised ``exc``."""
-    usage = (ConfigurationError, SinkError, AuthenticationError)
+    # A lease held by another run is no failure of this one: nothing was attempted.
+    usage = (ConfigurationError, SinkError, AuthenticationError, LeaseError)
     return EXIT_USAGE if isinstance(exc, usage) else EXIT_FAILED
 
 
 def describe(exc: BaseException) -> str:
     """One line about ``exc`` for ``error: ...``."""
-    if isinstance(exc, TripletexError | OSError):
+    if isinstance(exc, CompanySelectionError):
+        text = f"{exc.problem}; {_CHOICE_ADVICE[exc.kind]}"
+    elif isinstance(exc, EndpointError) and exc.kind == "unreachable":
+        text = f"{exc.problem}; check --base-url/--env"
+    elif isinstance(exc, TripletexError | OSError):
         text = str(exc) or type(exc).__name__
     else:
         text = f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import anyio
 
@@ -22,10 +22,9 @@ from .. import __version__
 from .._client import TripletexClient
 from .._groups import sole_exception
 from .._report import SyncReport
-from .._resources import RESOURCES
 from .._sync import SyncOptions, sync
 from ..sinks import Sink, open_sink
-from ._connect import closing, open_client, resolve, safe_url
+from ._connect import CLOSE_SECONDS, closing, open_client, resolve, safe_url
 from ._progress import ProgressMode, Tracker, show
 from ._report_table import console_for, print_summary
 from ._run import EXIT_FAILED, EXIT_OK, Context
@@ -47,6 +46,10 @@ class SyncRequest:
     #: The nightly run beside webhooks; the same incremental sync, labelled as such.
     reconcile: bool = False
     page_size: int = 1000
+    #: Seconds the run's lease survives without renewal (`SyncOptions.lease_ttl`).
+    lease_ttl: float = 60.0
+    #: Seconds to wait for another run's lease on these companies (`SyncOptions.lease_wait`).
+    lease_wait: float = 0.0
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> SyncRequest:
@@ -60,6 +63,8 @@ class SyncRequest:
             full=bool(getattr(args, "full", False)),
             reconcile=bool(getattr(args, "reconcile", False)),
             page_size=args.page_size,
+            lease_ttl=getattr(args, "lease_ttl", 60.0),
+            lease_wait=getattr(args, "wait", 0.0),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -94,13 +99,12 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
     """The ``sync`` command."""
     endpoint = resolve(args, ctx.environ, ctx.logs.scrubber, ctx.err)
     request = SyncRequest.from_args(args)
+    # Only the URL is checked here. `sync` opens the sink once the tokens, the base URL
+    # and the companies have proved right, so a run that cannot work creates nothing.
     sink = open_sink(args.sink)
-    async with closing(sink):
-        # Opened here first so an unreachable sink fails before any request is made.
-        await sink.open([RESOURCES[name].table() for name in request.resources])
-        async with open_client(endpoint, ctx.logs.scrubber) as client:
-            about = {"base_url": client.base_url, "sink": safe_url(args.sink)}
-            code, _ = await run_sync(client, sink, request, Display.from_args(args), ctx, about)
+    async with closing(sink), open_client(endpoint, ctx.logs.scrubber) as client:
+        about = {"base_url": client.base_url, "sink": safe_url(args.sink)}
+        code, _ = await run_sync(client, sink, request, Display.from_args(args), ctx, about)
     return code
 
 
@@ -112,9 +116,40 @@ async def run_sync(
     ctx: Context,
     about: Mapping[str, Any],
 ) -> tuple[int, SyncReport]:
-    """Sync with progress, print the summary, write the report; the exit code too."""
-    started_at = datetime.now(UTC)
+    """Sync with progress, print the summary, write the report; the exit code too.
+
+    Interrupted, it still writes the report, of what was done so far and marked
+    ``interrupted``, before the cancellation goes on.
+    """
     tracker = Tracker(client.statistics, anyio.current_time())
+    out = None
+    if display.report_json is not None:
+        out = _ReportFile(display.report_json, request, about, datetime.now(UTC), client)
+    try:
+        report = await _sync_showing_progress(client, sink, request, display, ctx, tracker)
+    except anyio.get_cancelled_exc_class():
+        if out is not None:
+            with anyio.move_on_after(CLOSE_SECONDS, shield=True):
+                interrupted = _interrupted(tracker, anyio.current_time())
+                await out.write(interrupted, ctx.interrupted_code(), ctx.err)
+        raise
+    code = EXIT_OK if report.ok else EXIT_FAILED
+    print_summary(report, client.statistics(), console_for(ctx.out))
+    if report.failed_companies:
+        _print_failed(report, ctx)
+    if out is not None:
+        await out.write({**report.to_dict(), "interrupted": False}, code, ctx.err)
+    return code, report
+
+
+async def _sync_showing_progress(
+    client: TripletexClient,
+    sink: Sink,
+    request: SyncRequest,
+    display: Display,
+    ctx: Context,
+    tracker: Tracker,
+) -> SyncReport:
     progress = partial(show, tracker, display.mode, interval=display.interval, emit=ctx.logs.emit)
     try:
         async with anyio.create_task_group() as tg:
@@ -128,37 +163,67 @@ async def run_sync(
                     date_from=request.date_from,
                     date_to=request.date_to,
                     full=request.full,
-                    options=SyncOptions(page_size=request.page_size),
+                    options=SyncOptions(
+                        page_size=request.page_size,
+                        lease_ttl=request.lease_ttl,
+                        lease_wait=request.lease_wait,
+                    ),
                     on_progress=tracker.on_progress,
                 )
             finally:
                 tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         raise sole_exception(group) from None
-    code = EXIT_OK if report.ok else EXIT_FAILED
-    print_summary(report, client.statistics(), console_for(ctx.out))
-    if report.failed_companies:
-        _print_failed(report, ctx)
-    if display.report_json is not None:
+    return report
+
+
+def _interrupted(tracker: Tracker, now: float) -> dict[str, Any]:
+    """The report of a cancelled sync: the units seen so far; those the cancellation
+    ended are ``interrupted``, whatever their report says."""
+    document = SyncReport("", tracker.reports(), now - tracker.started).to_dict()
+    for entry in document["resources"]:
+        if (entry["company_id"], entry["resource"]) in tracker.cut_short:
+            entry["status"] = "interrupted"
+    document.update(connection=None, ok=False, interrupted=True)
+    return document
+
+
+@dataclass(frozen=True, slots=True)
+class _ReportFile:
+    """Where ``--report-json`` goes, and what it holds besides the sync's report."""
+
+    path: Path
+    request: SyncRequest
+    about: Mapping[str, Any]
+    started_at: datetime
+    client: TripletexClient
+
+    async def write(self, report: dict[str, Any], code: int, err: TextIO) -> None:
+        """Write ``report`` with the exit code, times, request and statistics."""
         document = {
-            **report.to_dict(),
+            **report,
             "exit_code": code,
-            "started_at": started_at.isoformat(),
+            "started_at": self.started_at.isoformat(),
             "finished_at": datetime.now(UTC).isoformat(),
-            "request": {**request.describe(), **about},
-            "statistics": dataclasses.asdict(client.statistics()),
+            "request": {**self.request.describe(), **self.about},
+            "statistics": dataclasses.asdict(self.client.statistics()),
             "version": __version__,
         }
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-        await anyio.Path(display.report_json).write_text(text, encoding="utf-8")
-    return code, report
+        try:
+            await anyio.Path(self.path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            # It was writable when the run began; the exit code still says how it went.
+            print(f"error: could not write the report: {exc}", file=err)
 
 
 def _print_failed(report: SyncReport, ctx: Context) -> None:
     failed = report.failed_companies
     ids = ", ".join(str(c) for c in failed[:10]) + (", ..." if len(failed) > 10 else "")
+    # What the failed companies' other resources fetched is committed too.
+    others = "" if len(failed) == len(report.companies) else " the others are committed."
     print(
-        f"error: {len(failed)} of {len(report.companies)} companies failed ({ids}); the "
-        "others are committed. A rerun retries what failed.",
+        f"error: {len(failed)} of {len(report.companies)} companies failed ({ids});{others} "
+        "A rerun retries what failed.",
         file=ctx.err,
     )

@@ -157,6 +157,9 @@ class JSONLSink(SinkBase):
         #: (table, company) -> id -> entry, for the tables opened so far.
         self._live: dict[tuple[str, int], dict[int, _Entry]] = {}
         self._lease = DirectoryLease(self.directory)
+        #: Whether a lease was ever taken: then compaction happens when it is given back,
+        #: under its lock, and never after (another run may own the directory by then).
+        self._leased = False
 
     async def _open_tables(self, tables: Sequence[Table]) -> None:
         await self._run(partial(self._open, tables), "open")
@@ -191,7 +194,9 @@ class JSONLSink(SinkBase):
         """Take the whole directory for ``holder`` (``scopes`` is not needed: the lease of
         a JSONL directory always covers all of it)."""
         async with self._using(opening=True):
-            return await self._run(partial(self._lease.acquire, holder, ttl), "take a lease on")
+            fence = await self._run(partial(self._lease.acquire, holder, ttl), "take a lease on")
+            self._leased = True
+            return fence
 
     async def renew_lease(self, fence: Fence) -> None:
         """Renew the heartbeat; `LeaseLostError` when another run took the lease over."""
@@ -201,10 +206,11 @@ class JSONLSink(SinkBase):
     async def release_lease(self, fence: Fence) -> None:
         """Free the directory."""
         async with self._using(opening=True):
-            await self._run(partial(self._lease.release, fence), "release a lease on")
+            last = self._compact if self._state is not None else (lambda: None)
+            await self._run(partial(self._lease.release, fence, last), "release a lease on")
 
     async def _release(self) -> None:
-        if self._state is not None:
+        if self._state is not None and not self._leased:
             await self._run(self._compact, "compact")
 
     async def _run(self, work: Callable[[], _T], action: str) -> _T:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import msgspec
@@ -61,10 +61,12 @@ class DirectoryLease:
             record.heartbeat = time.time()
             self._save(record)
 
-    def release(self, fence: Fence) -> None:
-        """Free the directory, if ``fence`` still holds it."""
+    def release(self, fence: Fence, before: Callable[[], None] = lambda: None) -> None:
+        """Free the directory, if ``fence`` still holds it, after running ``before`` (the
+        sink's last writes) under the lock: a holder that lost the lease writes nothing."""
         with self._locked() as record:
             if record.epoch == fence.epoch:
+                before()
                 self._save(_Record(record.last_epoch))
 
     @contextlib.contextmanager

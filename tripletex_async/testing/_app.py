@@ -25,7 +25,7 @@ from ._http import FakeRequest, FakeResponse, Fault, json_response
 from ._limits import FixedWindows
 from ._lists import NO_DIGEST, envelope, full_result_size, match, parse_list_query
 from ._portfolio import Portfolio
-from ._resources import RESOURCES, ResourceInfo
+from ._resources import MODEL_COLLECTIONS, RESOURCES, ResourceInfo
 from ._schema import ModelSchema, load_models
 from ._stats import FakeStatistics, StatsRecorder
 from ._store import Store, digest
@@ -108,11 +108,21 @@ class FakeTripletex:
         return self._stats.snapshot(self._sessions.created)
 
     def records(self, company_id: int, resource: str) -> list[dict[str, Any]]:
-        """The current objects of a resource, full, sorted by id (for assertions)."""
+        """The current objects of a resource, full, sorted by id (for assertions).
+
+        Every object, including those lists hide by default (inactive customers, contacts,
+        closed projects).
+        """
         return list(self._store.collection(company_id, resource).ordered())
 
     def add(self, company_id: int, resource: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Create an object between runs; webhooks fire."""
+        """Create an object between runs; webhooks fire.
+
+        A child names its parent, e.g. ``add(c, "order/orderline", {"order": {"id": n}})``:
+        the parent then lists it and its list digest moves on, while its ``version`` and
+        ``changes`` stay (tripletex-api2#107). ``update`` and ``delete`` of a child do the
+        same.
+        """
         return self._store.add(company_id, resource, data)
 
     def update(
@@ -295,7 +305,7 @@ class FakeTripletex:
         return self._item(request, info, company, int(raw_id))
 
     def _list(self, request: FakeRequest, info: ResourceInfo, company: int) -> FakeResponse:
-        query = parse_list_query(info, request.params(), self.config)
+        query = parse_list_query(info, request.params(), self.config, now=self.clock())
         model = self._models[info.model]
         selection = self._selection(query.fields, model)
         coll = self._store.collection(company, info.path)
@@ -321,11 +331,14 @@ class FakeTripletex:
         if if_none_match:
             digest_key = (company, info.path, coll.generation, query.filter_key, query.fields)
             version_digest = self._digests.get(digest_key) or self._digests.setdefault(
-                digest_key, digest(matching(), query.fields)
+                digest_key, digest(matching(), query.fields, coll.child_stamps)
             )
             if if_none_match == version_digest:
                 return FakeResponse(304)
-        key = (company, info.path, coll.generation, query, bool(if_none_match))
+        # Expanded references are read at serving time: the page is only as fresh as the
+        # collections it expands, while the digest above ignores them, as Tripletex's does.
+        related = self._expanded_generations(company, selection, model)
+        key = (company, info.path, coll.generation, query, bool(if_none_match), related)
         body = self._pages.get(key)
         if body is None:
             rows = matching()
@@ -347,6 +360,22 @@ class FakeTripletex:
             )
             self._cache_page(key, body)
         return FakeResponse(200, body, [_JSON])
+
+    def _expanded_generations(
+        self, company: int, selection: _fields.Selection, model: ModelSchema
+    ) -> tuple[tuple[str, int], ...]:
+        """(path, generation) of every stored collection that ``selection`` expands."""
+        out: list[tuple[str, int]] = []
+        for name, sub in selection.names.items():
+            info = model.field(name)
+            target = info.target if sub is not None and info is not None else None
+            if sub is None or target is None or target not in self._models:
+                continue
+            path = MODEL_COLLECTIONS.get(target)
+            if path is not None:
+                out.append((path, self._store.collection(company, path).generation))
+            out.extend(self._expanded_generations(company, sub, self._models[target]))
+        return tuple(out)
 
     def _cache_page(self, key: tuple[object, ...], body: bytes) -> None:
         if self._page_bytes + len(body) > _PAGE_CACHE_BYTES:
@@ -438,7 +467,7 @@ class FakeTripletex:
 
     def _with_login_access(self, request: FakeRequest, session: Session) -> FakeResponse:
         info = ResourceInfo("company/>withLoginAccess", "Client")
-        query = parse_list_query(info, request.params(), self.config)
+        query = parse_list_query(info, request.params(), self.config, now=self.clock())
         model = self._models["Client"]
         selection = self._selection(query.fields, model)
         clients = self.portfolio.clients if session.employee.accountant else []

@@ -124,6 +124,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         )
     behaviour.add_argument("--fault-seed", type=int, default=0, metavar="S")
     behaviour.add_argument(
+        "--no-default-filters",
+        dest="default_filters",
+        action="store_false",
+        help="list every row unless asked otherwise; Tripletex hides inactive customers and "
+        "suppliers, contacts and closed projects by default",
+    )
+    behaviour.add_argument(
         "--full-result-size",
         choices=[f.value for f in FullResultSize],
         default=FullResultSize.INEXACT.value,
@@ -161,6 +168,7 @@ def fake_config(args: argparse.Namespace) -> FakeConfig:
         rate_limit=rate_limit,
         faults=faults,
         full_result_size=FullResultSize(args.full_result_size),
+        default_filters=args.default_filters,
     )
 
 

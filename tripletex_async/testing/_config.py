@@ -94,6 +94,10 @@ class FakeConfig:
     post_session_create: bool = True
     #: Sign webhook deliveries and send them (see ``FakeTripletex.deliveries``).
     webhooks: bool = True
+    #: Apply the defaults of list filters that hide rows, as Tripletex does: inactive
+    #: customers and suppliers, contacts among employees and closed projects are left out
+    #: unless asked for. False serves every row unless a filter is given explicitly.
+    default_filters: bool = True
 
     def __post_init__(self) -> None:
         if self.environment not in ("test", "prod"):

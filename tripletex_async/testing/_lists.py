@@ -3,7 +3,8 @@
 Behaviour follows FACTS §2-3 and §6: ``from``/``count`` paging with ``count`` = values
 returned, required date ranges with an exclusive "to", a 10,000-row cap on the matched
 set whatever ``count`` is, ``fullResultSize`` that may lie, and ``versionDigest`` that is a
-real checksum only when ``If-None-Match`` was sent.
+real checksum only when ``If-None-Match`` was sent. Rows the spec's defaults hide
+(inactive customers, contacts, closed projects) are left out as ``_hidden`` says.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ import msgspec
 
 from ._config import FakeConfig, FullResultSize
 from ._errors import ApiFailure, validation_failed
+from ._hidden import Shown, last_change, shown_rows
 from ._resources import ResourceInfo
 from ._schema import ModelSchema
 
 __all__ = ["ListQuery", "envelope", "full_result_size", "match", "parse_list_query"]
 
 OSLO = ZoneInfo("Europe/Oslo")
-_EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
 NO_DIGEST = "'If-None-Match' header not specified"
 
 
@@ -39,17 +40,22 @@ class ListQuery:
     date_range: tuple[str, str] | None
     changed_since: datetime | None
     ids: frozenset[int] | None
+    #: Which rows are visible (None: all); defaults of the spec applied.
+    shown: Shown | None = None
 
     @property
     def filter_key(self) -> tuple[object, ...]:
         """What selects the matched set (not how it is paged or projected)."""
-        return (self.sorting, self.date_range, self.changed_since, self.ids)
+        return (self.sorting, self.date_range, self.changed_since, self.ids, self.shown)
 
 
 def parse_list_query(
-    info: ResourceInfo, params: Mapping[str, str], config: FakeConfig
+    info: ResourceInfo, params: Mapping[str, str], config: FakeConfig, *, now: datetime
 ) -> ListQuery:
-    """Read and validate a list call's query parameters; unknown ones are ignored."""
+    """Read and validate a list call's query parameters; unknown ones are ignored.
+
+    ``now`` is the simulator's clock, for filters relative to today.
+    """
     start = _int_param(params, "from", 0)
     count = _int_param(params, "count", 1000)
     if start < 0 or count < 0:
@@ -66,6 +72,7 @@ def parse_list_query(
         date_range=_date_range(info, params),
         changed_since=_changed_since(info, params),
         ids=_ids(params.get(info.id_param)) if info.id_param else None,
+        shown=shown_rows(info.path, params, defaults=config.default_filters, now=now),
     )
 
 
@@ -136,20 +143,15 @@ def match(
         out = [r for r in out if lo <= (r.get(field) or "") < hi]
     if query.changed_since is not None:
         since = query.changed_since
-        out = [r for r in out if _last_change(r) >= since]
+        out = [r for r in out if last_change(r) >= since]
     if query.ids is not None:
         wanted = query.ids
         out = [r for r in out if r["id"] in wanted]
+    if query.shown is not None:
+        out = query.shown.select(out)
     if query.sorting and query.sorting != "id":
         out = _sorted(out, query.sorting, model)
     return out
-
-
-def _last_change(record: Mapping[str, Any]) -> datetime:
-    changes = record.get("changes") or []
-    if not changes:
-        return _EPOCH
-    return datetime.fromisoformat(changes[-1]["timestamp"])
 
 
 def _sorted(

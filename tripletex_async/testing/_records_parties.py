@@ -70,7 +70,8 @@ def customers(ctx: CompanyContext, rng: Random) -> list[Record]:
                 "customerNumber": number,
                 "isSupplier": is_supplier,
                 "isCustomer": True,
-                "isInactive": r() < 0.03,
+                # About one customer in 170 is inactive, as in the field.
+                "isInactive": r() < 0.006,
                 "accountManager": ctx.pick("employee", rng, 0.6),
                 "department": ctx.pick("department", rng, 0.7),
                 "email": email,
@@ -233,7 +234,7 @@ def employees(ctx: CompanyContext, rng: Random) -> list[Record]:
                 "usesAbroadPayment": False,
                 "userType": "EXTENDED" if i == 0 else any_of(rng, _USER_TYPES),
                 "allowInformationRegistration": True,
-                "isContact": False,
+                "isContact": _is_contact(ctx, i),
                 "isProxy": False,
                 "comments": "",
                 "address": ctx.ref("address", addr0 + i),
@@ -248,6 +249,14 @@ def employees(ctx: CompanyContext, rng: Random) -> list[Record]:
             }
         )
     return out
+
+
+def _is_contact(ctx: CompanyContext, index: int) -> bool:
+    """Whether employee ``index`` is an external contact: about 3 %, never the admin.
+
+    A hash of the index, not a draw: a new draw would shift every later random value.
+    """
+    return index > 0 and ctx.hashed(10, index) % 1000 < 30
 
 
 def departments(ctx: CompanyContext, rng: Random) -> list[Record]:

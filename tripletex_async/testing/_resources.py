@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MODEL_COLLECTIONS", "RESOURCES", "ResourceInfo", "listable_resources"]
+__all__ = [
+    "CHILD_LINKS",
+    "MODEL_COLLECTIONS",
+    "RESOURCES",
+    "ChildLink",
+    "ResourceInfo",
+    "listable_resources",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +144,28 @@ RESOURCES: dict[str, ResourceInfo] = {
 
 #: Which collection holds the objects of a spec schema, for expanding references.
 MODEL_COLLECTIONS: dict[str, str] = {r.model: r.path for r in RESOURCES.values()}
+
+
+@dataclass(frozen=True, slots=True)
+class ChildLink:
+    """How a child collection hangs off its parent, both ways, by reference."""
+
+    #: Path of the parent collection (``order``).
+    parent: str
+    #: Field of a child naming its parent (an order line's ``order``).
+    parent_field: str
+    #: Field of a parent listing its children (an order's ``orderLines``).
+    children_field: str
+
+
+#: The direct children of the simulator: collections whose objects a parent lists by
+#: reference. Tripletex's checksum docs count them into the parent's digest ("an
+#: orderline change updates the /order digest"), although a child change bumps neither
+#: the parent's ``version`` nor its ``changes`` (tripletex-api2#107).
+CHILD_LINKS: dict[str, ChildLink] = {
+    "order/orderline": ChildLink("order", "order", "orderLines"),
+    "ledger/posting": ChildLink("ledger/voucher", "voucher", "postings"),
+}
 
 
 def listable_resources() -> list[str]:

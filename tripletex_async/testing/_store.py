@@ -3,12 +3,16 @@
 Hot-path choices: each object's ``*`` projection is serialized once and reused until the
 object changes, and every collection carries a generation counter that keys the caches of
 page bodies and digests, so serving a repeated query costs a dictionary lookup.
+
+Children (order lines, postings) keep their parent in step: creating, changing or deleting
+one rewrites the parent's list of children and moves the parent's digest on, but leaves
+the parent's ``version`` and ``changes`` alone, as Tripletex does (tripletex-api2#107).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -18,7 +22,7 @@ import msgspec
 
 from ._errors import ApiFailure, not_found
 from ._portfolio import Portfolio
-from ._resources import MODEL_COLLECTIONS, RESOURCES
+from ._resources import CHILD_LINKS, MODEL_COLLECTIONS, RESOURCES, ChildLink
 
 __all__ = ["Collection", "Mutation", "Store"]
 
@@ -42,12 +46,15 @@ class Mutation:
 class Collection:
     """The objects of one resource in one company."""
 
-    __slots__ = ("_ordered", "_star", "by_id", "generation", "resource")
+    __slots__ = ("_ordered", "_star", "by_id", "child_stamps", "generation", "resource")
 
     def __init__(self, resource: str, records: Iterable[dict[str, Any]]) -> None:
         self.resource = resource
         self.by_id: dict[int, dict[str, Any]] = {r["id"]: r for r in records}
         self.generation = 0
+        #: Per parent id, how often its children changed: what the digest sees of them,
+        #: since the parent's own ``version`` does not move.
+        self.child_stamps: dict[int, int] = {}
         self._ordered: list[dict[str, Any]] | None = None
         self._star: dict[int, bytes] = {}
 
@@ -71,12 +78,28 @@ class Collection:
         self._ordered = None
         self._star.pop(record_id, None)
 
+    def touch_children(self, record_id: int) -> None:
+        """Note that the children of ``record_id`` changed (its digest moves on)."""
+        self.child_stamps[record_id] = self.child_stamps.get(record_id, 0) + 1
+        self.touch(record_id)
 
-def digest(records: Iterable[dict[str, Any]], fields: str) -> str:
-    """A checksum of a matched result: ids and versions, and the fields asked for."""
+
+def digest(
+    records: Iterable[dict[str, Any]], fields: str, child_stamps: Mapping[int, int] | None = None
+) -> str:
+    """A checksum of a matched result: ids, versions, child changes and the fields asked.
+
+    Objects reached only through an expanded reference (``customer(name)`` on an invoice)
+    are not in it: Tripletex's checksum misses such changes too.
+    """
     h = hashlib.blake2b(fields.encode(), digest_size=16)
+    if not child_stamps:
+        for r in records:
+            h.update(b"%d:%d;" % (r["id"], r.get("version", 0)))
+        return h.hexdigest()
     for r in records:
-        h.update(b"%d:%d;" % (r["id"], r.get("version", 0)))
+        stamp = child_stamps.get(r["id"], 0)
+        h.update(b"%d:%d:%d;" % (r["id"], r.get("version", 0), stamp))
     return h.hexdigest()
 
 
@@ -128,6 +151,7 @@ class Store:
         record["changes"] = [self._change("CREATE")]
         coll.by_id[record_id] = record
         coll.touch(record_id)
+        self._relink(company_id, resource, None, record)
         self._notify(Mutation(company_id, resource, record_id, "create", record))
         return record
 
@@ -151,6 +175,7 @@ class Store:
         record["changes"] = [*old.get("changes", []), self._change("UPDATE")]
         coll.by_id[record_id] = record
         coll.touch(record_id)
+        self._relink(company_id, resource, old, record)
         self._notify(Mutation(company_id, resource, record_id, "update", record))
         return record
 
@@ -161,8 +186,31 @@ class Store:
         if record is None:
             raise not_found()
         coll.touch(record_id)
+        self._relink(company_id, resource, record, None)
         self._notify(Mutation(company_id, resource, record_id, "delete", record))
         return record
+
+    def _relink(
+        self,
+        company_id: int,
+        resource: str,
+        old: dict[str, Any] | None,
+        new: dict[str, Any] | None,
+    ) -> None:
+        """Keep the parents of a child that was created, changed or deleted in step.
+
+        A child that moved leaves its old parent's list; the (new) parent lists it. Only
+        the parents' collection changes generation: the caches of others stay valid.
+        """
+        link = CHILD_LINKS.get(resource)
+        if link is None:
+            return
+        parents = self.collection(company_id, link.parent)
+        before, after = _parent_id(old, link), _parent_id(new, link)
+        if old is not None and before is not None and before != after:
+            _restate_child(parents, before, link, old, present=False)
+        if new is not None and after is not None:
+            _restate_child(parents, after, link, new, present=True)
 
     def _change(self, change_type: str) -> dict[str, Any]:
         stamp = self._clock().astimezone(OSLO).replace(microsecond=0).isoformat()
@@ -171,6 +219,35 @@ class Store:
     def _notify(self, mutation: Mutation) -> None:
         for listener in self.listeners:
             listener(mutation)
+
+
+def _parent_id(child: dict[str, Any] | None, link: ChildLink) -> int | None:
+    """Id of the parent that ``child`` names, if it names one."""
+    ref = None if child is None else child.get(link.parent_field)
+    if not isinstance(ref, dict):
+        return None
+    try:
+        return int(ref["id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _restate_child(
+    parents: Collection, parent_id: int, link: ChildLink, child: dict[str, Any], *, present: bool
+) -> None:
+    """Make the parent list ``child`` (or not); its ``version`` and ``changes`` stay."""
+    parent = parents.by_id.get(parent_id)
+    if parent is None:
+        return
+    refs = list(parent.get(link.children_field) or [])
+    listed = any(r.get("id") == child["id"] for r in refs)
+    if present and not listed:
+        refs.append({"id": child["id"], "url": child["url"]})
+    elif not present:
+        refs = [r for r in refs if r.get("id") != child["id"]]
+    # A new dict and list: the portfolio's records are shared and stay read-only.
+    parents.by_id[parent_id] = {**parent, link.children_field: refs}
+    parents.touch_children(parent_id)
 
 
 def check_resource(resource: str) -> None:
