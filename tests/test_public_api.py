@@ -42,3 +42,24 @@ def test_exported_objects_belong_to_the_package() -> None:
         value = getattr(tripletex_async, name)
         owner = getattr(value, "__module__", "tripletex_async")
         assert owner.startswith("tripletex_async"), (name, owner)
+
+
+def test_every_error_of_the_package_is_exported() -> None:
+    """Every `TripletexError` subclass is importable from the root or the public subpackage
+    that raises it, so callers can catch it."""
+    import tripletex_async.cli
+    import tripletex_async.sinks
+    import tripletex_async.webhooks
+
+    public = [tripletex_async, tripletex_async.sinks, tripletex_async.webhooks]
+    seen: set[type] = set()
+    todo: list[type] = [tripletex_async.TripletexError]
+    while todo:
+        cls = todo.pop()
+        seen.add(cls)
+        todo.extend(sub for sub in cls.__subclasses__() if sub not in seen)
+    ours = {c for c in seen if c.__module__.startswith("tripletex_async")}
+    missing = {
+        c.__name__ for c in ours if all(getattr(m, c.__name__, None) is not c for m in public)
+    }
+    assert not missing

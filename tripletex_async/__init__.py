@@ -20,9 +20,11 @@ from ._envelopes import Value as Value
 from ._errors import APIError as APIError
 from ._errors import AuthenticationError as AuthenticationError
 from ._errors import ClosedError as ClosedError
+from ._errors import CompanySelectionError as CompanySelectionError
 from ._errors import ConfigurationError as ConfigurationError
 from ._errors import ConflictError as ConflictError
 from ._errors import DecodeError as DecodeError
+from ._errors import EndpointError as EndpointError
 from ._errors import LeaseError as LeaseError
 from ._errors import LeaseHeldError as LeaseHeldError
 from ._errors import LeaseLostError as LeaseLostError
@@ -69,6 +71,7 @@ __all__ = [
     "Client",
     "Clock",
     "ClosedError",
+    "CompanySelectionError",
     "CompanyView",
     "ConfigurationError",
     "ConflictError",
@@ -76,6 +79,7 @@ __all__ = [
     "ConnectionStatistics",
     "Credentials",
     "DecodeError",
+    "EndpointError",
     "Fence",
     "Holder",
     "Lease",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError
@@ -16,7 +15,6 @@ from ._errors import ConfigurationError
 __all__ = [
     "ENVIRONMENTS",
     "Credentials",
-    "EndpointError",
     "Limits",
     "RetryPolicy",
     "resolve_endpoint",
@@ -29,28 +27,6 @@ ENVIRONMENTS: dict[str, str] = {
     "prod": "https://tripletex.no/v2",
 }
 _HOST_ENV = {urlsplit(url).hostname: env for env, url in ENVIRONMENTS.items()}
-
-
-class EndpointError(ConfigurationError):
-    """The API root is wrong: nothing answers there, or it is not Tripletex's API root.
-
-    Raised only where that is certain: the first connect of a connection failing, or the
-    session call answering 404. ``problem`` is what happened, without the advice
-    ``str()`` adds (a command line names its own flags instead).
-    """
-
-    def __init__(
-        self, root: str, problem: str, *, kind: Literal["unreachable", "not_api_root"]
-    ) -> None:
-        advice = {
-            "unreachable": "; check base_url= or env= (TRIPLETEX_BASE_URL or TRIPLETEX_ENV)",
-            "not_api_root": ": is the base URL the API root, ending in /v2?",
-        }[kind]
-        super().__init__(problem + advice)
-        #: The root as shown in ``problem`` (a password in it replaced).
-        self.root = root
-        self.problem = problem
-        self.kind = kind
 
 
 def shown_url(url: str) -> str:

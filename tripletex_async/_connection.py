@@ -21,10 +21,11 @@ import httpx
 import msgspec
 
 from ._clock import Clock
-from ._config import Credentials, EndpointError, Limits, RetryPolicy, shown_url
+from ._config import Credentials, Limits, RetryPolicy, shown_url
 from ._errors import (
     APIError,
     DecodeError,
+    EndpointError,
     TimeoutError,
     TransportError,
     TripletexError,

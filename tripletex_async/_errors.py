@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import msgspec
 
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "CompanyProblem",
+    "CompanySelectionError",
     "ConfigurationError",
     "ConflictError",
     "DecodeError",
+    "EndpointError",
     "LeaseError",
     "LeaseHeldError",
     "LeaseLostError",
@@ -41,6 +45,51 @@ class TripletexError(Exception):
 
 class ConfigurationError(TripletexError):
     """Bad or missing configuration: a token, an environment, a test/prod mismatch."""
+
+
+class EndpointError(ConfigurationError):
+    """The API root is wrong: nothing answers there, or it is not Tripletex's API root.
+
+    Raised only where that is certain: the first connect of a connection failing, or the
+    session call answering 404. ``problem`` is what happened, without the advice
+    ``str()`` adds (a command line names its own flags instead).
+    """
+
+    def __init__(
+        self, root: str, problem: str, *, kind: Literal["unreachable", "not_api_root"]
+    ) -> None:
+        advice = {
+            "unreachable": "; check base_url= or env= (TRIPLETEX_BASE_URL or TRIPLETEX_ENV)",
+            "not_api_root": ": is the base URL the API root, ending in /v2?",
+        }[kind]
+        super().__init__(problem + advice)
+        #: The root as shown in ``problem`` (a password in it replaced).
+        self.root = root
+        self.problem = problem
+        self.kind = kind
+
+
+#: What is wrong with a choice of companies: none was made where one is needed, ids the
+#: token does not reach, or "all" of a token that reaches no client company.
+CompanyProblem = Literal["choose", "unknown", "none_reached"]
+
+_SELECTION_ADVICE: dict[CompanyProblem, str] = {
+    "choose": "pass companies='all' or companies=[id, ...]",
+    "unknown": "TripletexClient.companies() lists the companies it reaches",
+    "none_reached": "companies=None syncs the token's own company",
+}
+
+
+class CompanySelectionError(ConfigurationError):
+    """The companies asked for do not fit the token. ``problem`` says what is wrong,
+    without the advice ``str()`` adds (a command line names its own flags instead);
+    ``unknown`` holds the ids the token does not reach."""
+
+    def __init__(self, problem: str, *, kind: CompanyProblem, unknown: Sequence[int] = ()) -> None:
+        super().__init__(f"{problem}; {_SELECTION_ADVICE[kind]}")
+        self.problem = problem
+        self.kind = kind
+        self.unknown = tuple(unknown)
 
 
 class LeaseError(TripletexError):

@@ -10,7 +10,8 @@ from ._connection import Tally
 
 __all__ = ["ResourceReport", "Status", "SyncReport"]
 
-Status = Literal["pending", "running", "done", "failed"]
+#: ``interrupted``: the sync was cancelled before the unit finished (what it committed stays).
+Status = Literal["pending", "running", "done", "failed", "interrupted"]
 
 
 @dataclass(slots=True)

@@ -23,9 +23,9 @@ import anyio
 import msgspec
 
 from ._clock import OSLO, Clock
-from ._config import Credentials, EndpointError, shown_url
+from ._config import Credentials, shown_url
 from ._envelopes import SessionToken, Value
-from ._errors import APIError, ConfigurationError
+from ._errors import APIError, ConfigurationError, EndpointError
 from ._log import Log, Redactor
 
 __all__ = ["SessionManager", "Token"]

@@ -12,40 +12,19 @@ per company and resource, and it leaves nothing behind.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Literal
 
 from ._client import CompanyView
 from ._envelopes import Client
-from ._errors import APIError, ConfigurationError
+from ._errors import APIError, CompanySelectionError, ConfigurationError
 
-__all__ = ["OWN_COMPANY", "CompanySelectionError", "Problem", "Wanted", "resolve_targets"]
+__all__ = ["OWN_COMPANY", "Wanted", "resolve_targets"]
 
 #: ``companies=`` of `sync`: the owner's company (None), every client ("all"), or ids.
 Wanted = Iterable[int] | Literal["all"] | None
-#: What is wrong with a choice: none was made where one is needed, ids the token does not
-#: reach, or "all" of a token that reaches no client company.
-Problem = Literal["choose", "unknown", "none_reached"]
 #: The name shown for the token owner's company, which withLoginAccess may not list.
 OWN_COMPANY = "(the token's own company)"
-
-_ADVICE: dict[Problem, str] = {
-    "choose": "pass companies='all' or companies=[id, ...]",
-    "unknown": "TripletexClient.companies() lists the companies it reaches",
-    "none_reached": "companies=None syncs the token's own company",
-}
-
-
-class CompanySelectionError(ConfigurationError):
-    """The companies asked for do not fit the token. ``problem`` says what is wrong,
-    without the advice ``str()`` adds (a command line names its own flags instead);
-    ``unknown`` holds the ids the token does not reach."""
-
-    def __init__(self, problem: str, *, kind: Problem, unknown: Sequence[int] = ()) -> None:
-        super().__init__(f"{problem}; {_ADVICE[kind]}")
-        self.problem = problem
-        self.kind = kind
-        self.unknown = tuple(unknown)
 
 
 async def resolve_targets(owner: CompanyView, wanted: Wanted, own: int) -> dict[int, str]:

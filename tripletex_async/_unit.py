@@ -145,6 +145,7 @@ class Unit:
         report.status = "running"
         self._progress()
         started = plan.clock.monotonic()
+        cancelled = False
         try:
             stored = await plan.sink.load_state(
                 plan.connection_key, self.company_id, self.resource.name
@@ -163,9 +164,15 @@ class Unit:
                     for window in windows:
                         state = None if plan.full else states.get(window)
                         tg.start_soon(self._guarded, part, window, state, ())
+        except anyio.get_cancelled_exc_class():
+            cancelled = True
+            raise
         finally:
             report.seconds = plan.clock.monotonic() - started
-            report.status = "failed" if report.errors else "done"
+            if cancelled:
+                report.status = "interrupted"
+            else:
+                report.status = "failed" if report.errors else "done"
             self._progress()
 
     def _progress(self) -> None:

@@ -47,15 +47,8 @@ def stored(db: Path, table: str, company: int) -> dict[int, object]:
         return {int(i): json.loads(data) for i, data in rows}
 
 
-def test_sigint_exits_130_and_a_rerun_completes_exactly(
-    run: Run, served: Served, tmp_path: Path
-) -> None:
-    """SIGINT after the first commit: exit 130 and a hint; the rerun exits 0, exact."""
-    db = tmp_path / "interrupted.db"
-    args = [
-        "sync", "--base-url", served.api_url, "--sink", f"sqlite:///{db}", "--all-companies",
-        "--resources", ",".join(RESOURCES), "--page-size", "10", "--progress", "off", *DATES,
-    ]  # fmt: skip
+def interrupt_after_first_commit(args: list[str], db: Path) -> tuple[int, str]:
+    """Run the CLI, SIGINT it once postings are committed to ``db``: exit code, stderr."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tripletex_async._cli", *args],
         stdout=subprocess.PIPE,
@@ -75,7 +68,20 @@ def test_sigint_exits_130_and_a_rerun_completes_exactly(
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == 130, err
+    return process.returncode, err
+
+
+def test_sigint_exits_130_and_a_rerun_completes_exactly(
+    run: Run, served: Served, tmp_path: Path
+) -> None:
+    """SIGINT after the first commit: exit 130 and a hint; the rerun exits 0, exact."""
+    db = tmp_path / "interrupted.db"
+    args = [
+        "sync", "--base-url", served.api_url, "--sink", f"sqlite:///{db}", "--all-companies",
+        "--resources", ",".join(RESOURCES), "--page-size", "10", "--progress", "off", *DATES,
+    ]  # fmt: skip
+    code, err = interrupt_after_first_commit(args, db)
+    assert code == 130, err
     assert "rerun the same command to continue where it stopped" in err
     assert "Traceback" not in err
     companies = served.fake.portfolio.company_ids()
@@ -98,26 +104,8 @@ def test_sigint_still_writes_the_report_of_what_was_done(served: Served, tmp_pat
         "--resources", ",".join(RESOURCES), "--page-size", "10", "--progress", "off",
         "--report-json", str(report), *DATES,
     ]  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tripletex_async._cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while stored_rows(db, "ledger_posting") == 0 and process.poll() is None:
-            assert time.monotonic() < deadline, "nothing was committed"
-            time.sleep(0.02)
-        assert process.poll() is None, "the run ended before it could be interrupted"
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 130, err
+    code, err = interrupt_after_first_commit(args, db)
+    assert code == 130, err
     data = json.loads(report.read_text())
     assert data["interrupted"] is True
     assert data["ok"] is False

@@ -150,3 +150,21 @@ async def test_postgres_holder_whose_session_ended_is_taken_over(
         await other.acquire_lease({1}, this_process(), 60)
     finally:
         await other.aclose()
+
+
+async def test_jsonl_holder_frozen_mid_commit_is_reported_not_waited_for(tmp_path: Path) -> None:
+    """A JSONL holder stopped while it holds the directory's lock (in a commit) cannot be
+    taken over; a new run says so within its wait instead of blocking forever."""
+    import fcntl
+
+    sink = JSONLSink(tmp_path / "lake")
+    await sink.acquire_lease({1}, dead_holder(), 3600)
+    sink._lease.lock_wait = 0
+    fd = os.open(tmp_path / "lake" / "_lease.lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # the frozen holder, in the middle of a commit
+    try:
+        with pytest.raises(LeaseHeldError, match=r"middle of writing.*resume or kill"):
+            await sink.acquire_lease({1}, this_process(), 60)
+    finally:
+        os.close(fd)
+        await sink.aclose()

@@ -9,7 +9,7 @@ import anyio
 import msgspec
 import pytest
 
-from tripletex_async import SyncOptions, sync
+from tripletex_async import ResourceReport, SyncOptions, sync
 from tripletex_async._resources import RESOURCES
 from tripletex_async.sinks import MemorySink
 from tripletex_async.testing import FakeRequest, FakeResponse, FakeTripletex
@@ -170,6 +170,26 @@ async def test_cut_off_run_resumes_to_exact_data_with_less_work(
             assert stored(records, company) == expected(fake, company, resource)
     full = await run(make_client, MemorySink(), options=options)
     assert resumed.total().requests < full.total().requests
+
+
+async def test_units_a_cancellation_ends_report_interrupted(make_client: MakeClient) -> None:
+    """A unit ended by a cancellation says ``interrupted``, never ``done``."""
+    seen: dict[tuple[int, str], ResourceReport] = {}
+
+    with anyio.move_on_after(10_000) as scope:  # virtual time: only the cancel below ends it
+
+        def stop_after_some(report: ResourceReport) -> None:
+            seen[report.company_id, report.resource] = report
+            if len(seen) == 3:
+                scope.cancel()
+
+        await run(
+            make_client, MemorySink(), options=SyncOptions(page_size=5), on_progress=stop_after_some
+        )
+    assert scope.cancelled_caught
+    statuses = {r.status for r in seen.values()}
+    assert "interrupted" in statuses
+    assert statuses <= {"pending", "interrupted"}
 
 
 async def test_tiny_page_budget_still_completes(

@@ -35,6 +35,10 @@ LogFormat = Literal["auto", "console", "json"]
 #: whose DEBUG output is protocol noise).
 _HTTPX = "httpx"
 _QUIET = ("httpcore", "hpack", "aiohttp", "asyncio")
+#: Loggers whose warnings repeat, in a driver's words, a failure the run already reports
+#: as one typed line (psycopg warns "query cancellation interrupted" when a run that lost
+#: its lease stops its queries): shown from ``-vv`` only.
+_DRIVERS = ("psycopg",)
 
 
 def level_from(verbose: int, name: str | None) -> int:
@@ -181,6 +185,9 @@ def _levels(root: logging.Logger, level: int) -> MutableMapping[str, int]:
     """Set the levels this run wants; return the old ones to restore."""
     wanted = {"": level, _HTTPX: logging.INFO if level <= logging.DEBUG else logging.WARNING}
     wanted.update(dict.fromkeys(_QUIET, max(level, logging.WARNING)))
+    wanted.update(
+        dict.fromkeys(_DRIVERS, logging.DEBUG if level <= logging.DEBUG else logging.ERROR)
+    )
     old: dict[str, int] = {}
     for name, value in wanted.items():
         logger = root if not name else logging.getLogger(name)

@@ -13,7 +13,6 @@ while no writer is changing them.
 
 from __future__ import annotations
 
-import math
 import sys
 from collections import deque
 from collections.abc import Callable
@@ -80,13 +79,6 @@ class CompanyProgress:
         return sum(r.status == "failed" for r in self.reports.values())
 
 
-def _being_cancelled() -> bool:
-    try:
-        return anyio.current_effective_deadline() == -math.inf
-    except RuntimeError:  # not in a task (a test calling the hook): nothing to cancel
-        return False
-
-
 class Tracker:
     """Collects live reports from ``on_progress`` and samples rates when asked."""
 
@@ -95,9 +87,6 @@ class Tracker:
         self._started = started
         self._companies: dict[int, CompanyProgress] = {}
         self._meter = RateMeter()
-        #: (company, resource) of units that ended because the run was cancelled: their
-        #: reports say "done" though they did not finish.
-        self.cut_short: set[tuple[int, str]] = set()
 
     @property
     def started(self) -> float:
@@ -110,8 +99,6 @@ class Tracker:
         if company is None:
             company = self._companies[report.company_id] = CompanyProgress(report.company_id)
         company.reports[report.resource] = report
-        if report.status == "done" and _being_cancelled():
-            self.cut_short.add((report.company_id, report.resource))
 
     def reports(self) -> list[ResourceReport]:
         """Every report seen so far, by company in the order they first reported."""

@@ -22,10 +22,16 @@ from typing import TextIO
 import anyio
 import anyio.abc
 
-from .._config import EndpointError
-from .._errors import AuthenticationError, ConfigurationError, LeaseError, TripletexError
+from .._errors import (
+    AuthenticationError,
+    CompanyProblem,
+    CompanySelectionError,
+    ConfigurationError,
+    EndpointError,
+    LeaseError,
+    TripletexError,
+)
 from .._groups import sole_exception
-from .._targets import CompanySelectionError, Problem
 from ..sinks import SinkError
 from ._logging import LogSetup
 
@@ -50,7 +56,7 @@ EXIT_INTERRUPTED = 130
 
 _RESUME_HINT = "what was stored is committed; rerun the same command to continue where it stopped"
 #: The library's advice, in flags.
-_CHOICE_ADVICE: dict[Problem, str] = {
+_CHOICE_ADVICE: dict[CompanyProblem, str] = {
     "choose": "use --all-companies or --company ID",
     "unknown": "`tripletex-async companies` lists the companies it reaches",
     "none_reached": "without --all-companies a sync takes the token's own company",

@@ -178,12 +178,9 @@ async def _sync_showing_progress(
 
 
 def _interrupted(tracker: Tracker, now: float) -> dict[str, Any]:
-    """The report of a cancelled sync: the units seen so far; those the cancellation
-    ended are ``interrupted``, whatever their report says."""
+    """The report of a cancelled sync: the units seen so far (those the cancellation
+    ended say ``interrupted``)."""
     document = SyncReport("", tracker.reports(), now - tracker.started).to_dict()
-    for entry in document["resources"]:
-        if (entry["company_id"], entry["resource"]) in tracker.cut_short:
-            entry["status"] = "interrupted"
     document.update(connection=None, ok=False, interrupted=True)
     return document
 

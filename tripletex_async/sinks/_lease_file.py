@@ -5,6 +5,9 @@ companies would still overwrite each other's state: the lease covers the directo
 single companies. Every lease operation and every fenced commit runs under an exclusive
 ``flock`` of ``_lease.lock``, so a takeover and a commit never interleave; the lock dies
 with its process, the lease record does not (its heartbeat tells a frozen holder apart).
+A holder frozen in the middle of a commit keeps the lock, and no one can break a ``flock``:
+`acquire` then gives up after ``lock_wait`` seconds with `LeaseHeldError`, so ``--wait``
+still bounds how long a run waits.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import msgspec
 
-from .._errors import LeaseLostError
+from .._errors import LeaseHeldError, LeaseLostError
 from .._lease import Fence, Holder, HolderRecord, lost_message, revocable
 from . import _files
 
@@ -40,12 +43,14 @@ class _Record(msgspec.Struct):
 class DirectoryLease:
     """The lease of one directory. Every method blocks: run it in a worker thread."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, lock_wait: float = 1.0) -> None:
         self.directory = directory
+        #: How long `acquire` waits for the lock, which commits hold for milliseconds.
+        self.lock_wait = lock_wait
 
     def acquire(self, holder: Holder, ttl: float) -> Fence:
         """Take the directory for ``holder``, taking it over from a dead or stale one."""
-        with self._locked() as record:
+        with self._locked(give_up_after=self.lock_wait) as record:
             now = time.time()
             if record.epoch is not None and record.holder is not None:
                 held = HolderRecord(record.epoch, record.holder, record.heartbeat, record.ttl, 1)
@@ -86,18 +91,44 @@ class DirectoryLease:
             raise LeaseLostError(lost_message(record.holder))
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[_Record]:
+    def _locked(self, give_up_after: float | None = None) -> Iterator[_Record]:
         import fcntl  # POSIX only, as is JSONLSink's crash safety (fsync of directories)
 
         self.directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.directory / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            path = self.directory / _RECORD
-            exists = path.exists()
-            yield msgspec.json.decode(path.read_bytes(), type=_Record) if exists else _Record()
+            if give_up_after is None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            else:
+                self._lock_or_give_up(fd, give_up_after)
+            yield self._load()
         finally:
             os.close(fd)  # and with it the lock
+
+    def _lock_or_give_up(self, fd: int, seconds: float) -> None:
+        import fcntl
+
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.02)  # in a worker thread, never on the event loop
+        # The record is replaced atomically, so it can be read without the lock.
+        holder = self._load().holder
+        who = f": {holder}" if holder is not None else ""
+        raise LeaseHeldError(
+            f"another run is in the middle of writing into this directory{who}; "
+            "if it is stopped (SIGSTOP, a paused machine) resume or kill it, otherwise wait "
+            "for it (--wait SECONDS) or try again later"
+        )
+
+    def _load(self) -> _Record:
+        path = self.directory / _RECORD
+        return msgspec.json.decode(path.read_bytes(), type=_Record) if path.exists() else _Record()
 
     def _save(self, record: _Record) -> None:
         _files.replace(self.directory / _RECORD, msgspec.json.encode(record))

@@ -13,7 +13,7 @@ import json
 from collections.abc import Collection, Sequence
 
 from .._lease import Holder, HolderRecord
-from ._sql import META, Dialect, ident
+from ._sql import Dialect, ident
 
 __all__ = [
     "HOLDER",
@@ -21,12 +21,10 @@ __all__ = [
     "check_fence",
     "conflicts",
     "delete_holder",
-    "epoch_upsert",
     "holder_insert",
     "holder_record",
     "holder_values",
     "lease_ddl",
-    "next_epoch",
     "renew",
     "scope_upsert",
     "scopes_param",
@@ -75,24 +73,11 @@ def conflicts(d: Dialect) -> str:
 def holder_record(row: Sequence[object]) -> tuple[HolderRecord, int | None]:
     """A row of `conflicts` as a record, and the holder's database session (PostgreSQL)."""
     epoch, host, pid, process, started_at, heartbeat, ttl, backend, overlap = row
-    holder = Holder(str(host), int(str(pid)), str(started_at), str(process))
+    holder = _holder((host, pid, started_at, process))
     record = HolderRecord(
         int(str(epoch)), holder, float(str(heartbeat)), float(str(ttl)), int(str(overlap))
     )
     return record, None if backend is None else int(str(backend))
-
-
-def next_epoch(d: Dialect) -> str:
-    """The last epoch handed out (no row before the first)."""
-    return f"SELECT value FROM {d.table(META)} WHERE key = 'lease_epoch'"
-
-
-def epoch_upsert(d: Dialect) -> str:
-    """Store the last epoch handed out (one parameter, as text)."""
-    return (
-        f"INSERT INTO {d.table(META)} (key, value) VALUES ('lease_epoch', {d.param}) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-    )
 
 
 def holder_insert(d: Dialect) -> str:
@@ -142,8 +127,10 @@ def taker(d: Dialect) -> str:
 
 def taker_holder(row: Sequence[object] | None) -> Holder | None:
     """A row of `taker` as a `Holder`."""
-    if row is None:
-        return None
+    return None if row is None else _holder(row)
+
+
+def _holder(row: Sequence[object]) -> Holder:
     host, pid, started_at, process = row
     return Holder(str(host), int(str(pid)), str(started_at), str(process))
 

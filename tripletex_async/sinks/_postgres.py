@@ -183,10 +183,10 @@ class PostgresSink(SinkBase):
                     await cursor.execute("SELECT pg_terminate_backend(%s)", (backend,))
                 for statement in _lease.delete_holder(d):
                     await cursor.execute(statement, (record.epoch,))
-            await cursor.execute(_lease.next_epoch(d))
+            await cursor.execute(_sql.meta_query(d, "lease_epoch"))
             row = await cursor.fetchone()
             epoch = (0 if row is None else stored_version(row[0])) + 1
-            await cursor.execute(_lease.epoch_upsert(d), (str(epoch),))
+            await cursor.execute(_sql.meta_upsert(d, "lease_epoch"), (str(epoch),))
             await cursor.execute("SELECT pg_backend_pid()")
             backend_row = await cursor.fetchone()
             backend = int(backend_row[0]) if backend_row else None
@@ -267,7 +267,7 @@ class PostgresSink(SinkBase):
             await self._ensure_schema(cursor)
             for statement in _sql.base_ddl(d):
                 await cursor.execute(statement)
-            await cursor.execute(_sql.version_query(d))
+            await cursor.execute(_sql.meta_query(d, "schema_version"))
             row = await cursor.fetchone()
             stored = None if row is None else stored_version(row[0])
             existing = await self._existing_columns(cursor)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 from ._base import SCHEMA_VERSION, Batch, ColumnKind, SinkError, StateKey, Table, WindowState
 from ._common import (
@@ -25,12 +25,15 @@ __all__ = [
     "MIGRATIONS",
     "SQLITE",
     "Dialect",
+    "MetaKey",
     "Statement",
     "add_columns",
     "after_upsert",
     "base_ddl",
     "ident",
     "insert_columns",
+    "meta_query",
+    "meta_upsert",
     "open_statements",
     "postgres_dialect",
     "read_query",
@@ -41,8 +44,6 @@ __all__ = [
     "upsert_rows",
     "upsert_tail",
     "upsert_values",
-    "version_query",
-    "version_upsert",
 ]
 
 META = "_tripletex_meta"
@@ -233,19 +234,23 @@ def open_statements(
         columns = existing.get(table.name)
         plan += [(sql, ()) for sql in table_ddl(d, table)]
         plan += [(sql, ()) for sql in add_columns(d, table, columns)] if columns else []
-    plan.append((version_upsert(d), (str(SCHEMA_VERSION),)))
+    plan.append((meta_upsert(d, "schema_version"), (str(SCHEMA_VERSION),)))
     return plan
 
 
-def version_query(d: Dialect) -> str:
-    """Select the stored schema version (no row on a new database)."""
-    return f"SELECT value FROM {d.table(META)} WHERE key = 'schema_version'"
+#: Keys of the meta table: the schema version, and the last lease epoch handed out.
+MetaKey = Literal["schema_version", "lease_epoch"]
 
 
-def version_upsert(d: Dialect) -> str:
-    """Store the schema version (one parameter)."""
+def meta_query(d: Dialect, key: MetaKey) -> str:
+    """Select a value of the meta table (no row before it is first stored)."""
+    return f"SELECT value FROM {d.table(META)} WHERE key = '{key}'"
+
+
+def meta_upsert(d: Dialect, key: MetaKey) -> str:
+    """Store a value of the meta table (one parameter, as text)."""
     return (
-        f"INSERT INTO {d.table(META)} (key, value) VALUES ('schema_version', {d.param}) "
+        f"INSERT INTO {d.table(META)} (key, value) VALUES ('{key}', {d.param}) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
     )
 

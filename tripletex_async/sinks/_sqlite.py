@@ -154,7 +154,7 @@ class SQLiteSink(SinkBase):
     def _open(self, tables: Sequence[Table], connection: sqlite3.Connection) -> None:
         for statement in _sql.base_ddl(_D):
             connection.execute(statement)
-        row = connection.execute(_sql.version_query(_D)).fetchone()
+        row = connection.execute(_sql.meta_query(_D, "schema_version")).fetchone()
         stored = None if row is None else stored_version(row[0])
         names = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         existing = {name: _columns(connection, name) for (name,) in names.fetchall()}
@@ -172,9 +172,9 @@ class SQLiteSink(SinkBase):
         for record in revocable(records, now, len(scopes)):
             for statement in _lease.delete_holder(_D):
                 connection.execute(statement, (record.epoch,))
-        row = connection.execute(_lease.next_epoch(_D)).fetchone()
+        row = connection.execute(_sql.meta_query(_D, "lease_epoch")).fetchone()
         epoch = (0 if row is None else stored_version(row[0])) + 1
-        connection.execute(_lease.epoch_upsert(_D), (str(epoch),))
+        connection.execute(_sql.meta_upsert(_D, "lease_epoch"), (str(epoch),))
         connection.execute(
             _lease.holder_insert(_D), _lease.holder_values(epoch, holder, now, ttl, None)
         )
