@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from tripletex_async._resources import RESOURCES
+from tripletex_async.engine._resources import RESOURCES
 from tripletex_async.models import OrderLine
 from tripletex_async.testing import FakeTripletex
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tripletex_async._cli import main
-from tripletex_async._resources import RESOURCES
+from tripletex_async.cli._main import main
+from tripletex_async.engine._resources import RESOURCES
 from tripletex_async.testing import (
     FakeConfig,
     FakeRequest,

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tripletex_async._resources import RESOURCES
+from tripletex_async.engine._resources import RESOURCES
 from tripletex_async.testing import FakeConfig, RateLimit
 
 from .conftest import DATES, Run, Served, expected_counts

@@ -7,11 +7,11 @@ from datetime import date, datetime
 
 import pytest
 
-from tripletex_async._cli import main
-from tripletex_async._clock import OSLO
-from tripletex_async._resources import DEFAULT_RESOURCES
-from tripletex_async._sync import default_date_range
 from tripletex_async.cli._args import build_parser
+from tripletex_async.cli._main import main
+from tripletex_async.client._clock import OSLO
+from tripletex_async.engine._resources import DEFAULT_RESOURCES
+from tripletex_async.engine._sync import default_date_range
 
 from .conftest import Run, Served
 

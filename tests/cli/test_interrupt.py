@@ -50,7 +50,7 @@ def stored(db: Path, table: str, company: int) -> dict[int, object]:
 def interrupt_after_first_commit(args: list[str], db: Path) -> tuple[int, str]:
     """Run the CLI, SIGINT it once postings are committed to ``db``: exit code, stderr."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tripletex_async._cli", *args],
+        [sys.executable, "-m", "tripletex_async.cli", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -8,8 +8,8 @@ import logging
 import pytest
 import structlog
 
-from tripletex_async._log import REDACTED
 from tripletex_async.cli._logging import LogSetup, level_from
+from tripletex_async.client._log import REDACTED
 
 from .conftest import DATES, Run, Served
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tripletex_async._resources import RESOURCES
+from tripletex_async.engine._resources import RESOURCES
 
 from .conftest import DATES, Run, Served, expected_counts, table_counts
 

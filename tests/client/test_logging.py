@@ -43,7 +43,7 @@ async def test_debug_logs_of_a_full_session_hold_no_secret(
 
 def test_redactor_scrubs_basic_headers_and_token_params() -> None:
     """Secret-shaped text is removed even when the secret itself is unknown."""
-    from tripletex_async._log import Redactor
+    from tripletex_async.client._log import Redactor
 
     redactor = Redactor()
     line = "Authorization: Basic MDp0b2tlbg== url=/x?consumerToken=abc&employeeToken=def&a=1"

@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tripletex_async import RetryPolicy
-from tripletex_async._clock import OSLO
-from tripletex_async._config import Credentials
-from tripletex_async._log import Log, Redactor
-from tripletex_async._session import SessionManager
+from tripletex_async.client._clock import OSLO
+from tripletex_async.client._config import Credentials
+from tripletex_async.client._log import Log, Redactor
+from tripletex_async.client._session import SessionManager
 from tripletex_async.testing._fields import parse_fields
 
 

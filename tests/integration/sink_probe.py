@@ -18,7 +18,7 @@ from typing import Literal
 import anyio
 import psycopg
 
-from tripletex_async._resources import RESOURCES
+from tripletex_async.engine._resources import RESOURCES
 from tripletex_async.sinks import JSONLSink, PostgresSink, ReadableSink, SQLiteSink
 from tripletex_async.testing import FakeTripletex
 

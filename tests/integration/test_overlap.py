@@ -85,7 +85,7 @@ class Runs:
         for name in ("TRIPLETEX_ENV", "TRIPLETEX_BASE_URL"):
             env.pop(name, None)
         process = subprocess.Popen(
-            [sys.executable, "-m", "tripletex_async._cli", *args],
+            [sys.executable, "-m", "tripletex_async.cli", *args],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tripletex_async._resources import RESOURCES
+from tripletex_async.engine._resources import RESOURCES
 from tripletex_async.sinks import SQLiteSink
 from tripletex_async.testing import (
     FakeConfig,

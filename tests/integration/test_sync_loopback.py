@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tripletex_async import RetryPolicy, TripletexClient, sync
-from tripletex_async._resources import RESOURCES
+from tripletex_async.engine._resources import RESOURCES
 from tripletex_async.sinks import SQLiteSink
 from tripletex_async.testing import (
     FakeConfig,

@@ -12,7 +12,9 @@ import pytest
 from msgspec import UNSET, UnsetType
 
 import tripletex_async.models
+from tools import gen_models
 from tripletex_async import TripletexClient
+from tripletex_async._spec import models_json
 from tripletex_async.models import (
     MODELS,
     Customer,
@@ -22,7 +24,6 @@ from tripletex_async.models import (
     OrderLine,
     Posting,
     Ref,
-    _codegen,
     _generated,
 )
 from tripletex_async.testing import (
@@ -35,8 +36,7 @@ from tripletex_async.testing import (
 )
 
 PACKAGE = Path(tripletex_async.models.__file__).parent
-MODELS_JSON = PACKAGE.parent / "testing" / "_data" / "models.json"
-DATA: dict[str, Any] = json.loads(MODELS_JSON.read_text(encoding="utf-8"))
+DATA: dict[str, Any] = json.loads(models_json())
 
 #: Every generated Struct by class name (the resources' and OrderLine).
 STRUCTS: dict[str, type[msgspec.Struct]] = {
@@ -116,13 +116,13 @@ def company(portfolio: Portfolio) -> int:
 def test_committed_file_matches_render() -> None:
     """_generated.py is exactly what the generator renders from models.json (no drift)."""
     committed = (PACKAGE / "_generated.py").read_text(encoding="utf-8")
-    assert committed == _codegen.render(), "run: python -m tripletex_async.models._codegen"
+    assert committed == gen_models.render(), "run: python -m tools.gen_models"
 
 
 def test_header_names_command_and_spec_version() -> None:
     """The header says it is generated, by which command, from which spec version."""
     head = (PACKAGE / "_generated.py").read_text(encoding="utf-8").splitlines()[:3]
-    assert "python -m tripletex_async.models._codegen" in head[0]
+    assert "python -m tools.gen_models" in head[0]
     assert DATA["spec_version"] in head[1]
     assert DATA["spec_version"] == _generated.SPEC_VERSION
 

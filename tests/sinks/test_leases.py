@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from tripletex_async import LeaseHeldError, LeaseLostError
-from tripletex_async._lease import Holder, LeaseStore, this_process
 from tripletex_async.sinks import (
     Batch,
     JSONLSink,
@@ -20,6 +19,7 @@ from tripletex_async.sinks import (
     ReadableSink,
     SQLiteSink,
 )
+from tripletex_async.sinks._lease import Holder, LeaseStore, this_process
 
 from .conftest import CUSTOMER, customer, key, state
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tripletex_async import Ref
-from tripletex_async._fields import fields_for, row_shape
+from tripletex_async.engine._fields import fields_for, row_shape
 from tripletex_async.sinks import Column
 
 UNSET = msgspec.UNSET

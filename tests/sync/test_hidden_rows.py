@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tripletex_async import sync
-from tripletex_async._resources import RESOURCES, WHOLE
+from tripletex_async.engine._resources import RESOURCES, WHOLE
 from tripletex_async.sinks import MemorySink
 from tripletex_async.testing import FakeTripletex
 

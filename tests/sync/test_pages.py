@@ -8,7 +8,7 @@ import anyio
 import msgspec
 import pytest
 
-from tripletex_async._pages import CapReached, Page, PageBudget, scan
+from tripletex_async.engine._pages import CapReached, Page, PageBudget, scan
 
 pytestmark = pytest.mark.anyio
 SIZE = 10

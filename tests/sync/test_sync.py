@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from tripletex_async import ResourceReport, SyncOptions, sync
-from tripletex_async._resources import RESOURCES
+from tripletex_async.engine._resources import RESOURCES
 from tripletex_async.sinks import MemorySink
 from tripletex_async.testing import FakeRequest, FakeResponse, FakeTripletex
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tripletex_async._windows import UNDATED, Window, plan_windows
+from tripletex_async.engine._windows import UNDATED, Window, plan_windows
 
 DAY = timedelta(days=1)
 days = st.dates(min_value=date(2019, 1, 1), max_value=date(2028, 12, 31))

@@ -10,16 +10,17 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from .. import __version__
-from .._resources import DEFAULT_RESOURCES, RESOURCES
-from .._sync import MAX_PAGE, default_date_range
+from ..engine._resources import DEFAULT_RESOURCES, RESOURCES
+from ..engine._sync import MAX_PAGE, default_date_range
 from ._logging import LEVELS
 
-__all__ = ["build_parser", "parse_args"]
+__all__ = ["SyncRequest", "build_parser", "parse_args"]
 
 DEFAULT_SINK = "sqlite:///tripletex.db"
 
@@ -367,3 +368,53 @@ def _unwritable(path: Path) -> str | None:
     if path.exists():
         return None if os.access(path, os.W_OK) else f"file not writable: {path}"
     return None if os.access(directory, os.W_OK | os.X_OK) else f"not writable: {directory}"
+
+
+Companies = list[int] | Literal["all"] | None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    """What to sync: companies, resources, dates, and how."""
+
+    companies: Companies
+    resources: tuple[str, ...]
+    date_from: date
+    date_to: date
+    full: bool = False
+    #: The nightly run beside webhooks; the same incremental sync, labelled as such.
+    reconcile: bool = False
+    page_size: int = 1000
+    #: Seconds the run's lease survives without renewal (`SyncOptions.lease_ttl`).
+    lease_ttl: float = 60.0
+    #: Seconds to wait for another run's lease on these companies (`SyncOptions.lease_wait`).
+    lease_wait: float = 0.0
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SyncRequest:
+        """From ``sync``'s (or ``plan``'s) flags."""
+        companies: Companies = "all" if args.all_companies else args.company
+        return cls(
+            companies=companies,
+            resources=tuple(args.resources),
+            date_from=args.date_from,
+            date_to=args.date_to,
+            full=bool(getattr(args, "full", False)),
+            reconcile=bool(getattr(args, "reconcile", False)),
+            page_size=args.page_size,
+            lease_ttl=getattr(args, "lease_ttl", 60.0),
+            lease_wait=getattr(args, "wait", 0.0),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """Plain data for the JSON report."""
+        companies = "own" if self.companies is None else self.companies
+        return {
+            "companies": companies,
+            "resources": list(self.resources),
+            "date_from": self.date_from.isoformat(),
+            "date_to": self.date_to.isoformat(),
+            "full": self.full,
+            "reconcile": self.reconcile,
+            "page_size": self.page_size,
+        }

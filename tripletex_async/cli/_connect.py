@@ -16,8 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 import anyio
 import httpx
 
-from .._client import TripletexClient
-from .._config import Credentials, resolve_endpoint
+from ..client._client import TripletexClient
+from ..client._config import Credentials, resolve_endpoint
 from ..sinks import Sink
 from ._logging import Scrubber
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import anyio
 
-from .._config import Credentials
-from .._report import SyncReport
-from .._resources import DEFAULT_RESOURCES
+from ..client._config import Credentials
+from ..engine._report import SyncReport
+from ..engine._resources import DEFAULT_RESOURCES
 from ..sinks import SQLiteSink
 from ..testing import (
     FakeConfig,
@@ -28,9 +28,10 @@ from ..testing import (
     RateLimit,
     generate_portfolio,
 )
+from ._args import SyncRequest
 from ._connect import Endpoint, closing, open_client
 from ._run import Context
-from ._sync_cmd import Display, SyncRequest, run_sync
+from ._sync_cmd import Display, run_sync
 
 __all__ = ["run"]
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import structlog
 from structlog.typing import EventDict, Processor
 
-from .._log import Redactor
+from ..client._log import Redactor
 
 __all__ = ["LEVELS", "LogFormat", "LogSetup", "Scrubber", "level_from"]
 

@@ -14,14 +14,13 @@ import argparse
 import dataclasses
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import msgspec
 
-from .._client import TripletexClient
-from .._errors import (
+from ..client._client import TripletexClient
+from ..client._errors import (
     APIError,
     AuthenticationError,
     ConfigurationError,
@@ -29,94 +28,19 @@ from .._errors import (
     ResultSetTooLargeError,
     TransportError,
 )
-from .._resources import RESOURCES, Partition, Resource
-from .._sync import MAX_PAGE
-from .._targets import resolve_targets
-from .._windows import UNDATED, Window, plan_windows
+from ..engine._resources import RESOURCES, Partition, Resource
+from ..engine._targets import resolve_targets
+from ..engine._windows import UNDATED, Window, plan_windows
+from ._args import SyncRequest
 from ._connect import open_client, resolve
+from ._plan_model import Estimate, Probe, ResourcePlan
 from ._plan_output import print_plan
 from ._run import EXIT_FAILED, EXIT_OK, Context
-from ._sync_cmd import SyncRequest
 
-__all__ = ["Estimate", "Probe", "ResourcePlan", "estimate", "run"]
+__all__ = ["estimate", "run"]
 
 #: First pages asked for at once (the connection bounds what is in flight besides).
 WORKERS = 16
-
-
-@dataclass(frozen=True, slots=True)
-class Probe:
-    """What the first page of one window showed."""
-
-    company_id: int
-    resource: str
-    window: Window
-    records: int = 0
-    full: bool = False
-    #: ``fullResultSize``: an estimate only.
-    hint: int | None = None
-    #: 422/23000: the window holds more than the result-set cap and will be split.
-    too_large: bool = False
-    error: str | None = None
-
-
-@dataclass(slots=True)
-class ResourcePlan:
-    """One resource of one company: its windows' probes summed up."""
-
-    company_id: int
-    resource: str
-    windows: int = 0
-    #: Records certainly there (first pages; more where ``exact`` is false).
-    at_least: int = 0
-    exact: bool = True
-    #: The sum of ``fullResultSize`` over windows with a full first page, else counts.
-    estimate: int = 0
-    requests_at_least: int = 0
-    requests_estimate: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def add(self, probe: Probe, page_size: int) -> None:
-        """Count one window's probe in."""
-        self.windows += 1
-        if probe.error is not None:
-            self.errors.append(f"{probe.window}: {probe.error}")
-            return
-        low, guess = _requests(probe, page_size)
-        self.requests_at_least += low
-        self.requests_estimate += guess
-        if probe.too_large:
-            self.exact = False
-            self.at_least += MAX_PAGE + 1
-            self.estimate += max(probe.hint or 0, MAX_PAGE + 1)
-            return
-        self.at_least += probe.records
-        self.exact = self.exact and not probe.full
-        self.estimate += max(probe.hint or 0, probe.records) if probe.full else probe.records
-
-
-def _requests(probe: Probe, page_size: int) -> tuple[int, int]:
-    """Requests a sync of the window needs: at least, and as estimated."""
-    if probe.too_large:
-        # The refused query, then at least the pages of the cap's worth of records.
-        low = 1 + MAX_PAGE // page_size + 1
-        return low, max(low, 1 + (probe.hint or 0) // page_size + 1)
-    if not probe.full:
-        return 1, 1
-    # A scan stops at the first short page: N records take N // size + 1 requests.
-    return 2, max(2, (probe.hint or 0) // page_size + 1)
-
-
-@dataclass(frozen=True, slots=True)
-class Estimate:
-    """The plan's totals and how long a sync would take."""
-
-    requests_at_least: int
-    requests_estimate: int
-    #: From the learned rate limit; ``None`` when Tripletex reported none.
-    seconds_by_rate_limit: float | None
-    #: At the pace the plan's own requests went (``WORKERS`` in parallel).
-    seconds_by_observed_pace: float | None
 
 
 def estimate(

@@ -7,13 +7,11 @@ a lower bound, printed with ``≥``, and its ``fullResultSize`` estimate with ``
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-from .._ratelimit import BudgetSnapshot
+from ..client._ratelimit import BudgetSnapshot
+from ._plan_model import Estimate, ResourcePlan
 from ._report_table import console_for, simple_table
-
-if TYPE_CHECKING:  # only for annotations: _plan_cmd imports this module
-    from ._plan_cmd import Estimate, ResourcePlan
 
 __all__ = ["duration", "print_plan"]
 

@@ -24,9 +24,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from .._connection import ConnectionStatistics
-from .._ratelimit import BudgetSnapshot
-from .._report import ResourceReport
+from ..client._connection import ConnectionStatistics
+from ..client._ratelimit import BudgetSnapshot
+from ..engine._report import ResourceReport
 
 __all__ = ["ProgressMode", "RateMeter", "Tracker", "budget_text", "render_table", "show"]
 

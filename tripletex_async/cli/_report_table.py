@@ -14,8 +14,8 @@ from typing import TextIO
 from rich.console import Console
 from rich.table import Table
 
-from .._connection import ConnectionStatistics
-from .._report import ResourceReport, SyncReport
+from ..client._connection import ConnectionStatistics
+from ..engine._report import ResourceReport, SyncReport
 from ._progress import budget_text
 
 __all__ = ["console_for", "print_summary", "simple_table"]

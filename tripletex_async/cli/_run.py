@@ -22,7 +22,7 @@ from typing import TextIO
 import anyio
 import anyio.abc
 
-from .._errors import (
+from ..client._errors import (
     AuthenticationError,
     CompanyProblem,
     CompanySelectionError,
@@ -31,7 +31,7 @@ from .._errors import (
     LeaseError,
     TripletexError,
 )
-from .._groups import sole_exception
+from ..engine._groups import sole_exception
 from ..sinks import SinkError
 from ._logging import LogSetup
 

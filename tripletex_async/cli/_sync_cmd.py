@@ -11,74 +11,26 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
 import anyio
 
 from .. import __version__
-from .._client import TripletexClient
-from .._groups import sole_exception
-from .._report import SyncReport
-from .._sync import SyncOptions, sync
+from ..client._client import TripletexClient
+from ..engine._groups import sole_exception
+from ..engine._report import SyncReport
+from ..engine._sync import SyncOptions, sync
 from ..sinks import Sink, open_sink
+from ._args import SyncRequest
 from ._connect import CLOSE_SECONDS, closing, open_client, resolve, safe_url
 from ._progress import ProgressMode, Tracker, show
 from ._report_table import console_for, print_summary
 from ._run import EXIT_FAILED, EXIT_OK, Context
 
-__all__ = ["Display", "SyncRequest", "run", "run_sync"]
-
-Companies = list[int] | Literal["all"] | None
-
-
-@dataclass(frozen=True, slots=True)
-class SyncRequest:
-    """What to sync: companies, resources, dates, and how."""
-
-    companies: Companies
-    resources: tuple[str, ...]
-    date_from: date
-    date_to: date
-    full: bool = False
-    #: The nightly run beside webhooks; the same incremental sync, labelled as such.
-    reconcile: bool = False
-    page_size: int = 1000
-    #: Seconds the run's lease survives without renewal (`SyncOptions.lease_ttl`).
-    lease_ttl: float = 60.0
-    #: Seconds to wait for another run's lease on these companies (`SyncOptions.lease_wait`).
-    lease_wait: float = 0.0
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> SyncRequest:
-        """From ``sync``'s (or ``plan``'s) flags."""
-        companies: Companies = "all" if args.all_companies else args.company
-        return cls(
-            companies=companies,
-            resources=tuple(args.resources),
-            date_from=args.date_from,
-            date_to=args.date_to,
-            full=bool(getattr(args, "full", False)),
-            reconcile=bool(getattr(args, "reconcile", False)),
-            page_size=args.page_size,
-            lease_ttl=getattr(args, "lease_ttl", 60.0),
-            lease_wait=getattr(args, "wait", 0.0),
-        )
-
-    def describe(self) -> dict[str, Any]:
-        """Plain data for the JSON report."""
-        companies = "own" if self.companies is None else self.companies
-        return {
-            "companies": companies,
-            "resources": list(self.resources),
-            "date_from": self.date_from.isoformat(),
-            "date_to": self.date_to.isoformat(),
-            "full": self.full,
-            "reconcile": self.reconcile,
-            "page_size": self.page_size,
-        }
+__all__ = ["Display", "run", "run_sync"]
 
 
 @dataclass(frozen=True, slots=True)

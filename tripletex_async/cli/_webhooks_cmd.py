@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
-from .._errors import ConfigurationError
+from ..client._errors import ConfigurationError
 from ..webhooks import Secret, WebhookAuth, create_app, serve
 from ._connect import open_client, resolve
 from ._run import EXIT_OK, Context

@@ -26,12 +26,12 @@ for the same ones::
 Decoding into a smaller Struct is faster and uses less memory than the full one; a
 missing required field (``id`` above) is a decode error, not a silent None. The
 generated Structs come from ``_generated.py``; regenerate it with
-``python -m tripletex_async.models._codegen`` after the spec data changes.
+``python -m tools.gen_models`` after the spec data changes.
 """
 
 from __future__ import annotations
 
-from .._envelopes import Ref as Ref
+from ..client._envelopes import Ref as Ref
 from ._generated import MODELS as MODELS
 from ._generated import Account as Account
 from ._generated import Activity as Activity

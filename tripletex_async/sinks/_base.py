@@ -26,8 +26,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
-from .._errors import TripletexError
-from .._lease import Fence
+from ..client._errors import TripletexError
+from ._lease import Fence
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -171,7 +171,7 @@ class Batch:
     deleted; keeping a late update from bringing it back is the caller's business (the
     webhook receiver remembers deletions).
 
-    ``fence`` (a sync's lease, see `tripletex_async._lease`): a sink that holds leases
+    ``fence`` (a sync's lease, see `tripletex_async.sinks._lease`): a sink that holds leases
     refuses the whole transaction with `LeaseLostError` unless the fence still holds its
     lease, checked inside that same transaction. Sinks without leases ignore it.
     """

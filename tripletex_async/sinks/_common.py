@@ -12,8 +12,8 @@ from typing import TypeVar
 import anyio
 import msgspec
 
-from .._lease import Fence
 from ._base import SCHEMA_VERSION, Batch, SinkError, StateKey, Table
+from ._lease import Fence
 
 __all__ = [
     "INTERNAL_COLUMNS",

@@ -33,7 +33,6 @@ from typing import TypeVar
 import anyio.to_thread
 import msgspec
 
-from .._lease import Fence, Holder
 from . import _files
 from ._base import SCHEMA_VERSION, Batch, SinkError, StateKey, Table, WindowState
 from ._common import (
@@ -48,6 +47,7 @@ from ._common import (
     version_of,
     wanted_fences,
 )
+from ._lease import Fence, Holder
 from ._lease_file import DirectoryLease
 
 __all__ = ["JSONLSink"]

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import msgspec
 
-from .._errors import LeaseHeldError, LeaseLostError
-from .._lease import Fence, Holder, HolderRecord, lost_message, revocable
+from ..client._errors import LeaseHeldError, LeaseLostError
 from . import _files
+from ._lease import Fence, Holder, HolderRecord, lost_message, revocable
 
 __all__ = ["DirectoryLease"]
 

@@ -1,4 +1,4 @@
-"""The SQL of leases, shared by the SQLite and PostgreSQL sinks (see `tripletex_async._lease`).
+"""The SQL of leases, shared by the SQLite and PostgreSQL sinks (see `._lease`).
 
 Two tables: ``_tripletex_lease_holder`` (one row per live acquisition: its epoch, who, the
 last heartbeat and its time to live) and ``_tripletex_lease`` (which epoch holds each
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 
-from .._lease import Holder, HolderRecord
+from ._lease import Holder, HolderRecord
 from ._sql import Dialect, ident
 
 __all__ = [

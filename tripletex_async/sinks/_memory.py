@@ -6,8 +6,7 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from .._errors import LeaseLostError
-from .._lease import Fence, Holder, HolderRecord, lost_message, revocable
+from ..client._errors import LeaseLostError
 from ._base import SCHEMA_VERSION, Batch, StateKey, Table, WindowState
 from ._common import (
     Record,
@@ -20,6 +19,7 @@ from ._common import (
     stored_version,
     wanted_fences,
 )
+from ._lease import Fence, Holder, HolderRecord, lost_message, revocable
 
 __all__ = ["MemoryRecord", "MemorySink"]
 

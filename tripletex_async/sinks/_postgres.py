@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
-from .._errors import LeaseError, LeaseLostError
-from .._lease import Fence, Holder, lost_message, revocable
+from ..client._errors import LeaseError, LeaseLostError
 from . import _lease_sql as _lease
 from . import _sql
 from ._base import Batch, Column, SinkError, Table, WindowState
 from ._common import SinkBase, check_name, stored_version, wanted_fences
+from ._lease import Fence, Holder, lost_message, revocable
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection, AsyncCursor
@@ -114,7 +114,7 @@ class PostgresSink(SinkBase):
             return await self._run(work, "read from")
 
     async def acquire_lease(self, scopes: Collection[int], holder: Holder, ttl: float) -> Fence:
-        """Take ``scopes`` (company ids) for ``holder``; see `tripletex_async._lease`.
+        """Take ``scopes`` (company ids) for ``holder``; see `tripletex_async.sinks._lease`.
 
         The holder's session also takes a session-level advisory lock on its epoch, which
         PostgreSQL drops with the session: a holder whose process died is taken over at

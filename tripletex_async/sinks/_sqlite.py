@@ -12,12 +12,12 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
-from .._errors import LeaseError, LeaseHeldError, LeaseLostError
-from .._lease import Fence, Holder, lost_message, revocable
+from ..client._errors import LeaseError, LeaseHeldError, LeaseLostError
 from . import _lease_sql as _lease
 from . import _sql
 from ._base import Batch, SinkError, Table, WindowState
 from ._common import SinkBase, stored_version, wanted_fences
+from ._lease import Fence, Holder, lost_message, revocable
 
 __all__ = ["SQLiteSink"]
 
@@ -71,7 +71,7 @@ class SQLiteSink(SinkBase):
             return await self._run(partial(self._read, resource), "read from")
 
     async def acquire_lease(self, scopes: Collection[int], holder: Holder, ttl: float) -> Fence:
-        """Take ``scopes`` (company ids) for ``holder``; see `tripletex_async._lease`.
+        """Take ``scopes`` (company ids) for ``holder``; see `tripletex_async.sinks._lease`.
 
         Liveness is judged by the holder's process on this host and its heartbeat, in this
         host's clock (an SQLite file is written from one host).

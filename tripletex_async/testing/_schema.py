@@ -1,4 +1,4 @@
-"""Typed access to the spec facts the simulator needs, from ``_data/models.json``.
+"""Typed access to the spec facts the simulator needs, from `tripletex_async._spec`.
 
 The JSON is generated from Tripletex's OpenAPI file by ``_codegen``; at run time the
 package reads only its own copy (through ``importlib.resources``), never the spec.
@@ -9,11 +9,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import Literal
 
 import msgspec
+
+from .._spec import models_json
 
 __all__ = [
     "FieldKind",
@@ -23,8 +24,6 @@ __all__ = [
     "load_models",
     "spec_version",
 ]
-
-_PACKAGE = __name__.rpartition(".")[0]
 
 FieldKind = Literal["scalar", "ref", "array", "ref_array"]
 
@@ -67,10 +66,7 @@ class _ModelsFile(msgspec.Struct, frozen=True):
 
 @functools.cache
 def _load() -> _ModelsFile:
-    # One joinpath step at a time: Python 3.11's MultiplexedPath (the package may be a
-    # namespace package) takes a single segment.
-    data = resources.files(_PACKAGE).joinpath("_data").joinpath("models.json")
-    return msgspec.json.decode(data.read_bytes(), type=_ModelsFile)
+    return msgspec.json.decode(models_json(), type=_ModelsFile)
 
 
 def _model(

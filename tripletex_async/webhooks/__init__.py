@@ -12,13 +12,6 @@ Keep a sink current between syncs::
 then serve ``app`` with any ASGI server (or `serve`), and run `reconcile` nightly.
 """
 
-from .._subscriptions import EventType as EventType
-from .._subscriptions import Registration as Registration
-from .._subscriptions import Secret as Secret
-from .._subscriptions import Subscription as Subscription
-from .._subscriptions import SubscriptionRegistry as SubscriptionRegistry
-from .._subscriptions import Subscriptions as Subscriptions
-from .._subscriptions import SubscriptionSpec as SubscriptionSpec
 from ._ensure import EnsureReport as EnsureReport
 from ._ensure import ensure_subscriptions as ensure_subscriptions
 from ._events import SUBJECTS as SUBJECTS
@@ -31,6 +24,13 @@ from ._receiver import WebhookReceiver as WebhookReceiver
 from ._reconcile import reconcile as reconcile
 from ._serve import create_app as create_app
 from ._serve import serve as serve
+from ._subscriptions import EventType as EventType
+from ._subscriptions import Registration as Registration
+from ._subscriptions import Secret as Secret
+from ._subscriptions import Subscription as Subscription
+from ._subscriptions import SubscriptionRegistry as SubscriptionRegistry
+from ._subscriptions import Subscriptions as Subscriptions
+from ._subscriptions import SubscriptionSpec as SubscriptionSpec
 from ._verify import WebhookAuth as WebhookAuth
 
 __all__ = [

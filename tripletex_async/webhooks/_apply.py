@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import anyio
 import msgspec
 
-from .._client import CompanyView, TripletexClient
-from .._envelopes import Value
-from .._errors import (
+from ..client._client import CompanyView, TripletexClient
+from ..client._envelopes import Value
+from ..client._errors import (
     AuthenticationError,
     ClosedError,
     NotFoundError,
@@ -27,9 +27,9 @@ from .._errors import (
     TransportError,
     TripletexError,
 )
-from .._log import Log
-from .._resources import Resource
-from .._unit import _Rows
+from ..client._log import Log
+from ..engine._resources import Resource
+from ..engine._unit import _Rows
 from ..sinks import Batch, Row, Sink
 from ._events import covers, route
 from ._queue import EventQueue, QueuedEvent

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .._client import CompanyView, TripletexClient
-from .._errors import ConfigurationError
-from .._log import Log, Redactor
-from .._subscriptions import (
+from ..client._client import CompanyView, TripletexClient
+from ..client._errors import ConfigurationError
+from ..client._log import Log, Redactor
+from ._subscriptions import (
     ACTIVE,
     Registration,
     Subscription,

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from .._errors import ConfigurationError
-from .._resources import Resource, resolve_resources
-from .._subscriptions import SubscriptionSpec
+from ..client._errors import ConfigurationError
+from ..engine._resources import Resource, resolve_resources
+from ._subscriptions import SubscriptionSpec
 from ._verify import WebhookAuth
 
 __all__ = [

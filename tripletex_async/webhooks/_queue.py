@@ -34,8 +34,8 @@ from typing import Self, TypeVar
 import anyio
 import anyio.to_thread
 
-from .._errors import TripletexError
-from .._subscriptions import Registration
+from ..client._errors import TripletexError
+from ._subscriptions import Registration
 
 __all__ = ["EventQueue", "Put", "QueueError", "QueuedEvent"]
 

@@ -19,10 +19,10 @@ import anyio
 import anyio.abc
 import msgspec
 
-from .._client import CompanyView, TripletexClient
-from .._errors import ConfigurationError
-from .._log import Log, Redactor
-from .._resources import Resource
+from ..client._client import CompanyView, TripletexClient
+from ..client._errors import ConfigurationError
+from ..client._log import Log, Redactor
+from ..engine._resources import Resource
 from ..sinks import Sink
 from ._apply import Applier
 from ._events import known_resources, route

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Literal
 
-from .._client import CompanyView, TripletexClient
-from .._clock import Clock
-from .._report import ResourceReport, SyncReport
-from .._resources import DEFAULT_RESOURCES, Resource
-from .._sync import SyncOptions, sync
+from ..client._client import CompanyView, TripletexClient
+from ..client._clock import Clock
+from ..engine._report import ResourceReport, SyncReport
+from ..engine._resources import DEFAULT_RESOURCES, Resource
+from ..engine._sync import SyncOptions, sync
 from ..sinks import Sink
 
 __all__ = ["reconcile"]

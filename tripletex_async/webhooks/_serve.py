@@ -10,9 +10,9 @@ from typing import Any
 
 import anyio
 
-from .._client import CompanyView, TripletexClient
-from .._errors import ConfigurationError
-from .._resources import Resource
+from ..client._client import CompanyView, TripletexClient
+from ..client._errors import ConfigurationError
+from ..engine._resources import Resource
 from ..sinks import Sink, open_sink
 from ._queue import EventQueue
 from ._receiver import WebhookReceiver

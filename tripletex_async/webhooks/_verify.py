@@ -10,8 +10,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .._errors import ConfigurationError
-from .._subscriptions import Secret
+from ..client._errors import ConfigurationError
+from ._subscriptions import Secret
 
 __all__ = ["IDEMPOTENCY_KEY", "SIGNATURE", "WebhookAuth", "signature"]
 

@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 import anyio
 import anyio.abc
 
-from .._errors import ConfigurationError
-from .._log import Log
+from ..client._errors import ConfigurationError
+from ..client._log import Log
 from ..sinks import SinkError
 from ._apply import Applier, RetryLater
 from ._queue import EventQueue, QueuedEvent, QueueError

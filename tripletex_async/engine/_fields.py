@@ -20,8 +20,8 @@ from typing import Any
 import msgspec
 from msgspec import inspect as mi
 
-from .sinks._base import Column, ColumnKind
-from .sinks._common import INTERNAL_COLUMNS
+from ..sinks._base import Column, ColumnKind
+from ..sinks._common import INTERNAL_COLUMNS
 
 __all__ = ["RESERVED_COLUMNS", "RowShape", "fields_for", "fields_hash", "row_shape"]
 

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from ._client import CompanyView, TripletexClient
-from ._errors import ConfigurationError
+from ..client._client import CompanyView, TripletexClient
+from ..client._errors import ConfigurationError
 
 __all__ = [
     "ACTIVE",

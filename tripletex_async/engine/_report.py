@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from ._connection import Tally
+from ..client._connection import Tally
 
 __all__ = ["ResourceReport", "Status", "SyncReport"]
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from ._errors import ConfigurationError
+from ..client._errors import ConfigurationError
+from ..models import MODELS
+from ..sinks._base import Table
 from ._fields import RowShape, fields_for, row_shape
-from .models import MODELS
-from .sinks._base import Table
 
 __all__ = ["DEFAULT_RESOURCES", "RESOURCES", "WHOLE", "Partition", "Resource", "resolve_resources"]
 

@@ -36,16 +36,16 @@ from typing import Any
 import anyio
 import msgspec
 
-from ._clock import OSLO, Clock
-from ._connection import Connection
-from ._errors import APIError, DecodeError, ResultSetTooLargeError, TripletexError
+from ..client._clock import OSLO, Clock
+from ..client._connection import Connection
+from ..client._errors import APIError, DecodeError, ResultSetTooLargeError, TripletexError
+from ..sinks._base import Batch, Row, Sink, StateKey, Table, WindowState
 from ._fields import fields_hash
 from ._pages import UNSEEN_PAGES, CapReached, Page, PageBudget, PageList, scan
 from ._report import ResourceReport
 from ._resources import Partition, Resource
 from ._windows import UNDATED, Window, plan_windows
 from ._writer import Writer
-from .sinks._base import Batch, Row, Sink, StateKey, Table, WindowState
 
 __all__ = ["Plan", "Unit"]
 

@@ -25,18 +25,18 @@ from typing import Literal
 
 import anyio
 
-from ._client import CompanyView, TripletexClient
-from ._clock import OSLO, Clock, SystemClock
-from ._errors import ConfigurationError
+from ..client._client import CompanyView, TripletexClient
+from ..client._clock import OSLO, Clock, SystemClock
+from ..client._errors import ConfigurationError
+from ..sinks._base import Batch, Sink, StateKey, Table, WindowState
+from ..sinks._lease import Fence, Lease, LeaseStore
 from ._groups import sole_exception
-from ._lease import Fence, Lease, LeaseStore
 from ._pages import PageBudget
 from ._report import ResourceReport, SyncReport
 from ._resources import DEFAULT_RESOURCES, Resource, resolve_resources
 from ._targets import resolve_targets
 from ._unit import Plan, Unit
 from ._writer import Writer
-from .sinks._base import Batch, Sink, StateKey, Table, WindowState
 
 __all__ = ["SyncOptions", "default_date_range", "sync"]
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._lease import Fence
+from ..sinks._base import Batch, Sink
+from ..sinks._lease import Fence
 from ._pages import PageBudget
 from ._report import ResourceReport
-from .sinks._base import Batch, Sink
 
 __all__ = ["Writer"]
 

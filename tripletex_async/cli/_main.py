@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .cli._run import Command
+    from ._run import Command
 
 __all__ = ["main"]
 
@@ -26,13 +26,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["fake-server"]:
-        from .testing._cli import main as fake_main
+        from ..testing._cli import main as fake_main
 
         return _exiting(fake_main, args[1:])
-    from ._clock import OSLO
-    from .cli._args import parse_args
-    from .cli._logging import LogSetup, level_from
-    from .cli._run import Context, execute
+    from ..client._clock import OSLO
+    from ._args import parse_args
+    from ._logging import LogSetup, level_from
+    from ._run import Context, execute
 
     try:
         parsed = parse_args(args, datetime.now(OSLO).date())
@@ -47,22 +47,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _command(name: str) -> Command:
     # Imported on demand: `demo` pulls in the simulator, the others need not.
     if name == "sync":
-        from .cli._sync_cmd import run as sync
+        from ._sync_cmd import run as sync
 
         return sync
     if name == "companies":
-        from .cli._companies_cmd import run as companies
+        from ._companies_cmd import run as companies
 
         return companies
     if name == "plan":
-        from .cli._plan_cmd import run as plan
+        from ._plan_cmd import run as plan
 
         return plan
     if name == "webhooks":
-        from .cli._webhooks_cmd import run as webhooks
+        from ._webhooks_cmd import run as webhooks
 
         return webhooks
-    from .cli._demo_cmd import run as demo
+    from ._demo_cmd import run as demo
 
     return demo
 
@@ -72,7 +72,3 @@ def _exiting(run: Callable[[list[str]], int], args: list[str]) -> int:
         return run(args)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-from ._client import CompanyView
-from ._envelopes import Client
-from ._errors import APIError, CompanySelectionError, ConfigurationError
+from ..client._client import CompanyView
+from ..client._envelopes import Client
+from ..client._errors import APIError, CompanySelectionError, ConfigurationError
 
 __all__ = ["OWN_COMPANY", "Wanted", "resolve_targets"]
 

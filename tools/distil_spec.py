@@ -1,8 +1,8 @@
-"""Developer tool: distil the Tripletex OpenAPI spec into ``_data/models.json``.
+"""Developer tool: distil the Tripletex OpenAPI spec into ``tripletex_async/_spec/models.json``.
 
 Run it when the spec changes::
 
-    python -m tripletex_async.testing._codegen path/to/tripletex-openapi-original.json
+    python -m tools.distil_spec path/to/tripletex-openapi-original.json
 
 The simulator needs to know, for the objects it serves, which fields exist, what type each
 has, which ones reference other objects and which are read-only; that is a few hundred
@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._resources import RESOURCES
+from tripletex_async.testing._resources import RESOURCES
 
 __all__ = ["EXTRA_MODELS", "build", "main", "render", "root_models"]
 
@@ -52,7 +52,7 @@ EXTRA_MODELS = (
 EXTRA_LISTS = ("ListResponseClient", "ListResponseSubscription")
 
 _REF_PREFIX = "#/components/schemas/"
-_OUTPUT = Path(__file__).parent / "_data" / "models.json"
+_OUTPUT = Path(__file__).resolve().parent.parent / "tripletex_async" / "_spec" / "models.json"
 
 #: [kind, type, target, readOnly], the JSON form of one field.
 FieldEntry = list[Any]
@@ -140,7 +140,7 @@ def build(spec: Mapping[str, Any]) -> dict[str, Any]:
         if name in schemas
     }
     return {
-        "generated_by": "python -m tripletex_async.testing._codegen <openapi.json>",
+        "generated_by": "python -m tools.distil_spec <openapi.json>",
         "spec_version": str(spec.get("info", {}).get("version", "")),
         "models": models,
         "enums": enums,
@@ -165,10 +165,10 @@ def _render(value: Any, depth: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Read the spec named on the command line and write ``_data/models.json``."""
+    """Read the spec named on the command line and write ``models.json``."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m tripletex_async.testing._codegen OPENAPI_JSON", file=sys.stderr)
+        print("usage: python -m tools.distil_spec OPENAPI_JSON", file=sys.stderr)
         return 2
     spec = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     text = render(build(spec))

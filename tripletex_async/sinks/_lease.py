@@ -31,8 +31,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 import anyio
 
-from ._clock import Clock
-from ._errors import ConfigurationError, LeaseHeldError, TripletexError
+from ..client._clock import Clock
+from ..client._errors import ConfigurationError, LeaseHeldError, TripletexError
 
 __all__ = [
     "Fence",
