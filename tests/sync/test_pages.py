@@ -8,7 +8,7 @@ import anyio
 import msgspec
 import pytest
 
-from tripletex_async.engine._pages import CapReached, Page, PageBudget, scan
+from tripletex_async.engine._pages import CapReached, Page, PageBudget, Readahead, scan
 
 pytestmark = pytest.mark.anyio
 SIZE = 10
@@ -44,7 +44,7 @@ async def collect(source: Source, budget: PageBudget, **kwargs: int) -> list[int
 
     async def emit(page: Page) -> None:
         seen.extend(int(bytes(v)) for v in page.values)
-        budget.release(page.held)
+        page.release()
 
     options = {"start": 0, "page_size": SIZE, "cap": 10_000, "ahead": 4, "estimate": PAGE}
     options |= kwargs
@@ -126,7 +126,7 @@ async def test_an_emit_that_takes_the_records_still_pages_to_the_end() -> None:
     async def emit(page: Page) -> None:
         seen.extend(int(bytes(v)) for v in page.take())
         assert page.values == []
-        budget.release(page.held)
+        page.release()
 
     await scan(
         source.fetch, emit, budget, start=0, page_size=SIZE, cap=10_000, ahead=4, estimate=PAGE
@@ -140,17 +140,17 @@ async def test_an_emit_that_takes_the_records_still_pages_to_the_end() -> None:
 async def test_a_request_larger_than_the_budget_goes_through_when_nothing_is_held() -> None:
     """No page waits forever: one bigger than the whole budget proceeds alone."""
     budget = PageBudget(10)
-    await budget.acquire(25)
+    share = await budget.acquire(25)
     assert budget.held == 25
-    assert not budget.try_acquire(1)
-    budget.release(25)
-    assert budget.try_acquire(10)
+    assert budget.try_acquire(1) is None
+    share.release()
+    assert budget.try_acquire(10) is not None
 
 
 async def test_waiters_are_served_in_order() -> None:
     """A large request that waits is not overtaken by small ones arriving after it."""
     budget, order = PageBudget(10), list[str]()
-    await budget.acquire(8)
+    first = await budget.acquire(8)
 
     async def take(name: str, size: int) -> None:
         await budget.acquire(size)
@@ -162,7 +162,7 @@ async def test_waiters_are_served_in_order() -> None:
         tg.start_soon(take, "small", 1)
         await anyio.wait_all_tasks_blocked()
         assert order == []  # 1 byte would fit, but "large" is first in line
-        budget.release(8)
+        first.release()
     assert order == ["large", "small"]
     assert budget.held == 10
 
@@ -195,10 +195,113 @@ async def test_a_page_that_arrives_bigger_than_its_estimate_overdraws() -> None:
     """A page settles to its real size without waiting; new requests wait until the
     budget is back under its limit."""
     budget = PageBudget(100)
-    await budget.acquire(40)
-    page = Page(0, [msgspec.Raw(b"x" * 150)])
-    budget.settle(page, 40)
-    assert (page.held, budget.held) == (150, 150)
-    assert not budget.try_acquire(1)
-    budget.release(page.held)
-    assert budget.try_acquire(100)
+    share = await budget.acquire(40)
+    share.settle(150)
+    assert (share.size, budget.held) == (150, 150)
+    assert budget.try_acquire(1) is None
+    share.release()
+    assert budget.try_acquire(100) is not None
+
+
+async def test_a_share_is_released_once_however_often_it_is_given_back() -> None:
+    """Every path that drops a page may release its share: the bytes go back once."""
+    budget = PageBudget(100)
+    share, other = await budget.acquire(30), await budget.acquire(20)
+    share.release()
+    share.release()
+    assert budget.held == 20
+    other.release()
+    assert budget.held == 0
+
+
+async def test_a_released_share_cannot_be_settled() -> None:
+    """Settling after the release would hold bytes nobody gives back: it raises."""
+    budget = PageBudget(100)
+    share = await budget.acquire(30)
+    share.release()
+    with pytest.raises(RuntimeError, match="released"):
+        share.settle(50)
+    assert budget.held == 0
+
+
+async def test_negative_sizes_are_refused() -> None:
+    """A negative share would let everything through; it is an error, not a credit."""
+    budget = PageBudget(100)
+    with pytest.raises(ValueError, match="-1"):
+        await budget.acquire(-1)
+    with pytest.raises(ValueError, match="-1"):
+        budget.try_acquire(-1)
+    share = await budget.acquire(10)
+    with pytest.raises(ValueError, match="-5"):
+        share.settle(-5)
+
+
+async def test_a_share_used_as_a_context_is_released_at_its_end() -> None:
+    """``async with share:`` gives the bytes back however the block ends."""
+    budget = PageBudget(100)
+    share = await budget.acquire(30)
+    with pytest.raises(KeyError):
+        async with share:
+            raise KeyError
+    assert share.released
+    assert budget.held == 0
+
+
+async def test_a_failing_consumer_gets_every_page_back_to_the_budget() -> None:
+    """When ``emit`` fails, the page it was given and every page fetched ahead come back."""
+    budget = PageBudget(8 * PAGE)
+
+    async def emit(page: Page) -> None:
+        if page.offset == 3 * SIZE:
+            raise KeyError(page.offset)
+        page.release()
+
+    with pytest.raises(KeyError):
+        await scan(
+            Source(95, hint=95).fetch, emit, budget, start=0, page_size=SIZE, cap=10_000,
+            ahead=4, estimate=PAGE,
+        )  # fmt: skip
+    assert budget.held == 0
+
+
+# -- the read-ahead state, without I/O -------------------------------------------------
+
+
+def full_page(offset: int) -> Page:
+    return Page(offset, [msgspec.Raw(b"1")] * SIZE)
+
+
+@pytest.mark.parametrize(
+    ("hint", "ahead"), [(None, [10, 20]), (95, [10, 20, 30, 40]), (15, [10])]
+)
+async def test_read_ahead_reaches_as_far_as_the_hint_says_within_its_limit(
+    hint: int | None, ahead: list[int]
+) -> None:
+    """After a full first page: one page beyond the next without a hint; with one, the
+    pages it says hold records, at most ``ahead`` of them."""
+    state = Readahead(page_size=SIZE, cap=10_000, ahead=4, next=0, requested=0)
+    assert state.request() == 0
+    page = full_page(0)
+    page.full_hint = hint
+    assert state.arrived(page) is False
+    asked = []
+    while state.may_request_ahead():
+        asked.append(state.request())
+    assert asked == ahead
+
+
+async def test_read_ahead_may_wait_for_budget_only_when_nothing_is_requested() -> None:
+    """`advance` says when no page of the query is in flight, so waiting cannot deadlock."""
+    state = Readahead(page_size=SIZE, cap=10_000, ahead=4, next=0, requested=0)
+    state.request()
+    state.request()
+    assert state.advance() is False  # page 10 is still coming
+    assert state.advance() is True
+
+
+async def test_read_ahead_refuses_a_page_past_the_cap_that_holds_records() -> None:
+    """The page at the cap must be empty; one with records means the query is too big."""
+    state = Readahead(page_size=SIZE, cap=20, ahead=4, next=20, requested=30)
+    assert state.arrived(Page(20, [])) is True
+    with pytest.raises(CapReached):
+        state.arrived(full_page(20))

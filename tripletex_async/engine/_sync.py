@@ -150,7 +150,6 @@ async def sync(
         budget = PageBudget(options.max_bytes_in_memory)
         writer = Writer(
             sink,
-            budget,
             buffer=options.write_queue,
             batch_rows=options.batch_rows,
             on_progress=on_progress,
@@ -181,6 +180,9 @@ async def sync(
             await _run(writer, units, options.companies_at_once, lease)
         finally:
             report.seconds = clock.monotonic() - began
+        # Every page's share came back (a share is an object released on every path; a
+        # leak is a bug of ours, which the tests would see here).
+        assert budget.held == 0, f"a finished sync still holds page budget: {budget!r}"
         await run.finish()
     finally:
         if lease is not None:

@@ -41,7 +41,7 @@ from ..client._connection import Connection
 from ..client._errors import APIError, DecodeError, ResultSetTooLargeError, TripletexError
 from ..sinks._base import Batch, Row, Sink, StateKey, Table, WindowState
 from ._fields import fields_hash
-from ._pages import UNSEEN_PAGES, CapReached, Page, PageBudget, PageList, scan
+from ._pages import UNSEEN_PAGES, CapReached, Page, PageBudget, PageList, fetch_held, scan
 from ._report import ResourceReport
 from ._resources import Partition, Resource
 from ._windows import UNDATED, Window, plan_windows
@@ -236,23 +236,25 @@ class Unit:
         if state is not None and state.complete and self._due(state):
             self.report.reread += 1
             state = None  # read it whole, trusting neither digest nor watermark
-        if state is not None and state.complete and state.digest:
-            first = await self._first(params, state.digest)
-            if first is None:
-                self.report.unchanged += 1
-                return
-            if state.watermark and watermark and not first.short(self._plan.page_size):
-                await self._changed_since(params, state, first, watermark)
-                return
-            scan_state = self._new_scan(key, first, watermark, now)
-        elif state is not None and not state.complete and state.next_from > 0:
-            scan_state, first = state, None
-        else:
-            first = await self._first(params, _ASK_DIGEST)
-            if first is None:
+        if state is not None and not state.complete and state.next_from > 0:
+            await self._scan(params, state, None, superseded)  # resume where it stopped
+            return
+        known = state if state is not None and state.complete and state.digest else None
+        first = await self._first(params, known.digest if known and known.digest else _ASK_DIGEST)
+        if first is None:
+            if known is None:
                 raise APIError(304, message="304 to a request with no digest to match")
-            scan_state = self._new_scan(key, first, watermark, now)
-        await self._scan(params, scan_state, first, superseded)
+            self.report.unchanged += 1
+            return
+        try:
+            if known and known.watermark and watermark and not first.short(self._plan.page_size):
+                await self._changed_since(params, known, first, watermark)
+            else:
+                scan_state = self._new_scan(key, first, watermark, now)
+                await self._scan(params, scan_state, first, superseded)
+        except BaseException:
+            first.release()  # idempotent: nothing happens if the writer released it
+            raise
 
     def _new_scan(self, key: StateKey, first: Page, watermark: str | None, now: str) -> WindowState:
         return WindowState(
@@ -311,7 +313,7 @@ class Unit:
                 partition=current.key.partition or None,
             )
             superseded = ()
-            await plan.writer.send(batch, self.report, pages=1, held=page.held)
+            await plan.writer.send(batch, self.report, pages=[page])
 
         start = state.next_from if first is None else 0
         await self._scan_with(params, emit, start=start, first=first)
@@ -329,8 +331,7 @@ class Unit:
         await plan.writer.send(
             Batch(self._table, self.company_id, self._page_rows(first, set()), partition=part),
             self.report,
-            pages=1,
-            held=first.held,
+            pages=[first],
         )
         assert state.watermark is not None
         since = datetime.fromisoformat(state.watermark) - plan.overlap
@@ -340,17 +341,15 @@ class Unit:
         async def emit_rows(page: Page) -> None:
             rows = self._page_rows(page, seen)
             batch = Batch(self._table, self.company_id, rows, partition=part)
-            await plan.writer.send(batch, self.report, pages=1, held=page.held)
+            await plan.writer.send(batch, self.report, pages=[page])
 
         await self._scan_with(changed, emit_rows)
         live: set[int] = set()
         ids = {**params, "fields": "id", "count": plan.result_cap}
 
         async def collect(page: Page) -> None:
-            try:
-                live.update(self._ids(page))
-            finally:
-                plan.budget.release(page.held)
+            live.update(self._ids(page))
+            page.release()
 
         await self._scan_with(ids, collect, page_size=plan.result_cap)
         done = replace(
@@ -392,18 +391,8 @@ class Unit:
 
     async def _first(self, params: Mapping[str, Any], if_none_match: str) -> Page | None:
         """Page 0 with ``If-None-Match``; ``None`` on a 304. Holds its budget share."""
-        budget, taken = self._plan.budget, self._estimate
-        await budget.acquire(taken)
-        try:
-            page = await self._fetch(params, 0, if_none_match)
-        except BaseException:
-            budget.release(taken)
-            raise
-        if page is None:
-            budget.release(taken)
-        else:
-            budget.settle(page, taken)
-        return page
+        share = await self._plan.budget.acquire(self._estimate)
+        return await fetch_held(share, lambda: self._fetch(params, 0, if_none_match))
 
     async def _page(self, params: Mapping[str, Any], offset: int) -> Page:
         page = await self._fetch(params, offset)
@@ -431,20 +420,15 @@ class Unit:
         return Page(offset, envelope.values, envelope.fullResultSize, digest)
 
     def _page_rows(self, page: Page, seen: set[int]) -> list[Row]:
-        """The page's rows (its records are taken: the page is empty afterwards); on
-        failure the page's budget share is given back here."""
+        """The page's rows (its records are taken: the page is empty afterwards)."""
         if not page.short(self._plan.page_size):
             self._estimate = page.held  # what the next page of this resource may hold
         try:
             return self._rows(page.take(), seen)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            self._plan.budget.release(page.held)
             raise DecodeError(
                 str(exc), path=self.resource.path, company_id=self.company_id
             ) from None
-        except BaseException:
-            self._plan.budget.release(page.held)
-            raise
 
     def _ids(self, page: Page) -> list[int]:
         decode = self._plan.connection.decoder(_IdOnly).decode

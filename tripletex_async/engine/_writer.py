@@ -7,7 +7,7 @@ write starts is coalesced into one transaction, up to a number of rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import anyio
@@ -15,7 +15,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ..sinks._base import Batch, Sink
 from ..sinks._lease import Fence
-from ._pages import PageBudget
+from ._pages import Page
 from ._report import ResourceReport
 
 __all__ = ["Writer"]
@@ -25,10 +25,12 @@ __all__ = ["Writer"]
 class _Item:
     batch: Batch
     report: ResourceReport
-    #: Pages the batch's rows came from.
-    pages: int
-    #: Bytes of the page budget those pages hold (given back once stored).
-    held: int
+    #: Pages the batch's rows came from: their budget shares are given back once stored.
+    pages: Sequence[Page]
+
+    def release(self) -> None:
+        for page in self.pages:
+            page.release()
 
 
 class Writer:
@@ -37,7 +39,6 @@ class Writer:
     def __init__(
         self,
         sink: Sink,
-        budget: PageBudget,
         *,
         buffer: int,
         batch_rows: int,
@@ -47,23 +48,22 @@ class Writer:
         self._sink = sink
         #: Stamped on every batch: the sink refuses them all once the lease is lost.
         self._fence = fence
-        self._budget = budget
         self._batch_rows = batch_rows
         self._on_progress = on_progress
         self._sender: MemoryObjectSendStream[_Item]
         self._receiver: MemoryObjectReceiveStream[_Item]
         self._sender, self._receiver = anyio.create_memory_object_stream[_Item](buffer)
-        self.transactions = 0
 
     async def send(
-        self, batch: Batch, report: ResourceReport, *, pages: int = 0, held: int = 0
+        self, batch: Batch, report: ResourceReport, *, pages: Sequence[Page] = ()
     ) -> None:
-        """Queue ``batch`` (waits while the queue is full), made of ``pages`` pages that
-        hold ``held`` bytes of the page budget: those travel with it."""
+        """Queue ``batch`` (waits while the queue is full), made of the records of
+        ``pages``, whose budget shares the writer takes over."""
+        item = _Item(batch, report, pages)
         try:
-            await self._sender.send(_Item(batch, report, pages, held))
+            await self._sender.send(item)
         except BaseException:
-            self._budget.release(held)
+            item.release()
             raise
 
     def close(self) -> None:
@@ -78,11 +78,11 @@ class Writer:
                 try:
                     await self._sink.write([self._fenced(i.batch) for i in items])
                 finally:
-                    self._budget.release(sum(i.held for i in items))
-                self.transactions += 1
+                    for i in items:
+                        i.release()
                 for i in items:
                     i.report.records += len(i.batch.rows)
-                    i.report.pages += i.pages
+                    i.report.pages += len(i.pages)
                     if self._on_progress is not None:
                         self._on_progress(i.report)
                 # Stored and released: let the rows go now, not when the next batch comes.
