@@ -271,9 +271,7 @@ def full_page(offset: int) -> Page:
     return Page(offset, [msgspec.Raw(b"1")] * SIZE)
 
 
-@pytest.mark.parametrize(
-    ("hint", "ahead"), [(None, [10, 20]), (95, [10, 20, 30, 40]), (15, [10])]
-)
+@pytest.mark.parametrize(("hint", "ahead"), [(None, [10, 20]), (95, [10, 20, 30, 40]), (15, [10])])
 async def test_read_ahead_reaches_as_far_as_the_hint_says_within_its_limit(
     hint: int | None, ahead: list[int]
 ) -> None:

@@ -14,6 +14,7 @@ import random
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import anyio
@@ -33,12 +34,14 @@ from ._errors import (
 )
 from ._log import Log, Redactor
 from ._ratelimit import AdaptiveBudget, BudgetSnapshot, RateLimiter
+from ._retry import Retrying
 from ._session import SessionManager
 
 __all__ = ["Connection", "ConnectionStatistics", "RawResponse", "Tally"]
 
 T = TypeVar("T")
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Methods without effects on the server, so always safe to send again.
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +194,7 @@ class Connection:
         content = None if json is None else msgspec.json.encode(json)
         call = _Call(method, path, company_id, params, content, headers, tally=tally or Tally())
         try:
-            return await self._run(call, decode, not_modified)
+            return await self._retrying(call, decode, not_modified)
         except TripletexError:
             # Counted here, once, whichever way the pipeline gave up.
             self._counters.errors += 1
@@ -207,71 +210,79 @@ class Connection:
 
     # -- pipeline ----------------------------------------------------------------------
 
-    async def _run(self, call: _Call, decode: Callable[[bytes], T], not_modified: T | None) -> T:
-        deadline = self._clock.monotonic() + self._retry.total
-        attempt, replayed, limited = 0, False, 0
-        while True:
-            token = await self.session.token()
-            failure: TripletexError
-            try:
-                response = await self._once(call, token.value)
-            except TransportError as exc:
-                if not (call.idempotent or exc.before_send):
-                    raise
-                failure = exc
-            else:
-                status = response.status
-                if status == 304:
-                    self._counters.not_modified += 1
-                    call.tally.not_modified += 1
-                    if not_modified is None:
-                        raise APIError(304, message="304 without a conditional request")
-                    return not_modified
-                if status == 401 and not replayed:
-                    replayed = True
-                    self._counters.replayed_401 += 1
-                    self.session.invalidate(token.generation)
-                    self.log.info("session_rejected", generation=token.generation)
-                    continue
-                if status == 429:
-                    limited += 1
-                    self._counters.rate_limited += 1
-                    call.tally.rate_limited += 1
-                    pause = self.budget.rate_limited(
-                        _header_number(response.headers, "x-rate-limit-reset")
-                    )
-                    self.log.warning("rate_limited", path=call.shown, pause=round(pause, 3))
-                    if limited > self._retry.rate_limited_attempts:
-                        raise self._api_error(call, response)
-                    continue
-                if status < 400:
-                    try:
-                        return decode(response.content)
-                    except msgspec.ValidationError as exc:
-                        # Complete JSON of the wrong shape for the Struct: asking again
-                        # gets the same answer, so fail at once. (A subclass of
-                        # msgspec.DecodeError, hence caught first.)
-                        raise self._decode_error(call, exc) from None
-                    except msgspec.DecodeError as exc:
-                        # Not complete JSON: a body cut short or damaged on the way, which
-                        # a second request may well not meet. Retried like a 5xx.
-                        failure = self._decode_error(call, exc)
-                        if not call.idempotent:
-                            raise failure from None
-                else:
-                    error = self._api_error(call, response)
-                    if status < 500 or not call.idempotent:
-                        raise error
-                    failure = error
-            attempt += 1
-            await self._backoff(call, attempt, deadline, failure)
+    # Each layer has one reason to go again: `_retrying` a transient failure, after a
+    # backoff; `_authorized` a 401, once, with a new session; `_paced` a 429, after the
+    # budget's pause. `_once` takes the slots and a rate token and sends.
 
-    async def _backoff(
-        self, call: _Call, attempt: int, deadline: float, failure: TripletexError
-    ) -> None:
-        delay = self._retry.backoff(attempt, self._rng.random())
-        if attempt >= self._retry.attempts or self._clock.monotonic() + delay > deadline:
-            raise failure
+    async def _retrying(
+        self, call: _Call, decode: Callable[[bytes], T], not_modified: T | None
+    ) -> T:
+        """Send and decode; a transient failure (see `_transient`) goes again after a
+        backoff until the retry policy is spent."""
+        retrying = Retrying(self._retry, self._clock, self._rng, partial(self._retried, call))
+        while True:
+            try:
+                response = await self._authorized(call)
+                return self._decoded(call, response, decode, not_modified)
+            except TripletexError as exc:
+                if not _transient(call, exc):
+                    raise
+                await retrying.wait(exc)
+
+    async def _authorized(self, call: _Call) -> RawResponse:
+        """Send with the current session token; a 401 (the session ended early: deleted,
+        or expired sooner than said) is replayed once with a new session."""
+        token = await self.session.token()
+        response = await self._paced(call, token.value)
+        if response.status != 401:
+            return response
+        self._counters.replayed_401 += 1
+        self.session.invalidate(token.generation)
+        self.log.info("session_rejected", generation=token.generation)
+        token = await self.session.token()
+        return await self._paced(call, token.value)
+
+    async def _paced(self, call: _Call, token: str) -> RawResponse:
+        """Send within the rate budget: a 429 makes the budget pause every request of the
+        connection, then this one goes again, up to ``rate_limited_attempts`` times."""
+        limited = 0
+        while True:
+            response = await self._once(call, token)
+            if response.status != 429:
+                return response
+            limited += 1
+            self._counters.rate_limited += 1
+            call.tally.rate_limited += 1
+            pause = self.budget.rate_limited(_header_number(response.headers, "x-rate-limit-reset"))
+            self.log.warning("rate_limited", path=call.shown, pause=round(pause, 3))
+            if limited > self._retry.rate_limited_attempts:
+                return response  # `_decoded` raises RateLimitedError
+
+    def _decoded(
+        self,
+        call: _Call,
+        response: RawResponse,
+        decode: Callable[[bytes], T],
+        not_modified: T | None,
+    ) -> T:
+        """The body decoded, ``not_modified`` for a 304, or the error the answer means."""
+        if response.status == 304:
+            self._counters.not_modified += 1
+            call.tally.not_modified += 1
+            if not_modified is None:
+                raise APIError(304, message="304 without a conditional request")
+            return not_modified
+        if response.status >= 400:
+            raise self._api_error(call, response)
+        try:
+            return decode(response.content)
+        except msgspec.ValidationError as exc:
+            # Whole JSON of the wrong shape (a subclass of DecodeError, so caught first).
+            raise self._decode_error(call, exc) from None
+        except msgspec.DecodeError as exc:
+            raise self._decode_error(call, exc, incomplete=True) from None
+
+    def _retried(self, call: _Call, attempt: int, delay: float, failure: BaseException) -> None:
         self._counters.retries += 1
         call.tally.retries += 1
         self.log.info(
@@ -281,7 +292,6 @@ class Connection:
             delay=round(delay, 3),
             error=type(failure).__name__,
         )
-        await self._clock.sleep(delay)
 
     def _slot_for(self, company_id: int) -> anyio.CapacityLimiter:
         slot = self._company_slots.get(company_id)
@@ -341,9 +351,13 @@ class Connection:
             self._counters.in_flight,
         )
 
-    def _decode_error(self, call: _Call, exc: msgspec.DecodeError) -> DecodeError:
+    def _decode_error(
+        self, call: _Call, exc: msgspec.DecodeError, *, incomplete: bool = False
+    ) -> DecodeError:
         # msgspec's message names the field: "Expected `int`, got `str` - at `$.values[0].name`".
-        return DecodeError(str(exc), path=call.shown, company_id=call.company_id)
+        return DecodeError(
+            str(exc), path=call.shown, company_id=call.company_id, incomplete=incomplete
+        )
 
     def _api_error(self, call: _Call, response: RawResponse) -> APIError:
         return api_error(
@@ -368,10 +382,10 @@ class Connection:
         host), else once the retries are spent.
         """
         url = f"{self._root}/token/session/:create"
-        attempt = 0
+        call = _Call(method, "/token/session/:create")
+        retrying = Retrying(self._retry, self._clock, self._rng, partial(self._retried, call))
         while True:
-            attempt += 1
-            last = attempt >= self._retry.attempts
+            last = retrying.last
             await self.budget.acquire()
             self._counters.requests += 1
             try:
@@ -380,14 +394,14 @@ class Connection:
             except httpx.TransportError as exc:
                 # Creating a second session is harmless, so any failure may be retried.
                 self._check_reachable(exc, last=last)
-                if last:
-                    call = _Call(method, "/token/session/:create")
-                    raise _transport_error(exc, call) from None
+                failure: TripletexError = _transport_error(exc, call)
             else:
                 self._observe(response.headers)
-                if response.status_code < 500 or last:
-                    return response.status_code, response.content
-            await self._clock.sleep(self._retry.backoff(attempt, self._rng.random()))
+                raw = RawResponse(response.status_code, response.headers, response.content)
+                if raw.status < 500 or last:
+                    return raw.status, raw.content
+                failure = self._api_error(call, raw)
+            await retrying.wait(failure)
 
     def _check_reachable(self, exc: httpx.TransportError, *, last: bool) -> None:
         """Raise `EndpointError` for a failed connect before the root ever answered."""
@@ -440,12 +454,24 @@ class _Call:
 
     @property
     def idempotent(self) -> bool:
-        return self.method in _IDEMPOTENT
+        return self.method in _SAFE
 
     @property
     def shown(self) -> str:
         """The path as logs and errors may show it (never a token)."""
         return self.label or self.path
+
+
+def _transient(call: _Call, exc: TripletexError) -> bool:
+    """Whether sending ``call`` again may well succeed, and is safe."""
+    if isinstance(exc, TransportError):
+        # Only a failed connect proves a request with effects never reached Tripletex.
+        return call.idempotent or exc.before_send
+    if not call.idempotent:
+        return False
+    if isinstance(exc, DecodeError):
+        return exc.incomplete
+    return isinstance(exc, APIError) and exc.status >= 500
 
 
 def _transport_error(exc: httpx.TransportError, call: _Call) -> TransportError:

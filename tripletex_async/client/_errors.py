@@ -127,13 +127,26 @@ class TimeoutError(TransportError):
 
 
 class DecodeError(TripletexError):
-    """A response body could not be decoded into the expected type."""
+    """A response body could not be decoded into the expected type.
 
-    def __init__(self, message: str, *, path: str, company_id: int | None = None) -> None:
+    ``incomplete``: the body was not whole JSON (cut short or damaged on the way), which
+    another request may well not meet, so it is retried like a 5xx; otherwise the JSON
+    does not fit the type, and asking again gets the same answer.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        company_id: int | None = None,
+        incomplete: bool = False,
+    ) -> None:
         where = f"{path}" + (f" (company {company_id})" if company_id is not None else "")
         super().__init__(f"could not decode the answer of {where}: {message}")
         self.path = path
         self.company_id = company_id
+        self.incomplete = incomplete
 
 
 class ValidationMessage(msgspec.Struct, frozen=True):
