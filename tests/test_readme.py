@@ -90,7 +90,8 @@ def test_cli_commands_run_against_the_simulator(
 
 
 def test_python_example_runs(tmp_path: Path, simulator: tuple[FakeTripletex, str]) -> None:
-    """The "Sync from Python" block runs as a script and fills tripletex.db."""
+    """The "Sync from Python" block runs as a script and fills tripletex.db, printing
+    only what it prints itself: a library nobody configured logging for stays quiet."""
     fake, url = simulator
     code = next(body for kind, body in BLOCKS if kind == "python")
     env = clean_env(
@@ -101,6 +102,8 @@ def test_python_example_runs(tmp_path: Path, simulator: tuple[FakeTripletex, str
     result = run([sys.executable, "-c", code], tmp_path, env)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "tripletex.db").stat().st_size > 0
+    assert len(result.stdout.splitlines()) == 1, result.stdout
+    assert result.stderr == ""
 
 
 def test_simulator_command_serves_until_interrupted(tmp_path: Path) -> None:

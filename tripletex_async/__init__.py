@@ -1,5 +1,7 @@
 """tripletex_async: an asynchronous, high-throughput client and sync engine for Tripletex."""
 
+import logging as _logging
+
 from .client._client import CompanyView as CompanyView
 from .client._client import TripletexClient as TripletexClient
 from .client._clock import Clock as Clock
@@ -39,6 +41,7 @@ from .client._errors import TransportError as TransportError
 from .client._errors import TripletexError as TripletexError
 from .client._errors import ValidationError as ValidationError
 from .client._errors import ValidationMessage as ValidationMessage
+from .client._log import LOGGER_NAME as _LOGGER_NAME
 from .client._ratelimit import AdaptiveBudget as AdaptiveBudget
 from .client._ratelimit import BudgetSnapshot as BudgetSnapshot
 from .client._ratelimit import RateLimiter as RateLimiter
@@ -119,3 +122,8 @@ __all__ = [
     "default_date_range",
     "sync",
 ]
+
+# Quiet unless the application configures logging: without a handler of ours, Python's
+# last-resort handler would print our warnings to stderr (the logging HOWTO's advice for
+# libraries).
+_logging.getLogger(_LOGGER_NAME).addHandler(_logging.NullHandler())

@@ -71,3 +71,22 @@ async def test_legacy_put_create_leaves_no_token_in_stdlib_logs(
     assert old.statistics().sessions_created == 1
     assert old.credentials.consumer_token not in caplog.text
     assert old.credentials.employee_token not in caplog.text
+
+
+async def test_without_structlog_configured_events_go_to_the_standard_library(
+    make_client: MakeClient, fake: FakeTripletex, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An application that configured only ``logging`` gets the events there, as records
+    of the ``tripletex_async`` logger carrying the event's name and fields."""
+    import logging
+
+    structlog.reset_defaults()  # as in a fresh process (capture_logs leaves it configured)
+    caplog.set_level(logging.DEBUG, logger="tripletex_async")
+    async with make_client() as client:
+        await client.company(client_id(fake)).get_list("/customer", dict[str, Any])
+    records = [r for r in caplog.records if r.name == "tripletex_async"]
+    requests = [r for r in records if getattr(r, "event", None) == "request"]
+    assert requests
+    assert requests[0].tripletex["path"] == "/customer"  # type: ignore[attr-defined]
+    assert requests[0].getMessage().startswith("request ")
+    assert fake.credentials.employee_token not in caplog.text

@@ -1,20 +1,24 @@
-"""Logging through structlog, with secrets removed before anything is emitted.
+"""Logging that stays quiet until the application asks, with secrets removed first.
 
-The library never configures structlog. Every event it logs passes through a `Redactor`
-first, which knows the connection's tokens and also scrubs anything shaped like a Basic
-``Authorization`` value or a token query parameter, so no configuration of the host
-application can make a secret appear.
+The library never configures logging. An application that configured structlog gets
+structlog events (through its own processors); any other gets standard ``logging``
+records from the ``tripletex_async`` logger, which print nothing unless it configured
+``logging`` (structlog's unconfigured default would print every debug event to stdout).
+Every event passes through a `Redactor` first, which knows the connection's tokens and
+also scrubs anything shaped like a Basic ``Authorization`` value or a token query
+parameter, so no configuration of the host application can make a secret appear.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
 
-__all__ = ["REDACTED", "Log", "Redactor"]
+__all__ = ["LOGGER_NAME", "REDACTED", "Log", "Redactor"]
 
 REDACTED = "[redacted]"
 _PATTERNS = (
@@ -57,29 +61,39 @@ class Redactor:
         return value
 
 
+#: The standard library logger events go to when structlog is not configured.
+LOGGER_NAME = "tripletex_async"
+
+
 class Log:
-    """A structlog logger whose every event is redacted first."""
+    """A logger whose every event is redacted first (see the module's text)."""
 
     def __init__(self, redactor: Redactor, **context: Any) -> None:
         self._redactor = redactor
-        self._logger = structlog.get_logger("tripletex_async")
+        self._structlog = structlog.get_logger(LOGGER_NAME)
+        self._stdlib = logging.getLogger(LOGGER_NAME)
         self._context = context
-
-    def bind(self, **context: Any) -> Log:
-        """A logger with more context, sharing the redactor."""
-        return Log(self._redactor, **{**self._context, **context})
 
     def debug(self, event: str, **kw: Any) -> None:
         """Log at debug level."""
-        self._logger.debug(event, **self._clean(kw))
+        self._emit(logging.DEBUG, event, kw)
 
     def info(self, event: str, **kw: Any) -> None:
         """Log at info level."""
-        self._logger.info(event, **self._clean(kw))
+        self._emit(logging.INFO, event, kw)
 
     def warning(self, event: str, **kw: Any) -> None:
         """Log at warning level."""
-        self._logger.warning(event, **self._clean(kw))
+        self._emit(logging.WARNING, event, kw)
+
+    def _emit(self, level: int, event: str, kw: dict[str, Any]) -> None:
+        if structlog.is_configured():
+            self._structlog.log(level, event, **self._clean(kw))
+        elif self._stdlib.isEnabledFor(level):
+            fields = self._clean(kw)
+            text = " ".join([event, *(f"{k}={v!r}" for k, v in fields.items())])
+            # The fields also ride along as attributes, for structured handlers.
+            self._stdlib.log(level, text, extra={"event": event, "tripletex": fields})
 
     def _clean(self, kw: dict[str, Any]) -> dict[str, Any]:
         merged = {**self._context, **kw}
