@@ -13,6 +13,7 @@ from msgspec import UNSET, UnsetType
 
 import tripletex_async.models
 from tools import gen_models
+from tripletex_async import RESOURCES as ENGINE_RESOURCES
 from tripletex_async import TripletexClient
 from tripletex_async._spec import models_json
 from tripletex_async.models import (
@@ -45,26 +46,8 @@ STRUCTS: dict[str, type[msgspec.Struct]] = {
     if isinstance(value, type) and issubclass(value, msgspec.Struct) and value is not Ref
 }
 
-#: The sync engine's resources (API paths), as the brief of this module names them.
-ENGINE_PATHS = {
-    "customer",
-    "supplier",
-    "contact",
-    "employee",
-    "department",
-    "product",
-    "project",
-    "activity",
-    "ledger/account",
-    "ledger/vatType",
-    "currency",
-    "order",
-    "invoice",
-    "supplierInvoice",
-    "ledger/voucher",
-    "ledger/posting",
-    "timesheet/entry",
-}
+#: The sync engine's resources (API paths): the engine's registry, the one list.
+ENGINE_PATHS = list(ENGINE_RESOURCES)
 
 
 def _fields(struct: type[msgspec.Struct]) -> dict[str, Any]:
@@ -128,8 +111,9 @@ def test_header_names_command_and_spec_version() -> None:
 
 
 def test_models_maps_every_engine_path_to_its_schema_struct() -> None:
-    """MODELS maps each engine resource path to the Struct named after its spec schema."""
-    assert set(MODELS) == ENGINE_PATHS
+    """MODELS maps each engine resource path, in the registry's order, to the Struct
+    named after its spec schema; the generator writes exactly those."""
+    assert list(MODELS) == ENGINE_PATHS == list(gen_models.RESOURCE_PATHS)
     assert {path: s.__name__ for path, s in MODELS.items()} == {
         path: RESOURCES[path].model for path in ENGINE_PATHS
     }

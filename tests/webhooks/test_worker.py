@@ -1,5 +1,5 @@
 """The worker keeps going: it backs off while the sink or Tripletex fail, and sets aside
-an event nothing can store so the others are applied (no real sleeps: sleep is injected)."""
+an event nothing can store so the others are applied (no real sleeps: the clock is injected)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import anyio
 import msgspec
 import pytest
 
-from tripletex_async import RESOURCES, RetryPolicy, TripletexClient
+from tripletex_async import RESOURCES, RetryPolicy, SystemClock, TripletexClient
 from tripletex_async.sinks import Batch, MemorySink, SinkError
 from tripletex_async.testing import FakeConfig, FakeTransport, FakeTripletex, Faults
 
@@ -21,14 +21,14 @@ pytestmark = pytest.mark.anyio
 CUSTOMER = RESOURCES["customer"].fields()
 
 
-class _Sleeps:
-    """An injected sleep: records delays, waits for nothing, can run a hook."""
+class _Sleeps(SystemClock):
+    """An injected clock whose sleep records delays, waits for nothing, can run a hook."""
 
     def __init__(self, hook: object = None) -> None:
         self.delays: list[float] = []
         self.hook = hook
 
-    async def __call__(self, delay: float) -> None:
+    async def sleep(self, delay: float) -> None:
         self.delays.append(delay)
         if callable(self.hook):
             self.hook()
@@ -70,7 +70,7 @@ async def test_sink_failures_are_retried_with_backoff(
     await subscribe(client, company, queue_path, specs("customer.update", fields=CUSTOMER))
     (target,) = await _updated(fake, company, 1)
     sink, sleeps = _FlakySink(failures=2), _Sleeps()
-    async with make_receiver(sink=sink, sleep=sleeps) as receiver:
+    async with make_receiver(sink=sink, clock=sleeps) as receiver:
         await deliver(fake, receiver)
         await receiver.join()
     assert sleeps.delays == [0.5, 1.0]
@@ -139,7 +139,7 @@ async def test_tripletex_unavailable_is_retried(
         fake.config = FakeConfig(faults=Faults(error_503=1.0))
         sleeps = _Sleeps(hook=lambda: setattr(fake, "config", healthy))
         sink = MemorySink()
-        async with make_receiver(client=client, sink=sink, sleep=sleeps) as receiver:
+        async with make_receiver(client=client, sink=sink, clock=sleeps) as receiver:
             await deliver(fake, receiver)
             await receiver.join()
     assert sleeps.delays == [0.5]

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 from .. import __version__
-from ..engine._resources import DEFAULT_RESOURCES, RESOURCES
+from ..client._errors import ConfigurationError
+from ..engine._resources import DEFAULT_RESOURCES, resolve_resources, resource_name
 from ..engine._sync import MAX_PAGE, default_date_range
 from ._logging import LEVELS
 
@@ -33,16 +34,13 @@ def _date(text: str) -> date:
 
 
 def _resources(text: str) -> tuple[str, ...]:
-    names = [n.strip().strip("/") for n in text.split(",") if n.strip()]
-    if names == ["all"]:
+    names = [n for n in text.split(",") if n.strip()]
+    if [resource_name(n) for n in names] == ["all"]:
         return DEFAULT_RESOURCES
-    unknown = [n for n in names if n not in RESOURCES]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown resource(s) {', '.join(unknown) or '(none given)'}; "
-            f"known: {', '.join(RESOURCES)}"
-        )
-    return tuple(dict.fromkeys(names))
+    try:
+        return tuple(r.name for r in resolve_resources(names))
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _companies(text: str) -> list[int]:

@@ -23,7 +23,6 @@ from ..client._client import TripletexClient
 from ..client._errors import (
     APIError,
     AuthenticationError,
-    ConfigurationError,
     DecodeError,
     ResultSetTooLargeError,
     TransportError,
@@ -91,9 +90,7 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
 async def _companies(client: TripletexClient, request: SyncRequest) -> dict[int, str]:
     """Company id -> name, checked against what the token reaches as a sync checks them."""
     who = await client.who_am_i()
-    if who.companyId is None:
-        raise ConfigurationError("whoAmI did not say which company the token belongs to")
-    return await resolve_targets(client.company(0), request.companies, who.companyId)
+    return await resolve_targets(client.company(0), request.companies, who.owner_company())
 
 
 Job = tuple[int, Resource, Partition, Window]
@@ -138,17 +135,7 @@ async def _probe(
     page_size: int,
 ) -> Probe:
     """Page 0 of one window of one partition, asked exactly as the sync would ask it."""
-    params: dict[str, Any] = {
-        **resource.params,
-        **part.params,
-        "fields": resource.fields(),
-        "sorting": "id",
-        "count": page_size,
-        "from": 0,
-    }
-    if resource.date_params is not None:
-        low, high = resource.date_params
-        params[low], params[high] = window.key
+    params = {**resource.query(part, window, page_size), "from": 0}
     probe = Probe(company, resource.name, window)
     try:
         page = await client.company(company).get_list(resource.path, msgspec.Raw, params=params)

@@ -21,7 +21,7 @@ import msgspec
 
 from ._clock import Clock, SystemClock
 from ._config import Credentials, Limits, RetryPolicy, resolve_endpoint
-from ._connection import Connection, ConnectionStatistics
+from ._connection import Connection, ConnectionStatistics, Tally
 from ._envelopes import Client, ListPage, LoggedInUserInfo, Value
 from ._errors import ClosedError, ConfigurationError
 from ._ratelimit import RateLimiter
@@ -170,6 +170,7 @@ class _Requests:
         *,
         params: Mapping[str, Any] | None = ...,
         if_none_match: None = ...,
+        tally: Tally | None = ...,
     ) -> ListPage[T]: ...
 
     @overload
@@ -180,6 +181,7 @@ class _Requests:
         *,
         params: Mapping[str, Any] | None = ...,
         if_none_match: str,
+        tally: Tally | None = ...,
     ) -> ListPage[T] | None: ...
 
     async def get_list(
@@ -189,8 +191,14 @@ class _Requests:
         *,
         params: Mapping[str, Any] | None = None,
         if_none_match: str | None = None,
+        tally: Tally | None = None,
     ) -> ListPage[T] | None:
-        """GET one page of a list endpoint; None when ``if_none_match`` matched (304)."""
+        """GET one page of a list endpoint; None when ``if_none_match`` matched (304).
+
+        ``if_none_match`` is a ``versionDigest`` from an earlier page 0 of the same query
+        (any other value, e.g. ``"0"``, asks for the digest without matching); ``tally``
+        counts this call's requests, retries, 429s and 304s.
+        """
         headers = {"if-none-match": if_none_match} if if_none_match else None
         decoder = self._conn().decoder(ListPage[type])  # type: ignore[valid-type]
         page: ListPage[T] | None = await self._conn().request(
@@ -200,9 +208,29 @@ class _Requests:
             company_id=self._company_id,
             params=params,
             headers=headers,
-            not_modified=_NOT_MODIFIED,
+            # A 304 to a request that matched nothing is an error, raised as such.
+            not_modified=_NOT_MODIFIED if if_none_match else None,
+            tally=tally,
         )
         return None if page is _NOT_MODIFIED else page
+
+    async def get_all(
+        self,
+        path: str,
+        type: type[T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        page_size: int = 1000,
+    ) -> list[T]:
+        """Every record of a list endpoint: pages of ``page_size`` until a short one
+        (``fullResultSize`` is not trusted). For a small list; `sync` for data."""
+        out: list[T] = []
+        while True:
+            asked = {**(params or {}), "from": len(out), "count": page_size}
+            page = await self.get_list(path, type, params=asked)
+            out.extend(page.values)
+            if len(page.values) < page_size:
+                return out
 
     async def who_am_i(self) -> LoggedInUserInfo:
         """``/token/session/>whoAmI``: the token owner's employee and company ids."""
@@ -215,18 +243,10 @@ class _Requests:
         Pages until a short page: ``fullResultSize`` is not trusted.
         """
         owner = CompanyView(self._conn(), 0)
-        out: list[Client] = []
-        start = 0
-        while True:
-            page = await owner.get_list(
-                "/company/>withLoginAccess",
-                Client,
-                params={"from": start, "count": page_size, "fields": _CLIENT_FIELDS},
-            )
-            out.extend(page.values)
-            if len(page.values) < page_size:
-                return out
-            start += len(page.values)
+        params = {"fields": _CLIENT_FIELDS}
+        return await owner.get_all(
+            "/company/>withLoginAccess", Client, params=params, page_size=page_size
+        )
 
 
 _NOT_MODIFIED: Any = ListPage(values=[])

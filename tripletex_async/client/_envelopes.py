@@ -6,6 +6,8 @@ from typing import Generic, TypeVar
 
 import msgspec
 
+from ._errors import ConfigurationError
+
 __all__ = ["Client", "ListPage", "LoggedInUserInfo", "Ref", "Value"]
 
 T = TypeVar("T")
@@ -52,6 +54,13 @@ class LoggedInUserInfo(msgspec.Struct, frozen=True):
     employee: Ref | None = None
     company: Ref | None = None
     language: str | None = None
+
+    def owner_company(self) -> int:
+        """The company the token belongs to; `ConfigurationError` if Tripletex did not say
+        (every sync and subscription is keyed by it)."""
+        if self.companyId is None:
+            raise ConfigurationError("whoAmI did not say which company the token belongs to")
+        return self.companyId
 
 
 class SessionToken(msgspec.Struct):

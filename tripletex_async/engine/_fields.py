@@ -23,10 +23,10 @@ from msgspec import inspect as mi
 from ..sinks._base import Column, ColumnKind
 from ..sinks._common import INTERNAL_COLUMNS
 
-__all__ = ["RESERVED_COLUMNS", "RowShape", "fields_for", "fields_hash", "row_shape"]
+__all__ = ["RowShape", "fields_for", "fields_hash", "row_shape"]
 
-#: Columns every table has; a field of the same name stays in ``data`` only.
-RESERVED_COLUMNS = frozenset(INTERNAL_COLUMNS)
+#: A field named like a column every table has (the sinks') stays in ``data`` only.
+_TAKEN = frozenset(INTERNAL_COLUMNS)
 _REF_FIELDS = frozenset({"id", "url"})
 _SCALAR_KINDS: dict[type[mi.Type], ColumnKind] = {
     mi.IntType: "integer",
@@ -110,12 +110,12 @@ def row_shape(model: type[msgspec.Struct]) -> RowShape:
     for f in info.fields:
         t = _strip(f.type)
         kind = _SCALAR_KINDS.get(type(t))
-        if kind is not None and f.encode_name not in RESERVED_COLUMNS:
+        if kind is not None and f.encode_name not in _TAKEN:
             columns.append(Column(f.encode_name, kind))
             parts.append(f"(None if (v := o.{_attr(f.name)}) is U else v)")
         elif isinstance(t, mi.StructType) and any(x.encode_name == "id" for x in t.fields):
             name = f"{f.encode_name}_id"
-            if name not in RESERVED_COLUMNS:
+            if name not in _TAKEN:
                 columns.append(Column(name, "integer"))
                 parts.append(f"_id(o.{_attr(f.name)}, 'id', None)")
     return RowShape(tuple(columns), _compile(parts))

@@ -25,7 +25,6 @@ __all__ = [
     "CapReached",
     "Page",
     "PageBudget",
-    "PageList",
     "Readahead",
     "Share",
     "fetch_held",
@@ -38,14 +37,6 @@ UNSEEN_PAGES = 16
 
 class CapReached(Exception):
     """Every page up to the result-set cap was full: the window holds too much."""
-
-
-class PageList(msgspec.Struct, gc=False):
-    """A list envelope whose records stay undecoded: bytes as fetched, split by msgspec."""
-
-    values: list[msgspec.Raw]
-    fullResultSize: int | None = None  # noqa: N815 - Tripletex's name
-    versionDigest: str | None = None  # noqa: N815
 
 
 class Share:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -16,8 +17,17 @@ from ..client._errors import ConfigurationError
 from ..models import MODELS
 from ..sinks._base import Table
 from ._fields import RowShape, fields_for, row_shape
+from ._windows import Window
 
-__all__ = ["DEFAULT_RESOURCES", "RESOURCES", "WHOLE", "Partition", "Resource", "resolve_resources"]
+__all__ = [
+    "DEFAULT_RESOURCES",
+    "RESOURCES",
+    "WHOLE",
+    "Partition",
+    "Resource",
+    "resolve_resources",
+    "resource_name",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +103,21 @@ class Resource:
         extra = ["id"] if self.date_field is None else ["id", self.date_field]
         return fields_for(self.model, extra=extra)
 
+    def query(self, part: Partition, window: Window, page_size: int) -> dict[str, Any]:
+        """The params of one window of one partition, all but ``from``: what a sync
+        sends, and what ``plan`` probes (in ``id`` order, so pages never overlap)."""
+        params: dict[str, Any] = {
+            **self.params,
+            **part.params,
+            "fields": self.fields(),
+            "sorting": "id",
+            "count": page_size,
+        }
+        if self.date_params is not None:
+            low, high = self.date_params
+            params[low], params[high] = window.key
+        return params
+
     def shape(self) -> RowShape:
         """Typed columns and how to fill them (none in raw mode)."""
         if self.model is None:
@@ -148,17 +173,26 @@ DEFAULT_RESOURCES: tuple[str, ...] = tuple(RESOURCES)
 
 
 def resolve_resources(wanted: Iterable[str | Resource]) -> list[Resource]:
-    """Names or `Resource`s to `Resource`s; an unknown name is a `ConfigurationError`."""
+    """Names (as `resource_name` reads them) or `Resource`s to `Resource`s, each once;
+    unknown names, or none at all, are one `ConfigurationError` naming them all."""
     out: dict[str, Resource] = {}
+    unknown: list[str] = []
     for item in wanted:
         if isinstance(item, Resource):
             out[item.name] = item
-            continue
-        name = item.strip().strip("/")
-        if name not in RESOURCES:
-            known = ", ".join(RESOURCES)
-            raise ConfigurationError(f"unknown resource {item!r}; known: {known}")
-        out[name] = RESOURCES[name]
+        elif (name := resource_name(item)) in RESOURCES:
+            out[name] = RESOURCES[name]
+        else:
+            unknown.append(item)
+    if unknown:
+        names = ", ".join(u.strip() or repr(u) for u in unknown)
+        raise ConfigurationError(f"unknown resource(s) {names}; known: {', '.join(RESOURCES)}")
     if not out:
         raise ConfigurationError("no resources to sync")
     return list(out.values())
+
+
+def resource_name(text: str) -> str:
+    """A resource name as people write it (`` /customer ``, ``ledger/posting/``) as the
+    registry has it (``customer``, ``ledger/posting``)."""
+    return text.strip().strip("/")

@@ -4,7 +4,7 @@ Data flow::
 
     companies x resources -> Unit (windows, digests, paging ahead; _unit.py)
         -> Connection.request (session, slots, rate budget, retries; _connection.py)
-        -> PageList of raw records -> rows (msgspec Struct, typed columns)
+        -> CompanyView.get_list: ListPage of raw records -> rows (msgspec Struct, typed columns)
         -> Writer (bounded stream, one transaction per batch of pages; _writer.py)
         -> Sink.write(rows + window state)                  (sinks/)
 
@@ -136,10 +136,9 @@ async def sync(
     start, end = _date_range(date_from, date_to, clock)
     owner = source.company(0)
     who = await owner.who_am_i()
-    if who.companyId is None:
-        raise ConfigurationError("whoAmI did not say which company the token belongs to")
-    connection_key = f"{who.companyId}:{who.employeeId or 0}"
-    targets = list(await resolve_targets(owner, companies, who.companyId))
+    own = who.owner_company()
+    connection_key = f"{own}:{who.employeeId or 0}"
+    targets = list(await resolve_targets(owner, companies, own))
     lease = _lease(sink, targets, options, clock)
     fence = None if lease is None else await lease.acquire()
     try:

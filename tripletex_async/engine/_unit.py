@@ -25,7 +25,6 @@ partition, each with its own windows, state and deletion scope.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import secrets
 from collections.abc import Callable, Mapping
@@ -36,21 +35,21 @@ from typing import Any
 import anyio
 import msgspec
 
+from ..client._client import CompanyView
 from ..client._clock import OSLO, Clock
 from ..client._connection import Connection
 from ..client._errors import APIError, DecodeError, ResultSetTooLargeError, TripletexError
 from ..sinks._base import Batch, Row, Sink, StateKey, Table, WindowState
 from ._fields import fields_hash
-from ._pages import UNSEEN_PAGES, CapReached, Page, PageBudget, PageList, fetch_held, scan
+from ._pages import UNSEEN_PAGES, CapReached, Page, PageBudget, fetch_held, scan
 from ._report import ResourceReport
 from ._resources import Partition, Resource
+from ._rows import RowBuilder
 from ._windows import UNDATED, Window, plan_windows
 from ._writer import Writer
 
 __all__ = ["Plan", "Unit"]
 
-#: Stands for a 304 answer; never a real page.
-_NOT_MODIFIED: Any = PageList(values=[])
 #: Sent as ``If-None-Match`` to ask for a digest when there is none to compare yet.
 _ASK_DIGEST = "0"
 
@@ -80,43 +79,6 @@ class Plan:
     on_progress: Callable[[ResourceReport], None] | None = None
 
 
-class _Rows:
-    """Turns a page's undecoded records into sink rows, validating them on the way."""
-
-    def __init__(self, resource: Resource, connection: Connection) -> None:
-        self._shape = resource.shape()
-        model = resource.model
-        names = {f.encode_name: f.name for f in msgspec.structs.fields(model)} if model else {}
-        self._model = connection.decoder(model) if model else None
-        self._id = names.get("id")
-        self._date = names.get(resource.date_field) if resource.date_field else None
-        self._direct = self._id is not None and (resource.date_field is None or bool(self._date))
-        key = _key_struct(resource.date_field)
-        self._key = connection.decoder(key)
-
-    def __call__(self, values: list[msgspec.Raw], seen: set[int]) -> list[Row]:
-        rows: list[Row] = []
-        for raw in values:
-            record_id, day, typed = self._one(raw)
-            if record_id in seen:  # offset paging may repeat a record; keep the first
-                continue
-            seen.add(record_id)
-            rows.append((record_id, bytes(raw), day, *typed))
-        return rows
-
-    def _one(self, raw: msgspec.Raw) -> tuple[int, str | None, tuple[object, ...]]:
-        obj = self._model.decode(raw) if self._model is not None else None
-        if self._direct:
-            record_id = getattr(obj, self._id)  # type: ignore[arg-type]
-            day = getattr(obj, self._date) if self._date else None
-        else:
-            key = self._key.decode(raw)
-            record_id, day = key.id, key.date
-        if not isinstance(record_id, int):
-            raise msgspec.ValidationError("a record without an integer `id`")
-        return record_id, day if isinstance(day, str) else None, self._shape.values(obj)
-
-
 class Unit:
     """Syncs one resource of one company; failures end up in its report, not raised."""
 
@@ -125,19 +87,12 @@ class Unit:
         self.company_id = company_id
         self.resource = resource
         self.report = ResourceReport(company_id, resource.name)
-        self._fields = resource.fields()
-        self._fields_hash = fields_hash(self._fields)
+        self._fields_hash = fields_hash(resource.fields())
         self._table: Table = resource.table()
-        self._rows = _Rows(resource, plan.connection)
-        self._decoder = plan.connection.decoder(PageList)
+        self._rows = RowBuilder(resource, plan.connection)
+        self._view = CompanyView(plan.connection, company_id)
         #: Budget bytes a page takes before it is fetched: the last full page's size.
         self._estimate = max(1, plan.budget.limit // UNSEEN_PAGES)
-        self._base_params: dict[str, Any] = {
-            **resource.params,
-            "fields": self._fields,
-            "sorting": "id",
-            "count": plan.page_size,
-        }
 
     async def run(self) -> None:
         """Sync every window; record errors in the report."""
@@ -392,32 +347,28 @@ class Unit:
     async def _first(self, params: Mapping[str, Any], if_none_match: str) -> Page | None:
         """Page 0 with ``If-None-Match``; ``None`` on a 304. Holds its budget share."""
         share = await self._plan.budget.acquire(self._estimate)
-        return await fetch_held(share, lambda: self._fetch(params, 0, if_none_match))
+        return await fetch_held(share, lambda: self._first_page(params, if_none_match))
 
-    async def _page(self, params: Mapping[str, Any], offset: int) -> Page:
-        page = await self._fetch(params, offset)
-        if page is None:  # a 304 needs If-None-Match, which only page 0 sends
-            raise APIError(304, message="304 to a request without If-None-Match")
-        return page
-
-    async def _fetch(
-        self, params: Mapping[str, Any], offset: int, if_none_match: str | None = None
-    ) -> Page | None:
-        headers = {"if-none-match": if_none_match} if if_none_match else None
-        envelope: PageList = await self._plan.connection.request(
-            "GET",
+    async def _first_page(self, params: Mapping[str, Any], if_none_match: str) -> Page | None:
+        envelope = await self._view.get_list(
             self.resource.path,
-            self._decoder.decode,
-            company_id=self.company_id,
-            params={**params, "from": offset},
-            headers=headers,
-            not_modified=_NOT_MODIFIED,
+            msgspec.Raw,
+            params={**params, "from": 0},
+            if_none_match=if_none_match,
             tally=self.report.tally,
         )
-        if envelope is _NOT_MODIFIED:
+        if envelope is None:
             return None
-        digest = envelope.versionDigest if if_none_match else None
-        return Page(offset, envelope.values, envelope.fullResultSize, digest)
+        return Page(0, envelope.values, envelope.fullResultSize, envelope.versionDigest)
+
+    async def _page(self, params: Mapping[str, Any], offset: int) -> Page:
+        envelope = await self._view.get_list(
+            self.resource.path,
+            msgspec.Raw,
+            params={**params, "from": offset},
+            tally=self.report.tally,
+        )
+        return Page(offset, envelope.values, envelope.fullResultSize)
 
     def _page_rows(self, page: Page, seen: set[int]) -> list[Row]:
         """The page's rows (its records are taken: the page is empty afterwards)."""
@@ -440,11 +391,7 @@ class Unit:
             ) from None
 
     def _params(self, part: Partition, window: Window) -> dict[str, Any]:
-        params = {**self._base_params, **part.params}
-        if self.resource.date_params is not None:
-            low, high = self.resource.date_params
-            params[low], params[high] = window.key
-        return params
+        return self.resource.query(part, window, self._plan.page_size)
 
     def _key(self, part: Partition, window: Window) -> StateKey:
         start, end = window.key
@@ -467,16 +414,6 @@ class Unit:
 
     def _now(self) -> str:
         return self._plan.clock.now().isoformat()
-
-
-@functools.lru_cache(maxsize=64)
-def _key_struct(date_field: str | None) -> type[msgspec.Struct]:
-    """``{id, <date field>}``, one type per date field: the connection caches a decoder
-    per type, so a new type per unit would grow that cache with every company."""
-    return msgspec.defstruct(
-        "Key",
-        [("id", int), ("date", str | None, msgspec.field(default=None, name=date_field))],
-    )
 
 
 class _IdOnly(msgspec.Struct, gc=False):

@@ -29,7 +29,7 @@ from ..client._errors import (
 )
 from ..client._log import Log
 from ..engine._resources import Resource
-from ..engine._unit import _Rows
+from ..engine._rows import RowBuilder
 from ..sinks import Batch, Row, Sink
 from ._events import covers, route
 from ._queue import EventQueue, QueuedEvent
@@ -84,7 +84,7 @@ class Applier:
         self._resources = dict(resources)
         self._log = log
         self._fetch_limiter = anyio.CapacityLimiter(fetch_concurrency)
-        self._rows: dict[str, _Rows] = {}
+        self._rows: dict[str, RowBuilder] = {}
 
     async def open(self) -> None:
         """Open the sink's tables for every resource this applier writes."""
@@ -187,7 +187,7 @@ class Applier:
         event, resource = upsert.event, upsert.resource
         build = self._rows.get(resource.name)
         if build is None:
-            build = self._rows[resource.name] = _Rows(resource, self._view.connection)
+            build = self._rows[resource.name] = RowBuilder(resource, self._view.connection)
         assert upsert.raw is not None
         try:
             (row,) = build([msgspec.Raw(upsert.raw)], set())

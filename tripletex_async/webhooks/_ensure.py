@@ -209,9 +209,7 @@ async def _company_of(view: TripletexClient | CompanyView) -> int:
     if isinstance(view, CompanyView) and view.company_id:
         return view.company_id
     who = await view.who_am_i()
-    if who.companyId is None:
-        raise ConfigurationError("whoAmI did not say which company the token belongs to")
-    return who.companyId
+    return who.owner_company()
 
 
 def _revealed(specs: Iterable[SubscriptionSpec]) -> list[str]:

@@ -20,6 +20,7 @@ import anyio.abc
 import msgspec
 
 from ..client._client import CompanyView, TripletexClient
+from ..client._clock import Clock, SystemClock
 from ..client._errors import ConfigurationError
 from ..client._log import Log, Redactor
 from ..engine._resources import Resource
@@ -87,7 +88,7 @@ class WebhookReceiver:
         max_body: int = 1 << 20,
         batch_size: int = 200,
         fetch_concurrency: int = 8,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Clock | None = None,
         owns_sink: bool = False,
     ) -> None:
         if not isinstance(auth, WebhookAuth):
@@ -100,7 +101,9 @@ class WebhookReceiver:
         applier = Applier(
             client, sink, queue, chosen, log=self._log, fetch_concurrency=fetch_concurrency
         )
-        self._worker = Worker(queue, applier, batch_size=batch_size, sleep=sleep, log=self._log)
+        self._worker = Worker(
+            queue, applier, batch_size=batch_size, clock=clock or SystemClock(), log=self._log
+        )
         self._sink = sink
         self._owns_sink = owns_sink
         self._group: anyio.abc.TaskGroup | None = None

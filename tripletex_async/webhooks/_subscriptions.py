@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from ..client._client import CompanyView, TripletexClient
+from ..client._envelopes import ListPage, Value
 from ..client._errors import ConfigurationError
 
 __all__ = [
@@ -197,13 +198,7 @@ class Subscriptions:
 
     async def list_all(self) -> list[Subscription]:
         """Every subscription of the token in this company, paged until a short page."""
-        out: list[Subscription] = []
-        while True:
-            params = {"from": len(out), "count": _PAGE}
-            page = await self._view.get_list(_PATH, Subscription, params=params)
-            out.extend(page.values)
-            if len(page.values) < _PAGE:
-                return out
+        return await self._view.get_all(_PATH, Subscription, page_size=_PAGE)
 
     async def get(self, subscription_id: int) -> Subscription:
         """One subscription."""
@@ -211,20 +206,25 @@ class Subscriptions:
 
     async def create(self, spec: SubscriptionSpec) -> Subscription:
         """``POST /event/subscription``."""
-        value: _One = await self._view.post(_PATH, json=spec.body(), type=_One)
+        value: Value[Subscription] = await self._view.post(
+            _PATH, json=spec.body(), type=Value[Subscription]
+        )
         return value.value
 
     async def create_many(self, specs: Sequence[SubscriptionSpec]) -> list[Subscription]:
         """``POST /event/subscription/list``: several in one request."""
         if not specs:
             return []
-        page = await self._view.post(f"{_PATH}/list", json=[s.body() for s in specs], type=_Many)
+        body = [s.body() for s in specs]
+        page = await self._view.post(f"{_PATH}/list", json=body, type=ListPage[Subscription])
         return list(page.values)
 
     async def update(self, subscription_id: int, changes: Mapping[str, Any]) -> Subscription:
         """``PUT /event/subscription/{id}`` (partial): ``changes`` in Tripletex's names."""
         path = f"{_PATH}/{int(subscription_id)}"
-        value: _One = await self._view.put(path, json=dict(changes), type=_One)
+        value: Value[Subscription] = await self._view.put(
+            path, json=dict(changes), type=Value[Subscription]
+        )
         return value.value
 
     async def update_many(self, changes: Mapping[int, Mapping[str, Any]]) -> list[Subscription]:
@@ -232,7 +232,7 @@ class Subscriptions:
         if not changes:
             return []
         body = [{**c, "id": int(i)} for i, c in changes.items()]
-        page = await self._view.put(f"{_PATH}/list", json=body, type=_Many)
+        page = await self._view.put(f"{_PATH}/list", json=body, type=ListPage[Subscription])
         return list(page.values)
 
     async def delete(self, subscription_id: int) -> None:
@@ -244,11 +244,3 @@ class Subscriptions:
         wanted = ",".join(str(int(i)) for i in ids)
         if wanted:
             await self._view.delete(f"{_PATH}/list", params={"ids": wanted})
-
-
-class _One(msgspec.Struct):
-    value: Subscription
-
-
-class _Many(msgspec.Struct):
-    values: list[Subscription]

@@ -9,11 +9,10 @@ event missed.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import anyio
 import anyio.abc
 
+from ..client._clock import Clock
 from ..client._errors import ConfigurationError
 from ..client._log import Log
 from ..sinks import SinkError
@@ -35,7 +34,7 @@ class Worker:
         applier: Applier,
         *,
         batch_size: int,
-        sleep: Callable[[float], Awaitable[None]],
+        clock: Clock,
         log: Log,
         backoff: tuple[float, float] = (0.5, 60.0),
     ) -> None:
@@ -44,7 +43,7 @@ class Worker:
         self._queue = queue
         self._applier = applier
         self._batch_size = batch_size
-        self._sleep = sleep
+        self._clock = clock
         self._log = log
         self._backoff = backoff
         self._running = False
@@ -100,7 +99,7 @@ class Worker:
                 low, high = self._backoff
                 delay = min(max(delay * 2, low), high)
                 self._log.warning("webhook_apply_retry", error=exc, delay=delay)
-                await self._sleep(delay)
+                await self._clock.sleep(delay)
             self._progressed()
 
     async def _apply(self, events: list[QueuedEvent]) -> None:
