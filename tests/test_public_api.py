@@ -46,7 +46,7 @@ def test_exported_objects_belong_to_the_package() -> None:
 
 def test_every_error_of_the_package_is_exported() -> None:
     """Every `TripletexError` subclass is importable from the root or the public subpackage
-    that raises it, so callers can catch it."""
+    that raises it, so callers can catch it, and has its place in the drawn error tree."""
     import tripletex_async.cli
     import tripletex_async.sinks
     import tripletex_async.webhooks
@@ -63,3 +63,6 @@ def test_every_error_of_the_package_is_exported() -> None:
         c.__name__ for c in ours if all(getattr(m, c.__name__, None) is not c for m in public)
     }
     assert not missing
+    from tripletex_async.client import _errors
+
+    assert {c.__name__ for c in ours if c.__name__ not in (_errors.__doc__ or "")} == set()

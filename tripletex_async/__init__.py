@@ -2,6 +2,7 @@
 
 import logging as _logging
 
+from ._exports import claim as _claim
 from .client._client import CompanyView as CompanyView
 from .client._client import TripletexClient as TripletexClient
 from .client._clock import Clock as Clock
@@ -14,7 +15,7 @@ from .client._config import RetryPolicy as RetryPolicy
 from .client._connection import Connection as Connection
 from .client._connection import ConnectionStatistics as ConnectionStatistics
 from .client._connection import Tally as Tally
-from .client._envelopes import Client as Client
+from .client._envelopes import ClientCompany as ClientCompany
 from .client._envelopes import ListPage as ListPage
 from .client._envelopes import LoggedInUserInfo as LoggedInUserInfo
 from .client._envelopes import Ref as Ref
@@ -33,10 +34,10 @@ from .client._errors import LeaseLostError as LeaseLostError
 from .client._errors import NotFoundError as NotFoundError
 from .client._errors import PermissionDeniedError as PermissionDeniedError
 from .client._errors import RateLimitedError as RateLimitedError
+from .client._errors import RequestTimeoutError as RequestTimeoutError
 from .client._errors import ResultSetTooLargeError as ResultSetTooLargeError
 from .client._errors import RevisionError as RevisionError
 from .client._errors import ServerError as ServerError
-from .client._errors import TimeoutError as TimeoutError
 from .client._errors import TransportError as TransportError
 from .client._errors import TripletexError as TripletexError
 from .client._errors import ValidationError as ValidationError
@@ -71,7 +72,7 @@ __all__ = [
     "AdaptiveBudget",
     "AuthenticationError",
     "BudgetSnapshot",
-    "Client",
+    "ClientCompany",
     "Clock",
     "ClosedError",
     "CompanySelectionError",
@@ -99,6 +100,7 @@ __all__ = [
     "RateLimitedError",
     "RateLimiter",
     "Ref",
+    "RequestTimeoutError",
     "Resource",
     "ResourceReport",
     "ResultSetTooLargeError",
@@ -111,7 +113,6 @@ __all__ = [
     "SyncReport",
     "SystemClock",
     "Tally",
-    "TimeoutError",
     "TransportError",
     "TripletexClient",
     "TripletexError",
@@ -127,3 +128,5 @@ __all__ = [
 # last-resort handler would print our warnings to stderr (the logging HOWTO's advice for
 # libraries).
 _logging.getLogger(_LOGGER_NAME).addHandler(_logging.NullHandler())
+
+_claim(globals(), __all__, __name__)

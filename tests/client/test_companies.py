@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from tripletex_async import Client, PermissionDeniedError, TripletexClient
+from tripletex_async import ClientCompany, PermissionDeniedError, TripletexClient
 from tripletex_async.testing import FakeTripletex
 
 from .conftest import MakeClient, client_id
@@ -28,7 +28,7 @@ async def test_companies_pages_through_with_login_access(
     """companies() returns every client company, paging until a short page."""
     companies = await client.companies(page_size=2)
     assert [c.id for c in companies] == [c["id"] for c in fake.portfolio.clients]
-    assert all(isinstance(c, Client) for c in companies)
+    assert all(isinstance(c, ClientCompany) for c in companies)
 
 
 async def test_company_view_acts_for_that_company(

@@ -52,9 +52,9 @@ async def test_gets_survive_real_drops_truncations_and_503s(
     retried = {e["error"] for e in events if e["event"] == "retry"}
     assert stats.retries > 0
     assert stats.errors == 0
-    # The socket faults reached the pipeline as our transport errors (TimeoutError is
+    # The socket faults reached the pipeline as our transport errors (RequestTimeoutError is
     # httpx-aiohttp's mapping of a server disconnect), not only as 503s.
-    assert retried & {"TransportError", "TimeoutError"}
+    assert retried & {"TransportError", "RequestTimeoutError"}
     assert fake.statistics().faults.keys() >= {"drop", "truncate", "503"}
 
 

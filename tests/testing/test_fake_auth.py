@@ -1,4 +1,4 @@
-"""Simulator: session creation, expiry, Basic auth and accountant access (FACTS §1)."""
+"""Simulator: session creation, expiry, Basic auth and accountant access."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ async def test_post_create_takes_a_json_body() -> None:
 
 
 async def test_invalid_consumer_token_is_422_18000_shaped_as_tripletex() -> None:
-    """A bad consumer token gives the exact error envelope of FACTS §1.2."""
+    """A bad consumer token gives the exact error envelope Tripletex sends."""
     async with kit(session=False) as k:
         response = await k.http.post(
             "/token/session/:create",

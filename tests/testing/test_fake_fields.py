@@ -1,4 +1,4 @@
-"""Simulator: the fields filter and checksums (FACTS §2.3, §6)."""
+"""Simulator: the fields filter and checksums."""
 
 from __future__ import annotations
 

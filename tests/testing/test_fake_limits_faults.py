@@ -1,4 +1,4 @@
-"""Simulator: rate-limit windows, seeded faults, mutations and statistics (FACTS §4)."""
+"""Simulator: rate-limit windows, seeded faults, mutations and statistics."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Simulator: list envelopes, paging, required dates, the cap, sorting (FACTS §2-3)."""
+"""Simulator: list envelopes, paging, required dates, the cap, sorting."""
 
 from __future__ import annotations
 

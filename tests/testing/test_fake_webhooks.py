@@ -1,4 +1,4 @@
-"""Simulator: event catalogue, subscription CRUD and signed deliveries (FACTS §7)."""
+"""Simulator: event catalogue, subscription CRUD and signed deliveries."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ import msgspec
 from ._clock import Clock, SystemClock
 from ._config import Credentials, Limits, RetryPolicy, resolve_endpoint
 from ._connection import Connection, ConnectionStatistics, Tally
-from ._envelopes import Client, ListPage, LoggedInUserInfo, Value
+from ._envelopes import ClientCompany, ListPage, LoggedInUserInfo, Value
 from ._errors import ClosedError, ConfigurationError
 from ._ratelimit import RateLimiter
 
@@ -236,7 +236,7 @@ class _Requests:
         """``/token/session/>whoAmI``: the token owner's employee and company ids."""
         return await self.get_value("/token/session/>whoAmI", LoggedInUserInfo)
 
-    async def companies(self, *, page_size: int = 1000) -> list[Client]:
+    async def companies(self, *, page_size: int = 1000) -> list[ClientCompany]:
         """Every client company the token reaches, paged through
         ``/company/>withLoginAccess`` (always asked as the token owner, company 0).
 
@@ -245,13 +245,13 @@ class _Requests:
         owner = CompanyView(self._conn(), 0)
         params = {"fields": _CLIENT_FIELDS}
         return await owner.get_all(
-            "/company/>withLoginAccess", Client, params=params, page_size=page_size
+            "/company/>withLoginAccess", ClientCompany, params=params, page_size=page_size
         )
 
 
 _NOT_MODIFIED: Any = ListPage(values=[])
 #: Derived from the Struct that decodes the answer, so request and decoder cannot drift.
-_CLIENT_FIELDS = ",".join(f.encode_name for f in msgspec.structs.fields(Client))
+_CLIENT_FIELDS = ",".join(f.encode_name for f in msgspec.structs.fields(ClientCompany))
 
 
 class CompanyView(_Requests):

@@ -27,7 +27,7 @@ from ._errors import (
     APIError,
     DecodeError,
     EndpointError,
-    TimeoutError,
+    RequestTimeoutError,
     TransportError,
     TripletexError,
     api_error,
@@ -475,7 +475,7 @@ def _transient(call: _Call, exc: TripletexError) -> bool:
 
 
 def _transport_error(exc: httpx.TransportError, call: _Call) -> TransportError:
-    cls = TimeoutError if isinstance(exc, httpx.TimeoutException) else TransportError
+    cls = RequestTimeoutError if isinstance(exc, httpx.TimeoutException) else TransportError
     # Only a failed connect proves the request never reached Tripletex.
     return cls(
         f"{type(exc).__name__}: {exc}",

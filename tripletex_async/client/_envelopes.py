@@ -8,7 +8,7 @@ import msgspec
 
 from ._errors import ConfigurationError
 
-__all__ = ["Client", "ListPage", "LoggedInUserInfo", "Ref", "Value"]
+__all__ = ["ClientCompany", "ListPage", "LoggedInUserInfo", "Ref", "Value"]
 
 T = TypeVar("T")
 
@@ -36,7 +36,7 @@ class Ref(msgspec.Struct, frozen=True):
     url: str | None = None
 
 
-class Client(msgspec.Struct, frozen=True):
+class ClientCompany(msgspec.Struct, frozen=True):
     """A client company reachable by an accountant's token (``/company/>withLoginAccess``)."""
 
     id: int

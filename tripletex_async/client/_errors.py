@@ -1,4 +1,28 @@
-"""One error tree, rooted at `TripletexError`.
+"""One error tree, rooted at `TripletexError`::
+
+    TripletexError
+    ├── ConfigurationError          bad settings, found before anything is sent or stored
+    │   ├── EndpointError           the base URL: unreachable, or not the API root
+    │   └── CompanySelectionError   companies the token does not reach, or no choice made
+    ├── LeaseError                  another run and this one on the same companies
+    │   ├── LeaseHeldError          a live run holds the lease: this one did not start
+    │   └── LeaseLostError          another run took it over: nothing more was written
+    ├── ClosedError                 a client used after it was closed
+    ├── TransportError              no complete HTTP answer
+    │   └── RequestTimeoutError
+    ├── DecodeError                 an answer that does not fit its type
+    ├── APIError                    Tripletex answered with an error status
+    │   ├── AuthenticationError     401
+    │   ├── PermissionDeniedError   403
+    │   ├── NotFoundError           404
+    │   ├── ConflictError           409
+    │   │   └── RevisionError       409 on a stale ``version``
+    │   ├── ValidationError         422
+    │   │   └── ResultSetTooLargeError   more than 10,000 rows matched
+    │   ├── RateLimitedError        429
+    │   └── ServerError             5xx
+    ├── SinkError                   (tripletex_async.sinks) a sink could not do its job
+    └── QueueError                  (tripletex_async.webhooks) the webhook queue file
 
 API errors carry Tripletex's envelope (status, code, message, developerMessage,
 validationMessages, requestId) and the method and path of the call, never its query
@@ -8,7 +32,6 @@ string or headers, so no token can reach an error message.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import msgspec
@@ -28,10 +51,10 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
+    "RequestTimeoutError",
     "ResultSetTooLargeError",
     "RevisionError",
     "ServerError",
-    "TimeoutError",
     "TransportError",
     "TripletexError",
     "ValidationError",
@@ -122,7 +145,7 @@ class TransportError(TripletexError):
         self.before_send = before_send
 
 
-class TimeoutError(TransportError):
+class RequestTimeoutError(TransportError):
     """The request timed out."""
 
 
@@ -165,13 +188,6 @@ class _ErrorBody(msgspec.Struct):
     developerMessage: str | None = None  # noqa: N815
     validationMessages: list[ValidationMessage] | None = None  # noqa: N815
     requestId: str | None = None  # noqa: N815
-
-
-@dataclass(frozen=True, slots=True)
-class _Context:
-    method: str
-    path: str
-    company_id: int | None
 
 
 class APIError(TripletexError):

@@ -35,7 +35,7 @@ from ._pages import PageBudget
 from ._report import ResourceReport, SyncReport
 from ._resources import DEFAULT_RESOURCES, Resource, resolve_resources
 from ._targets import resolve_targets
-from ._unit import Plan, Unit
+from ._unit import RunContext, Unit
 from ._writer import Writer
 
 __all__ = ["SyncOptions", "default_date_range", "sync"]
@@ -154,7 +154,7 @@ async def sync(
             on_progress=on_progress,
             fence=fence,
         )
-        plan = Plan(
+        context = RunContext(
             connection=owner.connection,
             connection_key=connection_key,
             sink=sink,
@@ -172,7 +172,7 @@ async def sync(
             reread_every=options.reread_every,
             on_progress=on_progress,
         )
-        units = [Unit(plan, company, resource) for company in targets for resource in chosen]
+        units = [Unit(context, company, resource) for company in targets for resource in chosen]
         report = SyncReport(connection_key, [u.report for u in units])
         began = clock.monotonic()
         try:

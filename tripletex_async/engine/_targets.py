@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from ..client._client import CompanyView
-from ..client._envelopes import Client
+from ..client._envelopes import ClientCompany
 from ..client._errors import APIError, CompanySelectionError, ConfigurationError
 
 __all__ = ["OWN_COMPANY", "Wanted", "resolve_targets"]
@@ -75,7 +75,7 @@ async def _default(owner: CompanyView, own: int) -> dict[int, str]:
     return {own: names.get(own) or OWN_COMPANY}
 
 
-async def _clients(owner: CompanyView) -> list[Client]:
+async def _clients(owner: CompanyView) -> list[ClientCompany]:
     try:
         return await owner.companies()
     except APIError as exc:
@@ -102,5 +102,5 @@ def _unknown(unknown: list[int], own: int, clients: int) -> str:
     )
 
 
-def _name(client: Client) -> str:
+def _name(client: ClientCompany) -> str:
     return client.name or client.displayName or ""

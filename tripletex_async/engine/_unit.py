@@ -16,7 +16,7 @@ result-set cap is split in halves, down to one day.
 A digest, a ``version`` or ``changedSince`` does not see every change: a child's change
 does not bump its parent (tripletex-api2#107), and the digest ignores relations expanded
 through ``fields``. So every window is read whole again at least every
-``Plan.reread_every``, each on its own night of that period (by a hash of its key), so a
+``RunContext.reread_every``, each on its own night of that period (by a hash of its key), so a
 nightly run pays about one part in that many days of a full read.
 
 A resource whose records Tripletex hides unless asked (`Partition`) is read once per
@@ -48,15 +48,16 @@ from ._rows import RowBuilder
 from ._windows import UNDATED, Window, plan_windows
 from ._writer import Writer
 
-__all__ = ["Plan", "Unit"]
+__all__ = ["RunContext", "Unit"]
 
 #: Sent as ``If-None-Match`` to ask for a digest when there is none to compare yet.
 _ASK_DIGEST = "0"
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
-    """What every unit of a run shares."""
+class RunContext:
+    """What every unit of one sync shares: the connection, the sink and its writer, the
+    page budget, the clock, and the run's settings."""
 
     connection: Connection
     connection_key: str
@@ -82,28 +83,28 @@ class Plan:
 class Unit:
     """Syncs one resource of one company; failures end up in its report, not raised."""
 
-    def __init__(self, plan: Plan, company_id: int, resource: Resource) -> None:
-        self._plan = plan
+    def __init__(self, ctx: RunContext, company_id: int, resource: Resource) -> None:
+        self._ctx = ctx
         self.company_id = company_id
         self.resource = resource
         self.report = ResourceReport(company_id, resource.name)
         self._fields_hash = fields_hash(resource.fields())
         self._table: Table = resource.table()
-        self._rows = RowBuilder(resource, plan.connection)
-        self._view = CompanyView(plan.connection, company_id)
+        self._rows = RowBuilder(resource, ctx.connection)
+        self._view = CompanyView(ctx.connection, company_id)
         #: Budget bytes a page takes before it is fetched: the last full page's size.
-        self._estimate = max(1, plan.budget.limit // UNSEEN_PAGES)
+        self._estimate = max(1, ctx.budget.limit // UNSEEN_PAGES)
 
     async def run(self) -> None:
         """Sync every window; record errors in the report."""
-        plan, report = self._plan, self.report
+        ctx, report = self._ctx, self.report
         report.status = "running"
         self._progress()
-        started = plan.clock.monotonic()
+        started = ctx.clock.monotonic()
         cancelled = False
         try:
-            stored = await plan.sink.load_state(
-                plan.connection_key, self.company_id, self.resource.name
+            stored = await ctx.sink.load_state(
+                ctx.connection_key, self.company_id, self.resource.name
             )
             async with anyio.create_task_group() as tg:
                 for part in self.resource.partitions:
@@ -113,17 +114,17 @@ class Unit:
                         if (s.key.fields_hash, s.key.partition) == (self._fields_hash, part.name)
                     }
                     if self.resource.dated:
-                        windows = plan_windows(plan.date_from, plan.date_to, states)
+                        windows = plan_windows(ctx.date_from, ctx.date_to, states)
                     else:
                         windows = [UNDATED]
                     for window in windows:
-                        state = None if plan.full else states.get(window)
+                        state = None if ctx.full else states.get(window)
                         tg.start_soon(self._guarded, part, window, state, ())
         except anyio.get_cancelled_exc_class():
             cancelled = True
             raise
         finally:
-            report.seconds = plan.clock.monotonic() - started
+            report.seconds = ctx.clock.monotonic() - started
             if cancelled:
                 report.status = "interrupted"
             else:
@@ -131,8 +132,8 @@ class Unit:
             self._progress()
 
     def _progress(self) -> None:
-        if self._plan.on_progress is not None:
-            self._plan.on_progress(self.report)
+        if self._ctx.on_progress is not None:
+            self._ctx.on_progress(self.report)
 
     async def _guarded(
         self,
@@ -149,7 +150,7 @@ class Unit:
         except TripletexError as exc:
             where = f"{window} ({part.name})" if part.name else str(window)
             self.report.errors.append(f"{where}: {exc}")
-            self._plan.connection.log.warning(
+            self._ctx.connection.log.warning(
                 "window_failed",
                 company_id=self.company_id,
                 resource=self.resource.name,
@@ -164,7 +165,7 @@ class Unit:
         if halves is None:
             what = "one day" if window.start else "this resource (it has no date window)"
             self.report.errors.append(
-                f"{window}: more than {self._plan.result_cap} records in {what}: {exc}"
+                f"{window}: more than {self._ctx.result_cap} records in {what}: {exc}"
             )
             return
         self.report.splits += 1
@@ -202,7 +203,7 @@ class Unit:
             self.report.unchanged += 1
             return
         try:
-            if known and known.watermark and watermark and not first.short(self._plan.page_size):
+            if known and known.watermark and watermark and not first.short(self._ctx.page_size):
                 await self._changed_since(params, known, first, watermark)
             else:
                 scan_state = self._new_scan(key, first, watermark, now)
@@ -218,15 +219,15 @@ class Unit:
 
     def _due(self, state: WindowState) -> bool:
         """Whether a complete window must be read whole again (see the module's text):
-        it was last read whole at least `Plan.reread_every` ago, or this is its night
+        it was last read whole at least `RunContext.reread_every` ago, or this is its night
         of the period and it was not read whole today."""
-        every = self._plan.reread_every
+        every = self._ctx.reread_every
         last = state.verified_at or state.updated_at
         if every is None:
             return False
         if not last:
             return True
-        now = self._plan.clock.now()
+        now = self._ctx.clock.now()
         age = now - datetime.fromisoformat(last)
         if age >= every:
             return True
@@ -243,12 +244,12 @@ class Unit:
         first: Page | None,
         superseded: tuple[StateKey, ...],
     ) -> None:
-        plan, seen = self._plan, set[int]()
+        ctx, seen = self._ctx, set[int]()
         current = state
 
         async def emit(page: Page) -> None:
             nonlocal current, superseded
-            short = page.short(plan.page_size)
+            short = page.short(ctx.page_size)
             next_from = page.offset + len(page.values)
             rows = self._page_rows(page, seen)
             current = replace(
@@ -268,7 +269,7 @@ class Unit:
                 partition=current.key.partition or None,
             )
             superseded = ()
-            await plan.writer.send(batch, self.report, pages=[page])
+            await ctx.writer.send(batch, self.report, pages=[page])
 
         start = state.next_from if first is None else 0
         await self._scan_with(params, emit, start=start, first=first)
@@ -281,32 +282,32 @@ class Unit:
         watermark: str,
     ) -> None:
         """Fetch what changed since the watermark, then find deletions by id alone."""
-        plan, part = self._plan, state.key.partition or None
+        ctx, part = self._ctx, state.key.partition or None
         # Page 0 of the full query is current data: keep it rather than drop it.
-        await plan.writer.send(
+        await ctx.writer.send(
             Batch(self._table, self.company_id, self._page_rows(first, set()), partition=part),
             self.report,
             pages=[first],
         )
         assert state.watermark is not None
-        since = datetime.fromisoformat(state.watermark) - plan.overlap
+        since = datetime.fromisoformat(state.watermark) - ctx.overlap
         changed = {**params, "changedSince": since.astimezone(OSLO).strftime("%Y-%m-%dT%H:%M:%S")}
         seen: set[int] = set()
 
         async def emit_rows(page: Page) -> None:
             rows = self._page_rows(page, seen)
             batch = Batch(self._table, self.company_id, rows, partition=part)
-            await plan.writer.send(batch, self.report, pages=[page])
+            await ctx.writer.send(batch, self.report, pages=[page])
 
         await self._scan_with(changed, emit_rows)
         live: set[int] = set()
-        ids = {**params, "fields": "id", "count": plan.result_cap}
+        ids = {**params, "fields": "id", "count": ctx.result_cap}
 
         async def collect(page: Page) -> None:
             live.update(self._ids(page))
             page.release()
 
-        await self._scan_with(ids, collect, page_size=plan.result_cap)
+        await self._scan_with(ids, collect, page_size=ctx.result_cap)
         done = replace(
             state,
             scan=_scan_id(),
@@ -318,7 +319,7 @@ class Unit:
             updated_at=self._now(),
         )
         batch = Batch(self._table, self.company_id, (), done, live_ids=live)
-        await plan.writer.send(batch, self.report)
+        await ctx.writer.send(batch, self.report)
 
     async def _scan_with(
         self,
@@ -329,16 +330,16 @@ class Unit:
         first: Page | None = None,
         page_size: int | None = None,
     ) -> None:
-        size = page_size or self._plan.page_size
+        size = page_size or self._ctx.page_size
         await scan(
             lambda offset: self._page({**params, "count": size}, offset),
             emit,
-            self._plan.budget,
+            self._ctx.budget,
             start=start,
             first=first,
             page_size=size,
-            cap=self._plan.result_cap,
-            ahead=self._plan.ahead,
+            cap=self._ctx.result_cap,
+            ahead=self._ctx.ahead,
             estimate=self._estimate,
         )
 
@@ -346,7 +347,7 @@ class Unit:
 
     async def _first(self, params: Mapping[str, Any], if_none_match: str) -> Page | None:
         """Page 0 with ``If-None-Match``; ``None`` on a 304. Holds its budget share."""
-        share = await self._plan.budget.acquire(self._estimate)
+        share = await self._ctx.budget.acquire(self._estimate)
         return await fetch_held(share, lambda: self._first_page(params, if_none_match))
 
     async def _first_page(self, params: Mapping[str, Any], if_none_match: str) -> Page | None:
@@ -372,7 +373,7 @@ class Unit:
 
     def _page_rows(self, page: Page, seen: set[int]) -> list[Row]:
         """The page's rows (its records are taken: the page is empty afterwards)."""
-        if not page.short(self._plan.page_size):
+        if not page.short(self._ctx.page_size):
             self._estimate = page.held  # what the next page of this resource may hold
         try:
             return self._rows(page.take(), seen)
@@ -382,7 +383,7 @@ class Unit:
             ) from None
 
     def _ids(self, page: Page) -> list[int]:
-        decode = self._plan.connection.decoder(_IdOnly).decode
+        decode = self._ctx.connection.decoder(_IdOnly).decode
         try:
             return [decode(raw).id for raw in page.values]
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -391,12 +392,12 @@ class Unit:
             ) from None
 
     def _params(self, part: Partition, window: Window) -> dict[str, Any]:
-        return self.resource.query(part, window, self._plan.page_size)
+        return self.resource.query(part, window, self._ctx.page_size)
 
     def _key(self, part: Partition, window: Window) -> StateKey:
         start, end = window.key
         return StateKey(
-            self._plan.connection_key,
+            self._ctx.connection_key,
             self.company_id,
             self.resource.name,
             start,
@@ -407,13 +408,13 @@ class Unit:
 
     def _fresh(self, state: WindowState | None) -> bool:
         """Completed by the interrupted run this one resumes: no need to ask again."""
-        since = self._plan.fresh_since
+        since = self._ctx.fresh_since
         if since is None or state is None or not state.complete or not state.updated_at:
             return False
         return datetime.fromisoformat(state.updated_at) >= since
 
     def _now(self) -> str:
-        return self._plan.clock.now().isoformat()
+        return self._ctx.clock.now().isoformat()
 
 
 class _IdOnly(msgspec.Struct, gc=False):

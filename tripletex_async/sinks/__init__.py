@@ -4,6 +4,7 @@
 ``jsonl:///lake``, ``memory:``).
 """
 
+from .._exports import claim as _claim
 from ._base import SCHEMA_VERSION as SCHEMA_VERSION
 from ._base import Batch as Batch
 from ._base import Column as Column
@@ -41,3 +42,5 @@ __all__ = [
     "open_sink",
     "table_name",
 ]
+
+_claim(globals(), __all__, __name__)

@@ -15,6 +15,7 @@ or on loopback with `serve` (async) / `ServerThread` (sync), or from a shell wit
 ``python -m tripletex_async.testing --port 8080``.
 """
 
+from .._exports import claim as _claim
 from ._app import FakeTripletex as FakeTripletex
 from ._auth import Credentials as Credentials
 from ._config import FakeConfig as FakeConfig
@@ -60,3 +61,5 @@ __all__ = [
     "generate_portfolio",
     "serve",
 ]
+
+_claim(globals(), __all__, __name__)

@@ -1,4 +1,4 @@
-"""Tokens, sessions and Basic authentication of the simulator (FACTS §1)."""
+"""Tokens, sessions and Basic authentication of the simulator (the API docs' "Authentication")."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ __all__ = ["Credentials", "Session", "Sessions"]
 
 OSLO = ZoneInfo("Europe/Oslo")
 
-#: The only calls an accountant's token may make with Basic username 0 (FACTS §1.6).
+#: The only calls an accountant's token may make with Basic username 0 (developer docs,
+#: "Authentication and tokens").
 ACCOUNTANT_OWN_PATHS = frozenset({"company/>withLoginAccess", "token/session/>whoAmI"})
 ACCOUNTANT_ONLY_MESSAGE = (
     "Company owned users(employeeToken) can only access /token/session/>whoAmI & "

@@ -1,4 +1,4 @@
-"""Tripletex error envelopes, shaped as real responses (FACTS §5)."""
+"""Tripletex error envelopes, shaped as real responses (the spec's ``ApiError`` schema)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The ``fields`` filter: parsing ``*,customer(id,name),orderLines(*)`` and projecting.
 
-Rules follow Tripletex's docs (FACTS §2.3): ``*`` is every field of the object except
+Rules follow Tripletex's API docs ("Fields"): ``*`` is every field of the object except
 ``changes``; a bare reference field is ``{"id", "url"}``; ``field(sub)`` expands the
 referenced object; an unknown name is a 400 "Illegal field in fields filter".
 """

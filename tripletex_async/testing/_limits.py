@@ -1,4 +1,4 @@
-"""Fixed-window rate limiting as Tripletex documents it (FACTS §4)."""
+"""Fixed-window rate limiting as Tripletex documents it (the API docs' "Rate limiting")."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """List endpoints: query parameters, filtering, sorting, paging and the envelope.
 
-Behaviour follows FACTS §2-3 and §6: ``from``/``count`` paging with ``count`` = values
-returned, required date ranges with an exclusive "to", a 10,000-row cap on the matched
-set whatever ``count`` is, ``fullResultSize`` that may lie, and ``versionDigest`` that is a
-real checksum only when ``If-None-Match`` was sent. Rows the spec's defaults hide
+Behaviour follows the API docs (response envelope, paging) and tripletex-api2's checksum
+example: ``from``/``count`` paging with ``count`` = values returned, required date ranges
+with an exclusive "to", a 10,000-row cap on the matched set whatever ``count`` is,
+``fullResultSize`` that may lie, and ``versionDigest`` that is a real checksum only when
+``If-None-Match`` was sent. Rows the spec's defaults hide
 (inactive customers, contacts, closed projects) are left out as ``_hidden`` says.
 """
 

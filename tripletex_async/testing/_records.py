@@ -118,8 +118,9 @@ def _company(
 def client_record(ctx: CompanyContext, host: str) -> Record:
     """The ``Client`` object that ``/company/>withLoginAccess`` lists for this company.
 
-    ``id`` is the company id, the Basic-auth username for the client (FACTS 1.6). What
-    ``customerCompanyId`` holds is unconfirmed; it repeats the company id here.
+    ``id`` is the company id, the Basic-auth username for the client (Tripletex's
+    accountant flow). What ``customerCompanyId`` holds is unconfirmed; it repeats the
+    company id here.
     """
     employee = ctx.ref("employee", 0)
     admin = employee["id"] if employee is not None else 0

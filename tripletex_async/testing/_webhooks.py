@@ -1,4 +1,5 @@
-"""Webhooks of the simulator: ``/event``, ``/event/subscription`` and deliveries (FACTS §7).
+"""Webhooks of the simulator: ``/event``, ``/event/subscription`` and deliveries, as
+tripletex-api2's docs/webhooks describe them.
 
 Deliveries are queued when data changes and sent when a test (or the loopback server's
 owner) awaits `Webhooks.deliver`, so a test decides when they arrive, in which order, and

@@ -12,6 +12,7 @@ Keep a sink current between syncs::
 then serve ``app`` with any ASGI server (or `serve`), and run `reconcile` nightly.
 """
 
+from .._exports import claim as _claim
 from ._ensure import EnsureReport as EnsureReport
 from ._ensure import ensure_subscriptions as ensure_subscriptions
 from ._events import SUBJECTS as SUBJECTS
@@ -55,3 +56,5 @@ __all__ = [
     "serve",
     "subscription_specs",
 ]
+
+_claim(globals(), __all__, __name__)

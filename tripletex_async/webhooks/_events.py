@@ -1,8 +1,9 @@
 """Which resource an event is about, what a subscription's ``fields`` deliver, and the
 subscriptions that keep a sink current.
 
-Tripletex names events ``<subject>.<verb>`` (FACTS §7.4); the subject is not always the
-resource's path (``account`` is ``ledger/account``, ``voucher`` is ``ledger/voucher``).
+Tripletex names events ``<subject>.<verb>`` (``GET /event`` lists them); the subject is
+not always the resource's path (``account`` is ``ledger/account``, ``voucher`` is
+``ledger/voucher``).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ _STATUS = {
 
 
 class _Payload(msgspec.Struct, rename="camel"):
-    """``{"subscriptionId", "event", "id", "value"}`` (FACTS §7.3)."""
+    """``{"subscriptionId", "event", "id", "value"}`` (the API docs' "WebHook envelope")."""
 
     subscription_id: int
     event: str

@@ -31,7 +31,8 @@ async def reconcile(
     """Bring a sink fed by webhooks back to exactly what Tripletex holds; run it nightly.
 
     Webhooks alone do not keep a copy exact. Tripletex coalesces rapid changes and "might
-    skip over a version number or two" (and recommends a nightly sync, FACTS §7.5);
+    skip over a version number or two" (and recommends a nightly sync; tripletex-api2's
+    docs/webhooks);
     deliveries are retried for a limited time only, after which the subscription is
     disabled and later changes are never sent; a receiver that was down, a dead event, or
     a resource without events (postings, timesheet entries) misses changes too.

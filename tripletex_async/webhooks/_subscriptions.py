@@ -1,4 +1,4 @@
-"""Webhook subscriptions: ``/event`` and ``/event/subscription`` (FACTS §7).
+"""Webhook subscriptions: ``/event`` and ``/event/subscription``.
 
 Secrets (the callback's auth header value, the HMAC shared secret, credentials in a
 target URL) are `Secret`s or stripped before anything is shown: they never reach a log, a

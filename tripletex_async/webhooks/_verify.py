@@ -1,5 +1,5 @@
 """Telling Tripletex's webhook calls from anyone else's: the subscription's auth header
-and its HMAC signature (FACTS §7.2), both compared in constant time."""
+and its HMAC signature, both compared in constant time."""
 
 from __future__ import annotations
 
