@@ -97,6 +97,23 @@ def test_accountant_token_without_a_choice_names_the_flags(
     assert asked_no_data(served)
 
 
+def test_accountants_own_company_is_one_line_exit_2_and_no_file(
+    run: Run, served: Served, tmp_path: Path
+) -> None:
+    """``--company 0`` with an accountant's token: its own company lets it read nothing,
+    so the run stops before any data is asked or any file is made."""
+    db = tmp_path / "own.db"
+    result = run(*sync_args(served.api_url, db), "--company", "0")
+    assert result.code == 2
+    assert result.err.startswith("error: company ")
+    assert result.err.endswith(
+        "is this accountant token's own company, which lets it read no data; "
+        "choose client companies: --all-companies or --company ID,...\n"
+    )
+    assert not db.exists()
+    assert asked_no_data(served)
+
+
 def test_unknown_company_is_named_and_nothing_is_stored(
     run: Run, served: Served, tmp_path: Path
 ) -> None:
@@ -192,7 +209,7 @@ def test_all_companies_failing_does_not_claim_the_others_are_committed(
     args = ["--company", str(company), "--resources", "customer"]
     result = run(*sync_args(served.api_url, tmp_path / "f.db", *args))
     assert result.code == 1
-    assert f"error: 1 of 1 companies failed ({company})" in result.err
+    assert f"error: 1 of 1 company failed ({company})" in result.err
     assert "others" not in result.err
 
 

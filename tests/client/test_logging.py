@@ -90,3 +90,15 @@ async def test_without_structlog_configured_events_go_to_the_standard_library(
     assert requests[0].tripletex["path"] == "/customer"  # type: ignore[attr-defined]
     assert requests[0].getMessage().startswith("request ")
     assert fake.credentials.employee_token not in caplog.text
+
+
+def test_a_short_wrong_token_leaves_messages_readable() -> None:
+    """A typo for a token ("e", "token") is no secret worth every ``e`` of a message; a
+    real token is replaced once, and a replacement is never replaced again."""
+    from tripletex_async.client._log import REDACTED, Redactor
+
+    redactor = Redactor(["e", "token", "a1b2c3d4e5f6", "b2c3d4e5"])
+    text = "Tripletex refused the token a1b2c3d4e5f6 (request id 55d7c222-e0ed)"
+    assert redactor.text(text) == (
+        f"Tripletex refused the token {REDACTED} (request id 55d7c222-e0ed)"
+    )

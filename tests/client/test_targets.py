@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tripletex_async import ConfigurationError, sync
+from tripletex_async import CompanySelectionError, ConfigurationError, sync
 from tripletex_async.sinks import MemorySink
 from tripletex_async.testing import FakeTripletex
 
@@ -96,3 +96,21 @@ async def test_company_ids_must_be_whole_numbers(
     async with make_client() as client:
         with pytest.raises(ConfigurationError, match="company ids"):
             await sync(client, MemorySink(), resources=["customer"], companies=wanted)
+
+
+@pytest.mark.parametrize("own", ["zero", "id"])
+async def test_an_accountants_own_company_is_refused_before_anything_is_fetched(
+    make_client: MakeClient, fake: FakeTripletex, own: str
+) -> None:
+    """An accountant's token may read nothing of its own company: asking for it (as 0 or
+    by its id) is one error naming the choice to make, not a 403 per resource."""
+    sink = MemorySink()
+    async with make_client() as client:
+        who = await client.who_am_i()
+        wanted = [0] if own == "zero" else [who.owner_company()]
+        with pytest.raises(CompanySelectionError) as info:
+            await sync(client, sink, resources=["customer"], companies=wanted)
+    assert info.value.kind == "accountant_own"
+    assert "accountant token's own company" in str(info.value)
+    assert untouched(sink)
+    assert "customer" not in fake.statistics().by_path

@@ -122,6 +122,16 @@ def succeeds(process: subprocess.Popen[str]) -> None:
     assert (code, err) == (0, ""), err
 
 
+def succeeds_after_waiting(process: subprocess.Popen[str], holder: int) -> None:
+    """Wait for ``process``: exit 0, having said once that it waits, and for whom."""
+    code, err = finish(process)
+    assert code == 0, err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert "waiting_for_lease" in lines[0]
+    assert f"pid {holder} " in lines[0]
+
+
 def wait_for(
     condition: Callable[[], bool], process: subprocess.Popen[str], what: str, timeout: float = 20
 ) -> None:
@@ -180,7 +190,7 @@ def test_a_waiting_run_completes_after_the_holder(runs: Runs, sink: SinkProbe) -
     second = runs.start("--wait", "60")
     succeeds(first)
     assert second.poll() is None, "the second run did not wait for the first"
-    succeeds(second)
+    succeeds_after_waiting(second, first.pid)
     assert sink.differences(runs.fake) == []
 
 
@@ -201,7 +211,7 @@ def test_a_frozen_holder_is_taken_over_and_fenced_off(runs: Runs, sink: SinkProb
     holds_lease(sink, first)
     freeze(first, sink)
     second = runs.start("--wait", "30")
-    succeeds(second)
+    succeeds_after_waiting(second, first.pid)
     assert state(first) == "T"
     after_takeover = sink.snapshot()
     first.send_signal(signal.SIGCONT)

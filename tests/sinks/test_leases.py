@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio.lowlevel
 import pytest
 
-from tripletex_async import LeaseHeldError, LeaseLostError
+from tripletex_async import LeaseHeldError, LeaseLostError, SystemClock
 from tripletex_async.sinks import (
     Batch,
     JSONLSink,
@@ -58,6 +59,20 @@ async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
     yield Pair(kind, open_other(), open_other)
     for sink in made:
         await sink.aclose()
+
+
+class InstantClock(SystemClock):
+    """Sleeps take no real time: monotonic time jumps by what was slept."""
+
+    def __init__(self) -> None:
+        self.now_seconds = 0.0
+
+    def monotonic(self) -> float:
+        return self.now_seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.now_seconds += seconds
+        await anyio.lowlevel.checkpoint()
 
 
 def store(sink: ReadableSink) -> LeaseStore:
@@ -168,3 +183,23 @@ async def test_jsonl_holder_frozen_mid_commit_is_reported_not_waited_for(tmp_pat
     finally:
         os.close(fd)
         await sink.aclose()
+
+
+async def test_a_waiting_run_says_so_once_and_how_long_it_waited(tmp_path: Path) -> None:
+    """`Lease` with a wait: it tells whom it waits for once, and when the wait runs out
+    the error says how long it waited."""
+    from tripletex_async.sinks._lease import Lease
+
+    clock = InstantClock()
+    holder, other = SQLiteSink(tmp_path / "a.db"), SQLiteSink(tmp_path / "a.db")
+    await holder.acquire_lease({1}, this_process(), 60)
+    told: list[str] = []
+    lease = Lease(other, {1}, clock=clock, wait=5, on_wait=lambda exc: told.append(str(exc)))
+    try:
+        with pytest.raises(LeaseHeldError, match=r"\(waited 5 s\)$"):
+            await lease.acquire()
+    finally:
+        await holder.aclose()
+        await other.aclose()
+    assert len(told) == 1
+    assert f"pid {os.getpid()} " in told[0]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NoReturn, TypeAlias
 
 from .. import __version__
 from ..client._errors import ConfigurationError
@@ -192,12 +193,20 @@ def build_parser(today: date) -> argparse.ArgumentParser:
 
 
 # A string: the class is generic only to type checkers.
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line like every other error of the command line
+    (no usage block before it); ``--help`` still shows everything."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
 
 
 def _build(today: date) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The parser and its commands' parsers (for errors found after parsing)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tripletex-async",
         description="Sync Tripletex accounting data into SQLite, PostgreSQL or JSONL.",
     )
@@ -342,6 +351,8 @@ def _add_webhooks(commands: Subparsers) -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str], today: date) -> argparse.Namespace:
     """Parse and check ``argv``; argparse's `SystemExit` (2, or 0 for --help) on error."""
     parser, commands = _build(today)
+    if not argv:  # nothing asked yet: show what can be asked
+        parser.print_usage(sys.stderr)
     args = parser.parse_args(argv)
     parser = commands.get(args.command, parser)
     date_from: date | None = getattr(args, "date_from", None)

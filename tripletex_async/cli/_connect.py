@@ -59,6 +59,7 @@ def resolve(
         env=args.env,
         base_url=args.base_url,
         environ=environ,
+        spelling="cli",
     )
     return Endpoint(root, credentials)
 

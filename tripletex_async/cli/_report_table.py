@@ -72,8 +72,11 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def print_summary(report: SyncReport, stats: ConnectionStatistics, console: Console) -> None:
-    """Everything a person wants to see after a sync, on ``console``."""
+def print_summary(
+    report: SyncReport, stats: ConnectionStatistics, console: Console, *, where: str | None = None
+) -> None:
+    """Everything a person wants to see after a sync, on ``console``; ``where`` names the
+    sink."""
     console.print(_by_resource(report))
     if len(report.companies) > 1:
         console.print(_by_company(report))
@@ -81,6 +84,8 @@ def print_summary(report: SyncReport, stats: ConnectionStatistics, console: Cons
     if failed:
         console.print(_failures(failed))
     console.print(_total_line(report, stats))
+    if where is not None:
+        console.print(f"stored in {where}")
 
 
 def _by_resource(report: SyncReport) -> Table:
@@ -139,9 +144,10 @@ def _total_line(report: SyncReport, stats: ConnectionStatistics) -> str:
     rate = total.records / report.seconds if report.seconds > 0 else 0.0
     failed = report.failed_companies
     companies = len(report.companies)
-    outcome = f"{len(failed)} of {companies} companies failed" if failed else "all synced"
+    noun = "company" if companies == 1 else "companies"
+    outcome = f"{len(failed)} of {companies} failed" if failed else "all synced"
     return (
-        f"{companies} companies, {outcome}: {total.records:,} records in "
+        f"{companies} {noun}, {outcome}: {total.records:,} records in "
         f"{report.seconds:.1f}s ({rate:,.0f}/s); {stats.requests:,} requests, "
         f"{total.unchanged:,} unchanged windows (304), {stats.rate_limited:,} rate-limited "
         f"(429), {stats.retries:,} retries; budget: {budget_text(stats.budget)}"

@@ -60,6 +60,7 @@ _CHOICE_ADVICE: dict[CompanyProblem, str] = {
     "choose": "use --all-companies or --company ID",
     "unknown": "`tripletex-async companies` lists the companies it reaches",
     "none_reached": "without --all-companies a sync takes the token's own company",
+    "accountant_own": "choose client companies: --all-companies or --company ID,...",
 }
 
 

@@ -24,6 +24,7 @@ from ..engine._groups import sole_exception
 from ..engine._report import SyncReport
 from ..engine._sync import SyncOptions, sync
 from ..sinks import Sink, open_sink
+from ..sinks._common import SinkBase
 from ._args import SyncRequest
 from ._connect import CLOSE_SECONDS, closing, open_client, resolve, safe_url
 from ._progress import ProgressMode, Tracker, show
@@ -86,7 +87,8 @@ async def run_sync(
                 await out.write(interrupted, ctx.interrupted_code(), ctx.err)
         raise
     code = EXIT_OK if report.ok else EXIT_FAILED
-    print_summary(report, client.statistics(), console_for(ctx.out))
+    where = sink.description if isinstance(sink, SinkBase) else None
+    print_summary(report, client.statistics(), console_for(ctx.out), where=where)
     if report.failed_companies:
         _print_failed(report, ctx)
     if out is not None:
@@ -170,9 +172,13 @@ def _print_failed(report: SyncReport, ctx: Context) -> None:
     failed = report.failed_companies
     ids = ", ".join(str(c) for c in failed[:10]) + (", ..." if len(failed) > 10 else "")
     # What the failed companies' other resources fetched is committed too.
-    others = "" if len(failed) == len(report.companies) else " the others are committed."
+    others = "" if len(failed) == len(report.companies) else "; the others are committed"
     print(
-        f"error: {len(failed)} of {len(report.companies)} companies failed ({ids});{others} "
-        "A rerun retries what failed.",
+        f"error: {len(failed)} of {_companies(len(report.companies))} failed ({ids}){others}; "
+        "a rerun retries what failed",
         file=ctx.err,
     )
+
+
+def _companies(count: int) -> str:
+    return f"{count} {'company' if count == 1 else 'companies'}"

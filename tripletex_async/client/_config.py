@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError
@@ -118,31 +119,53 @@ def resolve_endpoint(
     env: str | None,
     base_url: str | None,
     environ: Mapping[str, str],
+    spelling: Spelling = "python",
 ) -> tuple[str, Credentials]:
     """Pick the API root and tokens from arguments, then ``TRIPLETEX_*`` variables.
 
     Raises ConfigurationError for a missing token, an unknown environment, both an
-    environment and a base URL, or tokens of the other environment.
+    environment and a base URL, or tokens of the other environment, naming what to
+    change as Python arguments or, with ``spelling="cli"``, as command-line flags.
     """
+    words = _WORDS[spelling]
     consumer = consumer_token or environ.get("TRIPLETEX_CONSUMER_TOKEN")
     employee = employee_token or environ.get("TRIPLETEX_EMPLOYEE_TOKEN")
     if not consumer:
-        raise ConfigurationError(
-            "no consumer token: pass consumer_token= or set TRIPLETEX_CONSUMER_TOKEN"
-        )
+        raise ConfigurationError(f"no consumer token: {words['consumer']}")
     if not employee:
-        raise ConfigurationError(
-            "no employee token: pass employee_token= or set TRIPLETEX_EMPLOYEE_TOKEN"
-        )
-    root = _root(env, base_url, environ)
+        raise ConfigurationError(f"no employee token: {words['employee']}")
+    root = _root(env, base_url, environ, words)
     creds = Credentials(consumer, employee)
-    _check_environment(root, creds)
+    _check_environment(root, creds, words)
     return root, creds
 
 
-def _root(env: str | None, base_url: str | None, environ: Mapping[str, str]) -> str:
+#: How errors name what to change: Python arguments, or the command line's flags (which
+#: take tokens from the environment only, never from a flag).
+Spelling = Literal["python", "cli"]
+_WORDS: dict[Spelling, dict[str, str]] = {
+    "python": {
+        "consumer": "pass consumer_token= or set TRIPLETEX_CONSUMER_TOKEN",
+        "employee": "pass employee_token= or set TRIPLETEX_EMPLOYEE_TOKEN",
+        "both": "give either env= or base_url=, not both",
+        "test": "env='test'",
+        "prod": "env='prod'",
+    },
+    "cli": {
+        "consumer": "set TRIPLETEX_CONSUMER_TOKEN",
+        "employee": "set TRIPLETEX_EMPLOYEE_TOKEN",
+        "both": "give either --env or --base-url, not both",
+        "test": "--env test",
+        "prod": "--env prod",
+    },
+}
+
+
+def _root(
+    env: str | None, base_url: str | None, environ: Mapping[str, str], words: Mapping[str, str]
+) -> str:
     if env is not None and base_url is not None:
-        raise ConfigurationError("give either env= or base_url=, not both")
+        raise ConfigurationError(words["both"])
     if env is None and base_url is None:
         base_url = environ.get("TRIPLETEX_BASE_URL") or None
         env = None if base_url else environ.get("TRIPLETEX_ENV", "test")
@@ -157,14 +180,15 @@ def _root(env: str | None, base_url: str | None, environ: Mapping[str, str]) -> 
     return ENVIRONMENTS[env]
 
 
-def _check_environment(root: str, creds: Credentials) -> None:
+def _check_environment(root: str, creds: Credentials, words: Mapping[str, str]) -> None:
     env = _HOST_ENV.get(urlsplit(root).hostname)
     if env == "prod" and creds.is_test:
         raise ConfigurationError(
-            "refusing to send a test token (prefix 'test-') to Tripletex production; use env='test'"
+            "refusing to send a test token (prefix 'test-') to Tripletex production; "
+            f"use {words['test']}"
         )
     if env == "test" and not creds.is_test:
         raise ConfigurationError(
             "refusing to send a production token to the Tripletex test environment; "
-            "use env='prod' (test tokens start with 'test-')"
+            f"use {words['prod']} (test tokens start with 'test-')"
         )

@@ -94,12 +94,13 @@ class EndpointError(ConfigurationError):
 
 #: What is wrong with a choice of companies: none was made where one is needed, ids the
 #: token does not reach, or "all" of a token that reaches no client company.
-CompanyProblem = Literal["choose", "unknown", "none_reached"]
+CompanyProblem = Literal["choose", "unknown", "none_reached", "accountant_own"]
 
 _SELECTION_ADVICE: dict[CompanyProblem, str] = {
     "choose": "pass companies='all' or companies=[id, ...]",
     "unknown": "TripletexClient.companies() lists the companies it reaches",
     "none_reached": "companies=None syncs the token's own company",
+    "accountant_own": "choose client companies: companies='all' or companies=[id, ...]",
 }
 
 

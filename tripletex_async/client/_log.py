@@ -27,24 +27,32 @@ _PATTERNS = (
 )
 
 
+#: Shorter "secrets" are not tokens (Tripletex's are long base64 strings) but typing
+#: slips, and replacing every ``e`` of a message would make it unreadable.
+MIN_SECRET = 8
+
+
 class Redactor:
     """Replaces known secrets and secret-shaped text in log values."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
         for secret in secrets:
             self.add(secret)
 
     def add(self, secret: str) -> None:
         """Remember one more secret (a new session token, say)."""
-        if secret:
+        if len(secret) >= MIN_SECRET and secret not in self._secrets:
             self._secrets.add(secret)
+            # One pass over the text, longest first, so a replacement is never rescanned.
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(map(re.escape, ordered)))
 
     def text(self, value: str) -> str:
         """``value`` with every secret replaced."""
-        for secret in self._secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
+        if self._pattern is not None:
+            value = self._pattern.sub(REDACTED, value)
         value = _PATTERNS[0].sub(lambda m: f"{m.group(1)} {REDACTED}", value)
         return _PATTERNS[1].sub(lambda m: f"{m.group(1)}{REDACTED}", value)
 

@@ -27,7 +27,8 @@ import anyio
 
 from ..client._client import CompanyView, TripletexClient
 from ..client._clock import OSLO, Clock, SystemClock
-from ..client._errors import ConfigurationError
+from ..client._errors import ConfigurationError, LeaseHeldError
+from ..client._log import Log
 from ..sinks._base import Batch, Sink, StateKey, Table, WindowState
 from ..sinks._lease import Fence, Lease, LeaseStore
 from ._groups import sole_exception
@@ -139,7 +140,7 @@ async def sync(
     own = who.owner_company()
     connection_key = f"{own}:{who.employeeId or 0}"
     targets = list(await resolve_targets(owner, companies, own))
-    lease = _lease(sink, targets, options, clock)
+    lease = _lease(sink, targets, options, clock, owner.connection.log)
     fence = None if lease is None else await lease.acquire()
     try:
         await sink.open([r.table() for r in chosen])
@@ -189,12 +190,25 @@ async def sync(
     return report
 
 
-def _lease(sink: Sink, companies: list[int], options: SyncOptions, clock: Clock) -> Lease | None:
+def _lease(
+    sink: Sink, companies: list[int], options: SyncOptions, clock: Clock, log: Log
+) -> Lease | None:
     """The lease a sync of ``companies`` into ``sink`` must hold (see `_lease`), or
     ``None`` for a sink that cannot hold one (a user's own; it gets unfenced batches)."""
     if not isinstance(sink, LeaseStore):
         return None
-    return Lease(sink, companies, clock=clock, ttl=options.lease_ttl, wait=options.lease_wait)
+
+    def waiting(held: LeaseHeldError) -> None:
+        log.warning("waiting_for_lease", seconds=options.lease_wait, holder=str(held))
+
+    return Lease(
+        sink,
+        companies,
+        clock=clock,
+        ttl=options.lease_ttl,
+        wait=options.lease_wait,
+        on_wait=waiting,
+    )
 
 
 @dataclass(frozen=True, slots=True)

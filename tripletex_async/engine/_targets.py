@@ -46,8 +46,12 @@ async def resolve_targets(owner: CompanyView, wanted: Wanted, own: int) -> dict[
         return {c.id: _name(c) for c in clients}
     ids = _ids(wanted, own)
     if ids == [own]:
+        if _accountant(await _listed(owner), own):
+            raise _accountant_own(own)
         return {own: OWN_COMPANY}
     clients = await _clients(owner)
+    if own in ids and _accountant(clients, own):
+        raise _accountant_own(own)
     reached = {own: OWN_COMPANY} | {c.id: _name(c) for c in clients}
     unknown = [i for i in ids if i not in reached]
     if unknown:
@@ -58,21 +62,39 @@ async def resolve_targets(owner: CompanyView, wanted: Wanted, own: int) -> dict[
 
 
 async def _default(owner: CompanyView, own: int) -> dict[int, str]:
-    try:
-        clients = await owner.companies()
-    except APIError as exc:
-        if exc.status >= 500:
-            raise
-        # A token that may not list companies reaches no other than its own.
-        return {own: OWN_COMPANY}
-    if clients and all(c.id != own for c in clients):
-        # An accountant's token: its own company has no data, the clients are many, and
-        # syncing all of them unasked could be far more than meant.
+    clients = await _listed(owner)
+    if _accountant(clients, own):
+        # Its own company has no data, the clients are many, and syncing all of them
+        # unasked could be far more than meant.
         raise CompanySelectionError(
             f"this token reaches {len(clients)} client companies", kind="choose"
         )
     names = {c.id: _name(c) for c in clients}
     return {own: names.get(own) or OWN_COMPANY}
+
+
+def _accountant(clients: list[ClientCompany], own: int) -> bool:
+    """Whether the token is an accountant's ("company owned"): it lists client
+    companies and not its own, which it may ask for nothing but whoAmI and that list."""
+    return bool(clients) and all(c.id != own for c in clients)
+
+
+def _accountant_own(own: int) -> CompanySelectionError:
+    return CompanySelectionError(
+        f"company {own} is this accountant token's own company, which lets it read no data",
+        kind="accountant_own",
+    )
+
+
+async def _listed(owner: CompanyView) -> list[ClientCompany]:
+    """The companies the token lists; none when it may not list them (then it reaches
+    no other than its own)."""
+    try:
+        return await owner.companies()
+    except APIError as exc:
+        if exc.status >= 500:
+            raise
+        return []
 
 
 async def _clients(owner: CompanyView) -> list[ClientCompany]:

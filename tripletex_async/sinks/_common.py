@@ -245,6 +245,11 @@ class SinkBase:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._description}>"
 
+    @property
+    def description(self) -> str:
+        """Where the data goes, for people: ``SQLite database /abs/path.db`` (no password)."""
+        return self._description
+
     @asynccontextmanager
     async def _using(self, *, opening: bool = False) -> AsyncIterator[None]:
         async with self._lock:

@@ -152,7 +152,7 @@ class JSONLSink(SinkBase):
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         #: The directory that holds everything.
         self.directory = Path(directory)
-        super().__init__(f"JSONL directory {self.directory}")
+        super().__init__(f"JSONL directory {self.directory.absolute()}")
         self._state: _StateFile | None = None
         #: (table, company) -> id -> entry, for the tables opened so far.
         self._live: dict[tuple[str, int], dict[int, _Entry]] = {}

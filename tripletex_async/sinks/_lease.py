@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol, runtime_checkable
@@ -210,6 +210,7 @@ class Lease:
         ttl: float = 60.0,
         wait: float = 0.0,
         holder: Holder | None = None,
+        on_wait: Callable[[LeaseHeldError], None] | None = None,
     ) -> None:
         if not ttl > 0:
             raise ConfigurationError(f"a lease's ttl must be positive, not {ttl}")
@@ -221,6 +222,9 @@ class Lease:
         self._ttl = ttl
         self._wait = wait
         self._holder = holder or this_process(clock)
+        #: Told once, when `acquire` starts waiting for a live holder (a run that waits
+        #: says so, and for whom).
+        self._on_wait = on_wait
         self._fence: Fence | None = None
 
     def __repr__(self) -> str:
@@ -239,14 +243,20 @@ class Lease:
         if self._fence is not None:
             raise RuntimeError("the lease is already held")
         deadline = self._clock.monotonic() + self._wait
+        waited = False
         while True:
             try:
                 self._fence = await self._store.acquire_lease(self._scopes, self._holder, self._ttl)
                 return self._fence
-            except LeaseHeldError:
+            except LeaseHeldError as exc:
                 left = deadline - self._clock.monotonic()
                 if left <= 0:
+                    if waited:
+                        raise LeaseHeldError(f"{exc} (waited {self._wait:g} s)") from None
                     raise
+                if not waited and self._on_wait is not None:
+                    self._on_wait(exc)
+                waited = True
                 await self._clock.sleep(min(left, max(0.05, min(1.0, self._ttl / 8))))
 
     async def keep_alive(self) -> None:

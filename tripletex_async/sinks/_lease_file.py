@@ -54,7 +54,13 @@ class DirectoryLease:
             now = time.time()
             if record.epoch is not None and record.holder is not None:
                 held = HolderRecord(record.epoch, record.holder, record.heartbeat, record.ttl, 1)
-                revocable([held], now, 1)
+                try:
+                    revocable([held], now, 1)
+                except LeaseHeldError:
+                    raise LeaseHeldError(
+                        f"another run is syncing into this directory: {record.holder}; "
+                        "wait for it (--wait SECONDS) or try again later"
+                    ) from None
             epoch = record.last_epoch + 1
             self._save(_Record(epoch, epoch, holder, now, ttl))
         return Fence(epoch, frozenset())

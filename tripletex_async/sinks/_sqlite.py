@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Collection, Sequence
 from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
 import anyio
@@ -41,7 +42,8 @@ class SQLiteSink(SinkBase):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         #: The database file (``":memory:"`` works too, for one sink's lifetime).
         self.path = os.fspath(path)
-        super().__init__(f"SQLite database {self.path}")
+        shown = self.path if self.path == ":memory:" else Path(self.path).absolute()
+        super().__init__(f"SQLite database {shown}")
         self._limiter = anyio.CapacityLimiter(1)
         self._connection: sqlite3.Connection | None = None
 
