@@ -30,9 +30,14 @@ START = datetime(2026, 3, 10, 12, 0, tzinfo=OSLO)
 BASE_URL = "http://tripletex.test/v2"
 
 
-@pytest.fixture
-def anyio_backend() -> tuple[str, dict[str, Any]]:
-    """asyncio with virtual time."""
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    """Each anyio backend, with virtual time: asyncio on our loop, trio on its MockClock
+    (jumping to the next timer whenever every task is blocked)."""
+    if request.param == "trio":
+        from trio.testing import MockClock
+
+        return ("trio", {"clock": MockClock(autojump_threshold=0)})
     return ("asyncio", {"loop_factory": VirtualTimeEventLoop})
 
 

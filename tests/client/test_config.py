@@ -102,12 +102,14 @@ async def test_close_deletes_the_session(make_client: MakeClient, fake: FakeTrip
     assert fake._sessions.sessions == {}
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the default transport there
 @pytest.mark.parametrize("root", ["https://api-test.tripletex.tech/v2", "HTTPS://example.no/v2"])
-def test_an_https_root_verifies_certificates(root: str) -> None:
+async def test_an_https_root_verifies_certificates(root: str) -> None:
     """Whatever the scheme's case, an https root gets a TLS context that checks the
     server's certificate and host name (only a plain http root goes without one)."""
     client = TripletexClient("test-a", "test-b", base_url=root, environ={})
-    context = client._transport.ssl_context  # type: ignore[attr-defined]
+    client._transport.start()  # type: ignore[attr-defined] - as opening the client does
+    context = client._transport._inner.ssl_context  # type: ignore[attr-defined]
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname
 

@@ -15,6 +15,12 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
+def anyio_backend() -> str:
+    """psycopg's async connections are asyncio's (see test_backends for trio)."""
+    return "asyncio"
+
+
+@pytest.fixture
 async def sink(postgres_url: str, postgres_schema: str) -> AsyncIterator[PostgresSink]:
     """An opened sink in a fresh schema, with the invoice and customer tables."""
     sink = PostgresSink(postgres_url, schema=postgres_schema)

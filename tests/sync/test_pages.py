@@ -8,7 +8,7 @@ import anyio
 import msgspec
 import pytest
 
-from tripletex_async.engine._pages import CapReached, Page, PageBudget, Readahead, scan
+from tripletex_async.engine._pages import CapReached, Page, PageBudget, Readahead, Share, scan
 
 pytestmark = pytest.mark.anyio
 SIZE = 10
@@ -149,22 +149,25 @@ async def test_a_request_larger_than_the_budget_goes_through_when_nothing_is_hel
 
 async def test_waiters_are_served_in_order() -> None:
     """A large request that waits is not overtaken by small ones arriving after it."""
-    budget, order = PageBudget(10), list[str]()
+    budget, order, shares = PageBudget(10), list[str](), dict[str, Share]()
     first = await budget.acquire(8)
 
     async def take(name: str, size: int) -> None:
-        await budget.acquire(size)
+        shares[name] = await budget.acquire(size)
         order.append(name)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(take, "large", 9)
         await anyio.wait_all_tasks_blocked()
-        tg.start_soon(take, "small", 1)
+        tg.start_soon(take, "small", 2)
         await anyio.wait_all_tasks_blocked()
-        assert order == []  # 1 byte would fit, but "large" is first in line
+        assert order == []  # 2 bytes would fit, but "large" is first in line
         first.release()
+        await anyio.wait_all_tasks_blocked()
+        assert order == ["large"]  # and now "small" does not fit beside it
+        shares["large"].release()
     assert order == ["large", "small"]
-    assert budget.held == 10
+    assert budget.held == 2
 
 
 async def test_a_cancelled_waiter_holds_nothing_and_lets_the_next_one_in() -> None:

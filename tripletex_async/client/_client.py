@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import msgspec
+import sniffio
 
 from ._clock import Clock, SystemClock
 from ._config import Credentials, Limits, RetryPolicy, resolve_endpoint
@@ -32,6 +33,41 @@ T = TypeVar("T")
 TransportName = Literal["aiohttp", "httpx"]
 
 
+class _ChosenTransport(httpx.AsyncBaseTransport):
+    """The transport named, built once the async library running it is known.
+
+    aiohttp runs on asyncio only: on any other anyio backend (trio) the default is
+    httpx's own pool, and naming aiohttp is a `ConfigurationError` when the client opens.
+    """
+
+    def __init__(self, name: TransportName | None, limits: Limits, *, tls: bool) -> None:
+        self._name = name
+        self._limits = limits
+        self._tls = tls
+        self._inner: httpx.AsyncBaseTransport | None = None
+
+    def start(self) -> None:
+        """Build the transport for the running async library (in a task)."""
+        if self._inner is None:
+            library = sniffio.current_async_library()
+            if library != "asyncio" and self._name == "aiohttp":
+                raise ConfigurationError(
+                    f"transport 'aiohttp' runs on asyncio only, not {library}; "
+                    "use transport='httpx' (the default there)"
+                )
+            name = self._name if library == "asyncio" else "httpx"
+            self._inner = make_transport(name, self._limits, tls=self._tls)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.start()
+        assert self._inner is not None
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
+
 def make_transport(
     name: TransportName | None, limits: Limits, *, tls: bool = True
 ) -> httpx.AsyncBaseTransport:
@@ -39,7 +75,7 @@ def make_transport(
 
     httpx's own pool costs about four times the CPU per request of httpx-aiohttp and
     collapses above ~50 requests in flight (encode/httpx#3215), so aiohttp is preferred
-    when installed.
+    when installed (on asyncio: see `_ChosenTransport`).
 
     One verified TLS context is built (loading the CA bundle costs ~40 ms), and none for
     a plain ``http://`` root (``tls=False``: the simulator, a local proxy), which never
@@ -321,7 +357,8 @@ class TripletexClient(_Requests):
         self._rng = random.Random(seed)
         self._session_days = session_days
         if not isinstance(transport, httpx.AsyncBaseTransport):
-            transport = make_transport(transport, self._limits, tls=urlsplit(root).scheme != "http")
+            tls = urlsplit(root).scheme != "http"
+            transport = _ChosenTransport(transport, self._limits, tls=tls)
         self._transport = transport
         timeout = httpx.Timeout(self._limits.timeout, connect=self._limits.connect_timeout)
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
@@ -369,6 +406,8 @@ class TripletexClient(_Requests):
     async def __aenter__(self) -> Self:
         if self._state != "new":
             raise ClosedError("a TripletexClient can be opened only once")
+        if isinstance(self._transport, _ChosenTransport):
+            self._transport.start()
         await self._http.__aenter__()
         self._state = "open"
         return self

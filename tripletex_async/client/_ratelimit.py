@@ -4,9 +4,11 @@ Tripletex counts calls per employee per API consumer in fixed windows and report
 ``X-Rate-Limit-Limit/Remaining/Reset`` (seconds left). Once a window is exhausted every
 call is a 429 until it ends, and the 429 may lack the reset header (tripletex-api2#103).
 
-`AdaptiveBudget` learns the limit and the window from those headers and paces calls with
-an aiolimiter bucket of capacity one (aiolimiter lets a full bucket's worth through at
-start, so a bucket sized to the limit could send twice the limit in the first window).
+`AdaptiveBudget` learns the limit and the window from those headers and paces calls one
+every ``window / limit`` seconds: on asyncio with an aiolimiter bucket of capacity one
+(aiolimiter lets a full bucket's worth through at start, so a bucket sized to the limit
+could send twice the limit in the first window), on any other anyio backend (trio) with
+`SlotPacer`, which does the same with the budget's clock.
 When ``Remaining`` would not cover the calls already in flight it holds every caller until
 the reset; after a 429 it holds until the last known reset, or backs off with jitter.
 """
@@ -17,11 +19,11 @@ import random
 from dataclasses import dataclass
 from typing import Protocol
 
-from aiolimiter import AsyncLimiter
+import sniffio
 
 from ._clock import Clock
 
-__all__ = ["AdaptiveBudget", "BudgetSnapshot", "RateLimiter"]
+__all__ = ["AdaptiveBudget", "BudgetSnapshot", "RateLimiter", "SlotPacer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,41 @@ class RateLimiter(Protocol):
         ...
 
 
+class _Pacer(Protocol):
+    async def acquire(self) -> None: ...
+
+
+class SlotPacer:
+    """One call every ``interval`` seconds, in arrival order, on any anyio backend: each
+    caller takes the next free slot and sleeps until it."""
+
+    def __init__(self, interval: float, clock: Clock) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._next = 0.0
+
+    async def acquire(self) -> None:
+        """Wait for this caller's slot."""
+        now = self._clock.monotonic()
+        slot = max(now, self._next)
+        self._next = slot + self._interval
+        if slot > now:
+            await self._clock.sleep(slot - now)
+
+
+def _pacer(interval: float, clock: Clock) -> _Pacer:
+    """aiolimiter on asyncio (as it always was), `SlotPacer` elsewhere."""
+    try:
+        library = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        library = "asyncio"  # not in a task at all
+    if library == "asyncio":
+        from aiolimiter import AsyncLimiter
+
+        return AsyncLimiter(1, interval)
+    return SlotPacer(interval, clock)
+
+
 class AdaptiveBudget:
     """A `RateLimiter` that learns Tripletex's fixed windows from response headers."""
 
@@ -76,15 +113,18 @@ class AdaptiveBudget:
         self._reset_at: float | None = None
         self._hold_until = 0.0
         self._misses = 0
-        self._bucket: AsyncLimiter | None = None
-        self._rebuild()
+        self._bucket: _Pacer | None = None
+        self._built = False
 
     def _rebuild(self) -> None:
+        self._built = True
         if self._limit and self._period:
-            self._bucket = AsyncLimiter(1, self._period / self._limit)
+            self._bucket = _pacer(self._period / self._limit, self._clock)
 
     async def acquire(self) -> None:
         """Wait out any hold, then take one token from the pacing bucket."""
+        if not self._built:
+            self._rebuild()  # here, in a task, where the backend is known
         while True:
             wait = self._hold_until - self._clock.monotonic()
             if wait > 0:

@@ -138,55 +138,89 @@ async def sync(
     owner = source.company(0)
     who = await owner.who_am_i()
     own = who.owner_company()
-    connection_key = f"{own}:{who.employeeId or 0}"
+    # Everything is checked (tokens, companies) before the sink is touched.
     targets = list(await resolve_targets(owner, companies, own))
+    job = _Job(
+        owner, sink, chosen, targets, f"{own}:{who.employeeId or 0}",
+        start, end, full, options, clock, on_progress,
+    )  # fmt: skip
     lease = _lease(sink, targets, options, clock, owner.connection.log)
     fence = None if lease is None else await lease.acquire()
     try:
-        await sink.open([r.table() for r in chosen])
-        run = await _RunMarker.begin(
-            sink, connection_key, chosen[0], clock, options, full=full, fence=fence
-        )
-        budget = PageBudget(options.max_bytes_in_memory)
-        writer = Writer(
-            sink,
-            buffer=options.write_queue,
-            batch_rows=options.batch_rows,
-            on_progress=on_progress,
-            fence=fence,
-        )
-        context = RunContext(
-            connection=owner.connection,
-            connection_key=connection_key,
-            sink=sink,
+        return await _leased(job, lease, fence)
+    finally:
+        if lease is not None:
+            await lease.release()
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One call of `sync`, its arguments resolved and checked."""
+
+    owner: CompanyView
+    sink: Sink
+    resources: list[Resource]
+    companies: list[int]
+    connection_key: str
+    date_from: date
+    date_to: date
+    full: bool
+    options: SyncOptions
+    clock: Clock
+    on_progress: Callable[[ResourceReport], None] | None
+
+    def context(self, writer: Writer, budget: PageBudget, run: _RunMarker) -> RunContext:
+        """What the job's units share."""
+        options = self.options
+        return RunContext(
+            connection=self.owner.connection,
+            connection_key=self.connection_key,
+            sink=self.sink,
             writer=writer,
             budget=budget,
-            clock=clock,
-            date_from=start,
-            date_to=end,
-            full=full,
+            clock=self.clock,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            full=self.full,
             page_size=options.page_size,
             ahead=options.ahead,
             result_cap=options.result_cap,
             overlap=options.overlap,
             fresh_since=run.resuming_since,
             reread_every=options.reread_every,
-            on_progress=on_progress,
+            on_progress=self.on_progress,
         )
-        units = [Unit(context, company, resource) for company in targets for resource in chosen]
-        report = SyncReport(connection_key, [u.report for u in units])
-        began = clock.monotonic()
-        try:
-            await _run(writer, units, options.companies_at_once, lease)
-        finally:
-            report.seconds = clock.monotonic() - began
-        # Every page's share came back (a share is an object released on every path; a
-        # leak is a bug of ours, which the tests would see here).
-        assert budget.held == 0, f"a finished sync still holds page budget: {budget!r}"
-        await run.finish()
+
+
+async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncReport:
+    """The sync itself, once the lease is held: open the sink, run every unit with the
+    writer, mark the run finished."""
+    sink, options, clock = job.sink, job.options, job.clock
+    await sink.open([r.table() for r in job.resources])
+    first = job.resources[0]
+    run = await _RunMarker.begin(
+        sink, job.connection_key, first, clock, options, full=job.full, fence=fence
+    )
+    budget = PageBudget(options.max_bytes_in_memory)
+    writer = Writer(
+        sink,
+        buffer=options.write_queue,
+        batch_rows=options.batch_rows,
+        on_progress=job.on_progress,
+        fence=fence,
+    )
+    context = job.context(writer, budget, run)
+    units = [Unit(context, c, r) for c in job.companies for r in job.resources]
+    report = SyncReport(job.connection_key, [u.report for u in units])
+    began = clock.monotonic()
+    try:
+        await _run(writer, units, options.companies_at_once, lease)
     finally:
-        if lease is not None:
-            await lease.release()
+        report.seconds = clock.monotonic() - began
+    # Every page's share came back (a share is an object released on every path; a
+    # leak is a bug of ours, which the tests would see here).
+    assert budget.held == 0, f"a finished sync still holds page budget: {budget!r}"
+    await run.finish()
     return report
 
 

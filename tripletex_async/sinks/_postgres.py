@@ -12,8 +12,9 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
+import sniffio
 
-from ..client._errors import LeaseError, LeaseLostError
+from ..client._errors import ConfigurationError, LeaseError, LeaseLostError
 from . import _lease_sql as _lease
 from . import _sql
 from ._base import Batch, Column, SinkError, Table, WindowState
@@ -240,7 +241,9 @@ class PostgresSink(SinkBase):
                 # dropping it makes the server roll back, and the next call reconnects.
                 with anyio.CancelScope(shield=True):
                     await self._discard(connection)
-            if isinstance(exc, SinkError | LeaseError) or not isinstance(exc, Exception):
+            if isinstance(exc, SinkError | LeaseError | ConfigurationError) or not isinstance(
+                exc, Exception
+            ):
                 raise
             reason = str(exc).replace(self._password, "***") if self._password else str(exc)
             raise SinkError(f"could not {action} {self._description}: {reason}") from exc
@@ -256,6 +259,10 @@ class PostgresSink(SinkBase):
         if self._connection is None or self._connection.closed:
             import psycopg
 
+            library = sniffio.current_async_library()
+            if library != "asyncio":
+                # psycopg's async connections are asyncio's.
+                raise ConfigurationError(f"the PostgreSQL sink runs on asyncio only, not {library}")
             self._connection = await psycopg.AsyncConnection.connect(
                 self._url, autocommit=False, connect_timeout=self._connect_timeout
             )
