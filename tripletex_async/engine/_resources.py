@@ -138,8 +138,8 @@ def _dated(name: str, field_name: str, prefix: str) -> Resource:
     )
 
 
-#: Every resource the engine knows, by API path.
-RESOURCES: dict[str, Resource] = {
+#: The resources read otherwise than as one plain, undated list.
+_READ_OTHERWISE: dict[str, Resource] = {
     r.name: r
     for r in (
         Resource(
@@ -148,17 +148,10 @@ RESOURCES: dict[str, Resource] = {
         Resource(
             "supplier", MODELS["supplier"], changed_since=True, partitions=_both("isInactive")
         ),
-        Resource("contact", MODELS["contact"]),
         # includeContacts defaults to false; true returns employees and contacts alike.
         Resource("employee", MODELS["employee"], params={"includeContacts": "true"}),
-        Resource("department", MODELS["department"]),
-        Resource("product", MODELS["product"]),
         # includeRecentlyClosed reaches back only three months: ask for both isClosed values.
         Resource("project", MODELS["project"], partitions=_both("isClosed")),
-        Resource("activity", MODELS["activity"]),
-        Resource("ledger/account", MODELS["ledger/account"]),
-        Resource("ledger/vatType", MODELS["ledger/vatType"]),
-        Resource("currency", MODELS["currency"]),
         _dated("order", "orderDate", "orderDate"),
         _dated("invoice", "invoiceDate", "invoiceDate"),
         _dated("supplierInvoice", "invoiceDate", "invoiceDate"),
@@ -166,6 +159,12 @@ RESOURCES: dict[str, Resource] = {
         _dated("ledger/posting", "date", "date"),
         _dated("timesheet/entry", "date", "date"),
     )
+}
+
+#: Every resource the engine knows, by API path, in the order of `MODELS`: the one list
+#: of what is synced is the generator's (tools/gen_models.py), which made a Struct for each.
+RESOURCES: dict[str, Resource] = {
+    name: _READ_OTHERWISE.get(name) or Resource(name, model) for name, model in MODELS.items()
 }
 
 #: What ``sync`` fetches when not told otherwise: every known resource.
