@@ -1,4 +1,4 @@
-"""Shared fixtures: the asyncio backend (aiolimiter is asyncio-only) and Tripletex's own
+"""Shared fixtures: the asyncio backend and Tripletex's own
 OpenAPI spec from the shared folder (for the contract tests of the simulator and models)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The client and `sync` on trio, over real sockets: httpx's transport by default there,
-the rate budget paced without aiolimiter, and aiohttp refused in one clear error."""
+the rate budget on trio's clock, and aiohttp refused in one clear error."""
 
 from __future__ import annotations
 

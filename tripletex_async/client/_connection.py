@@ -327,7 +327,11 @@ class Connection:
             )
             response = await self._exchange(request)
         except httpx.TransportError as exc:
+            self.budget.unanswered()
             raise _transport_error(exc, call) from exc
+        except BaseException:  # cancelled: no answer either
+            self.budget.unanswered()
+            raise
         finally:
             counters.in_flight -= 1
         self._observe(response.headers)
@@ -392,6 +396,7 @@ class Connection:
                 request = self._http.build_request(method, url, json=body, params=params)
                 response = await self._exchange(request)
             except httpx.TransportError as exc:
+                self.budget.unanswered()
                 # Creating a second session is harmless, so any failure may be retried.
                 self._check_reachable(exc, last=last)
                 failure: TripletexError = _transport_error(exc, call)

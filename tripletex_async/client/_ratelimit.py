@@ -1,16 +1,17 @@
 """The shared rate budget of one (consumer token, employee token) pair.
 
 Tripletex counts calls per employee per API consumer in fixed windows and reports
-``X-Rate-Limit-Limit/Remaining/Reset`` (seconds left). Once a window is exhausted every
-call is a 429 until it ends, and the 429 may lack the reset header (tripletex-api2#103).
+``X-Rate-Limit-Limit/Remaining/Reset`` (seconds left, rounded up). Once a window is
+exhausted every call is a 429 until it ends, and the 429 may lack the reset header
+(tripletex-api2#103).
 
-`AdaptiveBudget` learns the limit and the window from those headers and paces calls one
-every ``window / limit`` seconds: on asyncio with an aiolimiter bucket of capacity one
-(aiolimiter lets a full bucket's worth through at start, so a bucket sized to the limit
-could send twice the limit in the first window), on any other anyio backend (trio) with
-`SlotPacer`, which does the same with the budget's clock.
-When ``Remaining`` would not cover the calls already in flight it holds every caller until
-the reset; after a 429 it holds until the last known reset, or backs off with jitter.
+`AdaptiveBudget` spends each window fully: as many calls as ``Remaining`` allows go at
+once, then every caller waits for the window's end, and the next window is spent the
+same way. Pacing calls evenly instead (one every window/limit seconds) leaves the first
+window half used and makes a run of N windows last N + 1; a window that passes unused
+while calls wait is time lost for good. The end of a window is known to within the
+rounding of ``Reset``: each answer bounds it from above (received + reset), and the
+smallest bound is the one waited for, so no call goes early.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import random
 from dataclasses import dataclass
 from typing import Protocol
 
-import sniffio
+import anyio
 
 from ._clock import Clock
 
-__all__ = ["AdaptiveBudget", "BudgetSnapshot", "RateLimiter", "SlotPacer"]
+__all__ = ["AdaptiveBudget", "BudgetSnapshot", "RateLimiter"]
+
+#: Seconds the first call may go unanswered before another one is sent to learn the limit.
+_PROBE_PATIENCE = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,48 +58,18 @@ class RateLimiter(Protocol):
         """A 429 arrived; hold the budget and return the pause in seconds."""
         ...
 
+    def unanswered(self) -> None:
+        """A call got no answer (a transport failure): nothing was learned from it."""
+        ...
+
     def snapshot(self) -> BudgetSnapshot:
         """The budget's state."""
         ...
 
 
-class _Pacer(Protocol):
-    async def acquire(self) -> None: ...
-
-
-class SlotPacer:
-    """One call every ``interval`` seconds, in arrival order, on any anyio backend: each
-    caller takes the next free slot and sleeps until it."""
-
-    def __init__(self, interval: float, clock: Clock) -> None:
-        self._interval = interval
-        self._clock = clock
-        self._next = 0.0
-
-    async def acquire(self) -> None:
-        """Wait for this caller's slot."""
-        now = self._clock.monotonic()
-        slot = max(now, self._next)
-        self._next = slot + self._interval
-        if slot > now:
-            await self._clock.sleep(slot - now)
-
-
-def _pacer(interval: float, clock: Clock) -> _Pacer:
-    """aiolimiter on asyncio (as it always was), `SlotPacer` elsewhere."""
-    try:
-        library = sniffio.current_async_library()
-    except sniffio.AsyncLibraryNotFoundError:
-        library = "asyncio"  # not in a task at all
-    if library == "asyncio":
-        from aiolimiter import AsyncLimiter
-
-        return AsyncLimiter(1, interval)
-    return SlotPacer(interval, clock)
-
-
 class AdaptiveBudget:
-    """A `RateLimiter` that learns Tripletex's fixed windows from response headers."""
+    """A `RateLimiter` that learns Tripletex's fixed windows from response headers and
+    spends each of them fully (see the module's text)."""
 
     def __init__(
         self,
@@ -110,73 +84,123 @@ class AdaptiveBudget:
         self._limit = limit
         self._period = period
         self._remaining: int | None = None
-        self._reset_at: float | None = None
+        #: Calls this window still allows, as far as we know (None: not known yet).
+        self._tokens: int | None = None
+        #: The current window's end (monotonic), an upper bound; None when unknown.
+        self._window_end: float | None = None
+        #: Calls in flight when last heard of (they may count in the next window).
+        self._in_flight = 0
         self._hold_until = 0.0
         self._misses = 0
-        self._bucket: _Pacer | None = None
-        self._built = False
-
-    def _rebuild(self) -> None:
-        self._built = True
-        if self._limit and self._period:
-            self._bucket = _pacer(self._period / self._limit, self._clock)
+        #: Set by the first answer that tells the limit (or by two that tell nothing: no
+        #: limit is reported): until then one call goes at a time, since sending many
+        #: blind would spend the first window in 429s.
+        self._heard = anyio.Event()
+        self._probing = False
+        self._bare_answers = 0
 
     async def acquire(self) -> None:
-        """Wait out any hold, then take one token from the pacing bucket."""
-        if not self._built:
-            self._rebuild()  # here, in a task, where the backend is known
-        while True:
-            wait = self._hold_until - self._clock.monotonic()
-            if wait > 0:
-                await self._clock.sleep(wait)
-                continue
-            if self._bucket is not None:
-                await self._bucket.acquire()
-            # A hold may have begun while we waited for the bucket.
-            if self._clock.monotonic() >= self._hold_until:
+        """Wait until this window allows one more call (or the next one begins)."""
+        while not self._heard.is_set():
+            if not self._probing:
+                self._probing = True
                 return
+            with anyio.move_on_after(_PROBE_PATIENCE):
+                await self._heard.wait()
+            if not self._heard.is_set():
+                self._probing = False  # the probe got no answer: another call tries
+        while True:
+            now = self._clock.monotonic()
+            if self._hold_until > now:
+                await self._clock.sleep(self._hold_until - now)
+                continue
+            if self._window_end is not None and now >= self._window_end:
+                self._next_window()
+            if self._tokens is None or self._tokens > 0:
+                if self._tokens is not None:
+                    self._tokens -= 1
+                return
+            if self._window_end is not None:
+                await self._clock.sleep(self._window_end - now)
+            else:  # spent, and no idea when it ends: a 429 without a reset header
+                await self._clock.sleep(self._backoff())
+
+    def _next_window(self) -> None:
+        """The window ended: a new one starts with the next call (its first answer says
+        when it ends); calls still in flight may count in it."""
+        self._window_end = None
+        if self._limit is not None:
+            self._tokens = max(1, self._limit - self._in_flight)
+            self._remaining = self._limit
 
     def observe(
         self, limit: int | None, remaining: int | None, reset: float | None, in_flight: int
     ) -> None:
-        """Learn the limit and window; hold when the window cannot cover what is in flight."""
+        """Learn the limit, what this window allows still, and when it ends."""
         now = self._clock.monotonic()
-        changed = False
-        if limit is not None and limit > 0 and limit != self._limit:
-            self._limit, changed = limit, True
+        self._in_flight = in_flight
+        if limit is not None or remaining is not None:
+            self._heard.set()
+        else:
+            self._bare_answers += 1
+            if self._bare_answers >= 2:
+                self._heard.set()
+        self._probing = False
+        if limit is not None and limit > 0:
+            self._limit = limit
+        new_window = False
         if reset is not None:
-            self._reset_at = now + reset
-            # Reset counts down from the window length; the largest value seen is the best
-            # estimate of it.
+            end = now + reset
+            # Reset counts down from the window length; the largest value seen is the
+            # best estimate of it.
             if self._period is None or reset > self._period:
-                self._period, changed = float(max(reset, 1.0)), True
-        if changed:
-            self._rebuild()
+                self._period = float(max(reset, 1.0))
+            jump = 0.5 * (self._period or 1.0)
+            known = self._window_end
+            if known is None or now >= known or end > known + jump:
+                new_window, self._window_end = True, end
+            else:
+                self._window_end = min(known, end)
         if remaining is not None:
             self._remaining = remaining
             self._misses = 0
-            if remaining <= max(0, in_flight - 1) and self._reset_at is not None:
-                self._hold_until = max(self._hold_until, self._reset_at)
+            # Calls in flight besides this one may not be counted yet.
+            allowed = max(0, remaining - max(0, in_flight - 1))
+            if new_window or self._tokens is None:
+                self._tokens = allowed
+            else:
+                self._tokens = min(self._tokens, allowed)
 
     def rate_limited(self, reset: float | None) -> float:
-        """Hold until the window resets (known or last known), else back off with jitter."""
+        """A 429: nothing more this window. Hold until its end when known, else back off
+        with jitter; returns the pause in seconds."""
         now = self._clock.monotonic()
         self._remaining = 0
+        self._tokens = 0
         if reset is not None:
-            self._reset_at = now + reset
-        if self._reset_at is not None and self._reset_at > now:
-            until = self._reset_at
+            self._window_end = now + reset
+        if self._window_end is not None and self._window_end > now:
+            until = self._window_end
         else:
-            self._misses += 1
-            span = min(self._period or 1.0, 2.0 ** min(self._misses, 6))
-            until = now + span * (0.5 + self._rng.random() / 2)
+            self._window_end = None
+            until = now + self._backoff()
         self._hold_until = max(self._hold_until, until)
         return self._hold_until - now
+
+    def unanswered(self) -> None:
+        """A call got no answer: if it was the one sent to learn the limit, another may go."""
+        self._probing = False
+
+    def _backoff(self) -> float:
+        self._misses += 1
+        span = min(self._period or 1.0, 2.0 ** min(self._misses, 6))
+        return span * (0.5 + self._rng.random() / 2)
 
     def snapshot(self) -> BudgetSnapshot:
         """The learned limit, window, remaining calls and any hold."""
         now = self._clock.monotonic()
-        reset_in = None if self._reset_at is None else max(0.0, self._reset_at - now)
+        end = self._window_end
+        reset_in = None if end is None else max(0.0, end - now)
         return BudgetSnapshot(
             limit=self._limit,
             period=self._period,
