@@ -130,10 +130,12 @@ class Connection:
         self._rng = rng or random.Random()
         self.redactor = Redactor([credentials.consumer_token, credentials.employee_token])
         self.log = Log(self.redactor)
-        self.budget: RateLimiter = rate_limiter or AdaptiveBudget(clock, rng=self._rng)
+        self._counters = _Counters()
+        self.budget: RateLimiter = rate_limiter or AdaptiveBudget(
+            clock, rng=self._rng, in_flight=lambda: self._counters.in_flight
+        )
         self._slots = anyio.CapacityLimiter(limits.max_in_flight)
         self._company_slots: dict[int, anyio.CapacityLimiter] = {}
-        self._counters = _Counters()
         #: Whether anything ever answered at the root (a failed connect before that is
         #: a wrong root, after it an outage).
         self._answered = False

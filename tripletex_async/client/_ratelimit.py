@@ -17,6 +17,7 @@ smallest bound is the one waited for, so no call goes early.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -78,8 +79,11 @@ class AdaptiveBudget:
         limit: int | None = None,
         period: float | None = None,
         rng: random.Random | None = None,
+        in_flight: Callable[[], int] | None = None,
     ) -> None:
         self._clock = clock
+        #: Calls sent and not answered now (the connection's count), if known.
+        self._now_in_flight = in_flight
         self._rng = rng or random.Random()
         self._limit = limit
         self._period = period
@@ -130,7 +134,8 @@ class AdaptiveBudget:
         when it ends); calls still in flight may count in it."""
         self._window_end = None
         if self._limit is not None:
-            self._tokens = max(1, self._limit - self._in_flight)
+            pending = self._now_in_flight() if self._now_in_flight else self._in_flight
+            self._tokens = max(1, self._limit - pending)
             self._remaining = self._limit
 
     def observe(
