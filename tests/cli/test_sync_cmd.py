@@ -40,6 +40,24 @@ def test_summary_table_goes_to_stdout(run: Run, served: Served, tmp_path: Path) 
     assert '"event"' not in result.out
 
 
+def test_a_bounded_run_exits_0_says_what_is_left_and_the_next_completes(
+    run: Run, served: Served, tmp_path: Path
+) -> None:
+    """--max-requests: the run stops at its bound (exit 0, one line saying windows are
+    left), and a plain rerun brings every table to the simulator's counts."""
+    db, report = tmp_path / "bounded.db", tmp_path / "bounded.json"
+    args = sync_args(served, db, "--all-companies")
+    result = run(*args, "--max-requests", "20", "--report-json", str(report))
+    assert result.code == 0, result.err
+    assert "windows left for the next run (--max-requests was reached)" in result.out
+    total = json.loads(report.read_text())["total"]
+    assert total["deferred"] > 0
+    assert total["requests"] <= 20
+    assert run(*args).code == 0
+    for resource in RESOURCES:
+        assert table_counts(db, resource) == expected_counts(served.fake, resource), resource
+
+
 def test_rerun_is_incremental(run: Run, served: Served, tmp_path: Path) -> None:
     """A second run fetches nothing: every window answers 304."""
     db, report = tmp_path / "inc.db", tmp_path / "inc.json"

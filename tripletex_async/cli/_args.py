@@ -267,6 +267,14 @@ def _add_sync(commands: Subparsers, today: date) -> argparse.ArgumentParser:
         help="wait this long for another run syncing the same companies into the sink to "
         "finish (default: 0, exit 2 at once naming that run)",
     )
+    group.add_argument(
+        "--max-requests",
+        type=_bounded(1, 10**9),
+        default=None,
+        metavar="N",
+        help="stop after N data requests, most recent windows first; the next run "
+        "continues (default: no bound)",
+    )
     _add_progress(sync)
     _add_output(sync)
     return sync
@@ -398,6 +406,8 @@ class SyncRequest:
     lease_ttl: float = 60.0
     #: Seconds to wait for another run's lease on these companies (`SyncOptions.lease_wait`).
     lease_wait: float = 0.0
+    #: Data requests this run may make (`SyncOptions.max_requests`); None: no bound.
+    max_requests: int | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> SyncRequest:
@@ -413,6 +423,7 @@ class SyncRequest:
             page_size=args.page_size,
             lease_ttl=getattr(args, "lease_ttl", 60.0),
             lease_wait=getattr(args, "wait", 0.0),
+            max_requests=getattr(args, "max_requests", None),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -426,4 +437,5 @@ class SyncRequest:
             "full": self.full,
             "reconcile": self.reconcile,
             "page_size": self.page_size,
+            "max_requests": self.max_requests,
         }

@@ -84,6 +84,12 @@ def print_summary(
     if failed:
         console.print(_failures(failed))
     console.print(_total_line(report, stats))
+    deferred = report.total().deferred
+    if deferred:
+        console.print(
+            f"{deferred:,} windows left for the next run (--max-requests was reached); "
+            "what was fetched is committed"
+        )
     if where is not None:
         console.print(f"stored in {where}")
 

@@ -121,6 +121,7 @@ async def _sync_showing_progress(
                         page_size=request.page_size,
                         lease_ttl=request.lease_ttl,
                         lease_wait=request.lease_wait,
+                        max_requests=request.max_requests,
                     ),
                     on_progress=tracker.on_progress,
                 )

@@ -18,7 +18,7 @@ import anyio
 import anyio.abc
 import msgspec
 
-from ._groups import sole_exception
+from ._groups import first_error
 
 __all__ = [
     "UNSEEN_PAGES",
@@ -357,7 +357,9 @@ async def scan(
                 if state.advance():
                     pages.start(tg, state.request(), await budget.acquire(estimate))
     except BaseExceptionGroup as group:
-        raise sole_exception(group) from None
+        # Several pages of the query may fail at once (a spent request budget, an
+        # outage): the window fails once, with the first error.
+        raise first_error(group) from None
     finally:
         pages.drop_all()
 

@@ -10,8 +10,9 @@ from ..client._connection import Tally
 
 __all__ = ["ResourceReport", "Status", "SyncReport"]
 
-#: ``interrupted``: the sync was cancelled before the unit finished (what it committed stays).
-Status = Literal["pending", "running", "done", "failed", "interrupted"]
+#: ``interrupted``: the sync was cancelled before the unit finished (what it committed
+#: stays); ``deferred``: the run's request budget ran out first (the next run continues).
+Status = Literal["pending", "running", "done", "failed", "interrupted", "deferred"]
 
 
 @dataclass(slots=True)
@@ -33,6 +34,9 @@ class ResourceReport:
     splits: int = 0
     #: Complete windows read whole again for freshness (`SyncOptions.reread_every`).
     reread: int = 0
+    #: Windows left, whole or in part, for the next run: the run's request budget
+    #: (`SyncOptions.max_requests`) was spent.
+    deferred: int = 0
     tally: Tally = field(default_factory=Tally)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -79,8 +83,9 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
-        """Whether every company synced every resource."""
-        return all(r.status == "done" for r in self.resources)
+        """Whether every company synced every resource, or left the rest for the next run
+        as its request budget said (``deferred``); nothing failed."""
+        return all(r.status in ("done", "deferred") for r in self.resources)
 
     @property
     def companies(self) -> list[int]:
@@ -103,6 +108,7 @@ class SyncReport:
             out.splits += r.splits
             out.skipped += r.skipped
             out.reread += r.reread
+            out.deferred += r.deferred
             out.errors.extend(r.errors)
             for name in ("requests", "retries", "rate_limited", "not_modified"):
                 setattr(out.tally, name, getattr(out.tally, name) + getattr(r.tally, name))

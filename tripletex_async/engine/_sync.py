@@ -36,7 +36,7 @@ from ._pages import PageBudget
 from ._report import ResourceReport, SyncReport
 from ._resources import DEFAULT_RESOURCES, Resource, resolve_resources
 from ._targets import resolve_targets
-from ._unit import RunContext, Unit
+from ._unit import Allowance, RunContext, Unit
 from ._writer import Writer
 
 __all__ = ["SyncOptions", "default_date_range", "sync"]
@@ -87,6 +87,10 @@ class SyncOptions:
     #: (tripletex-api2#107) and changes to relations expanded through ``fields``. ``None``
     #: trusts them forever.
     reread_every: timedelta | None = timedelta(days=7)
+    #: Requests this run may make for data (besides logging in and listing companies);
+    #: once spent, the windows not done are left for the next run, most recent ones done
+    #: first (the report counts them as ``deferred``). ``None``: no bound.
+    max_requests: int | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.page_size <= MAX_PAGE:
@@ -98,6 +102,8 @@ class SyncOptions:
             raise ConfigurationError("reread_every must be positive (or None: never)")
         if not self.lease_ttl > 0 or not self.lease_wait >= 0:
             raise ConfigurationError("lease_ttl must be positive and lease_wait not negative")
+        if self.max_requests is not None and self.max_requests < 1:
+            raise ConfigurationError("max_requests must be at least 1 (or None: no bound)")
         if self.result_cap < self.page_size:
             raise ConfigurationError("result_cap must be at least page_size")
 
@@ -189,6 +195,7 @@ class _Job:
             fresh_since=run.resuming_since,
             reread_every=options.reread_every,
             on_progress=self.on_progress,
+            allowance=None if options.max_requests is None else Allowance(options.max_requests),
         )
 
 

@@ -48,7 +48,7 @@ from ._rows import RowBuilder
 from ._windows import UNDATED, Window, plan_windows
 from ._writer import Writer
 
-__all__ = ["RunContext", "Unit"]
+__all__ = ["Allowance", "BudgetSpent", "RunContext", "Unit"]
 
 #: Sent as ``If-None-Match`` to ask for a digest when there is none to compare yet.
 _ASK_DIGEST = "0"
@@ -78,6 +78,25 @@ class RunContext:
     reread_every: timedelta | None = None
     #: Called when a unit starts and ends (the writer calls it after each write).
     on_progress: Callable[[ResourceReport], None] | None = None
+    #: The run's request budget (`SyncOptions.max_requests`); None: unbounded.
+    allowance: Allowance | None = None
+
+
+class BudgetSpent(Exception):
+    """The run's request budget is spent: the window is left for the next run."""
+
+
+class Allowance:
+    """How many more requests a bounded run may make (shared by all its units)."""
+
+    def __init__(self, requests: int) -> None:
+        self.left = requests
+
+    def spend(self) -> None:
+        """Take one request; `BudgetSpent` when none is left."""
+        if self.left <= 0:
+            raise BudgetSpent
+        self.left -= 1
 
 
 class Unit:
@@ -117,6 +136,8 @@ class Unit:
                         windows = plan_windows(ctx.date_from, ctx.date_to, states)
                     else:
                         windows = [UNDATED]
+                    if ctx.allowance is not None:
+                        windows.reverse()  # a bounded run spends its budget on recent data
                     for window in windows:
                         state = None if ctx.full else states.get(window)
                         tg.start_soon(self._guarded, part, window, state, ())
@@ -127,8 +148,10 @@ class Unit:
             report.seconds = ctx.clock.monotonic() - started
             if cancelled:
                 report.status = "interrupted"
+            elif report.errors:
+                report.status = "failed"
             else:
-                report.status = "failed" if report.errors else "done"
+                report.status = "deferred" if report.deferred else "done"
             self._progress()
 
     def _progress(self) -> None:
@@ -145,6 +168,8 @@ class Unit:
         self.report.windows += 1
         try:
             await self._window(part, window, state, superseded)
+        except BudgetSpent:
+            self.report.deferred += 1
         except (CapReached, ResultSetTooLargeError) as exc:
             await self._split(part, window, superseded, exc)
         except TripletexError as exc:
@@ -351,6 +376,7 @@ class Unit:
         return await fetch_held(share, lambda: self._first_page(params, if_none_match))
 
     async def _first_page(self, params: Mapping[str, Any], if_none_match: str) -> Page | None:
+        self._spend()
         envelope = await self._view.get_list(
             self.resource.path,
             msgspec.Raw,
@@ -363,6 +389,7 @@ class Unit:
         return Page(0, envelope.values, envelope.fullResultSize, envelope.versionDigest)
 
     async def _page(self, params: Mapping[str, Any], offset: int) -> Page:
+        self._spend()
         envelope = await self._view.get_list(
             self.resource.path,
             msgspec.Raw,
@@ -370,6 +397,11 @@ class Unit:
             tally=self.report.tally,
         )
         return Page(offset, envelope.values, envelope.fullResultSize)
+
+    def _spend(self) -> None:
+        """Count one request against the run's budget; `BudgetSpent` when none is left."""
+        if self._ctx.allowance is not None:
+            self._ctx.allowance.spend()
 
     def _page_rows(self, page: Page, seen: set[int]) -> list[Row]:
         """The page's rows (its records are taken: the page is empty afterwards)."""
