@@ -8,7 +8,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from tripletex_async import Limits, TripletexClient
+from tripletex_async import Limits, SystemClock, TripletexClient
 from tripletex_async.testing import FakeConfig, FakeTripletex, Faults, RateLimit
 
 from .conftest import MakeClient, client_id, sibling
@@ -129,3 +129,34 @@ async def test_small_company_is_not_starved_by_a_big_one(
             await anyio.lowlevel.checkpoint()
             tg.start_soon(call, "b", b)
     assert order.index("b") < 20
+
+
+async def test_a_late_answer_of_the_last_window_does_not_open_the_next_one_twice() -> None:
+    """An answer sent before a window ended but received after it says little time is
+    left: the budget must not take it for a new window (and then a third one), which
+    would spend the next window twice and meet 429s."""
+    from tripletex_async import AdaptiveBudget
+
+    clock = _ManualClock()
+    budget = AdaptiveBudget(clock)
+    budget.observe(10, 9, 10, in_flight=0)  # the first answer: 9 left, 10 s to go
+    for _ in range(9):
+        await budget.acquire()
+    clock.now_seconds = 10.5  # the window ended
+    for _ in range(10):
+        await budget.acquire()  # the new window's ten calls
+    budget.observe(10, 0, 0, in_flight=10)  # late: from the old window, "0 s left"
+    assert budget.snapshot().reset_in is None or budget.snapshot().reset_in > 0
+    with anyio.move_on_after(1) as scope:
+        await budget.acquire()  # an eleventh call must wait for the next window
+    assert scope.cancelled_caught
+
+
+class _ManualClock(SystemClock):
+    """Time moves only when the test says (sleeps wait on the loop's own clock)."""
+
+    def __init__(self) -> None:
+        self.now_seconds = 0.0
+
+    def monotonic(self) -> float:
+        return self.now_seconds

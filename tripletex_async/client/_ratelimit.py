@@ -96,6 +96,9 @@ class AdaptiveBudget:
         self._in_flight = 0
         self._hold_until = 0.0
         self._misses = 0
+        #: After a window ended: answers saying it ends before this were sent in the old
+        #: window and answered late; they must not start the new window a second time.
+        self._stale_before: float | None = None
         #: Set by the first answer that tells the limit (or by two that tell nothing: no
         #: limit is reported): until then one call goes at a time, since sending many
         #: blind would spend the first window in 429s.
@@ -133,6 +136,8 @@ class AdaptiveBudget:
         """The window ended: a new one starts with the next call (its first answer says
         when it ends); calls still in flight may count in it."""
         self._window_end = None
+        now = self._clock.monotonic()
+        self._stale_before = now + 0.5 * (self._period or 1.0)
         if self._limit is not None:
             pending = self._now_in_flight() if self._now_in_flight else self._in_flight
             self._tokens = max(1, self._limit - pending)
@@ -154,6 +159,10 @@ class AdaptiveBudget:
         if limit is not None and limit > 0:
             self._limit = limit
         new_window = False
+        if reset is not None and self._stale_before is not None:
+            if now + reset < self._stale_before:
+                return  # an answer of the window that ended: nothing new in it
+            self._stale_before = None
         if reset is not None:
             end = now + reset
             # Reset counts down from the window length; the largest value seen is the
