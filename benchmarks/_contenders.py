@@ -31,13 +31,17 @@ import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from _simulator import basic
 from _workload import Spec, dict_values, insert_sql, row_maker, sqlite_ddl, struct_values
 from _workload import resource as workload_resource
+
+#: Tripletex's dates are Oslo's (a session's expirationDate must be after today there).
+_OSLO = ZoneInfo("Europe/Oslo")
 
 #: Stands for "this contender's package is not installed": the parent skips it.
 MISSING = 3
@@ -58,7 +62,7 @@ def _session_body(spec: Spec) -> dict[str, str]:
     return {
         "consumerToken": spec.consumer_token,
         "employeeToken": spec.employee_token,
-        "expirationDate": (date.today() + timedelta(days=1)).isoformat(),
+        "expirationDate": (datetime.now(_OSLO).date() + timedelta(days=1)).isoformat(),
     }
 
 
@@ -73,7 +77,6 @@ def _query(spec: Spec, offset: int) -> dict[str, str | int]:
 def run_engine(spec: Spec) -> list[str]:
     """`sync` of the workload's resource into the SQLite or PostgreSQL sink."""
     import structlog
-
     from tripletex_async import SyncOptions, TripletexClient, sync
     from tripletex_async.sinks import PostgresSink, Sink, SQLiteSink
 

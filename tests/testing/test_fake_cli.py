@@ -9,12 +9,15 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-
 from tripletex_async.testing._cli import build_parser, fake_config, main
 from tripletex_async.testing._config import FullResultSize, RateLimit
+
+#: Tripletex's dates are Oslo's (a session's expirationDate must be after today there).
+_OSLO = ZoneInfo("Europe/Oslo")
 
 pytestmark = pytest.mark.timeout(10)
 SMALL = ["--companies", "3", "--scale", "0.05", "--seed", "7"]
@@ -113,7 +116,7 @@ def test_serves_until_sigint() -> None:
         body = {
             "consumerToken": exports["TRIPLETEX_CONSUMER_TOKEN"],
             "employeeToken": exports["TRIPLETEX_EMPLOYEE_TOKEN"],
-            "expirationDate": (date.today() + timedelta(days=1)).isoformat(),
+            "expirationDate": (datetime.now(_OSLO).date() + timedelta(days=1)).isoformat(),
         }
         create = urllib.request.Request(
             f"{api}/token/session/:create",

@@ -6,14 +6,17 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import anyio
 import httpx
 import pytest
-
 from tripletex_async.testing._http import FakeRequest, FakeResponse, Fault
 from tripletex_async.testing._server import LoopbackServer, ServerThread, serve
+
+#: Tripletex's dates are Oslo's (a session's expirationDate must be after today there).
+_OSLO = ZoneInfo("Europe/Oslo")
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(5)]
 
@@ -307,7 +310,7 @@ async def test_end_to_end_through_fake_tripletex() -> None:
     body = {
         "consumerToken": fake.credentials.consumer_token,
         "employeeToken": fake.credentials.employee_token,
-        "expirationDate": (date.today() + timedelta(days=1)).isoformat(),
+        "expirationDate": (datetime.now(_OSLO).date() + timedelta(days=1)).isoformat(),
     }
     async with serve(fake.handle) as server, httpx.AsyncClient(base_url=server.api_url) as http:
         created = await http.post("/token/session/:create", json=body)
