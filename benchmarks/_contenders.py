@@ -77,6 +77,7 @@ def _query(spec: Spec, offset: int) -> dict[str, str | int]:
 def run_engine(spec: Spec) -> list[str]:
     """`sync` of the workload's resource into the SQLite or PostgreSQL sink."""
     import structlog
+
     from tripletex_async import SyncOptions, TripletexClient, sync
     from tripletex_async.sinks import PostgresSink, Sink, SQLiteSink
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from tripletex_async.testing._cli import build_parser, fake_config, main
 from tripletex_async.testing._config import FullResultSize, RateLimit
 

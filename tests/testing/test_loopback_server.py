@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import anyio
 import httpx
 import pytest
+
 from tripletex_async.testing._http import FakeRequest, FakeResponse, Fault
 from tripletex_async.testing._server import LoopbackServer, ServerThread, serve
 
