@@ -7,9 +7,11 @@ afterwards), errors and the process's peak RSS: one subprocess per run, so the p
 is that contender's own.
 
 * ``engine-sqlite`` / ``engine-postgres``: `tripletex_async.sync` with its defaults
-  (``page_size`` aside) into `SQLiteSink` / `PostgresSink`;
+  (``page_size`` aside) into `SQLiteSink` / `PostgresSink`; in the field scenario
+  (``Spec.field``) every default resource of ``companies="all"``, defaults throughout;
 * ``naive``: the integration guides' loop: ``requests``, one company and page after the
-  other, ``json`` decoding, ``INSERT`` per row and a commit per page;
+  other, ``json`` decoding, ``INSERT`` per row and a commit per page; in the field
+  scenario over every resource (``_field_naive.py``);
 * ``raw``: the machine's limit: aiohttp with a fixed number of requests in flight, one
   reused msgspec decoder, ``executemany`` in one transaction per page in a writer
   thread; no session, slot, budget or retry logic;
@@ -36,6 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
+from _field_naive import count_field_records, run_naive_field
 from _simulator import basic
 from _workload import Spec, dict_values, insert_sql, row_maker, sqlite_ddl, struct_values
 from _workload import resource as workload_resource
@@ -95,13 +98,16 @@ def run_engine(spec: Spec) -> list[str]:
         )
         async with client:
             try:
-                report = await sync(
-                    client,
-                    sink,
-                    resources=[workload_resource(spec.narrow)],
-                    companies=spec.companies,
-                    options=SyncOptions(page_size=spec.page_size),
-                )
+                if spec.field:
+                    report = await sync(client, sink, companies="all")
+                else:
+                    report = await sync(
+                        client,
+                        sink,
+                        resources=[workload_resource(spec.narrow)],
+                        companies=spec.companies,
+                        options=SyncOptions(page_size=spec.page_size),
+                    )
             finally:
                 await sink.aclose()
         return [error for r in report for error in r.errors]
@@ -116,11 +122,16 @@ def run_naive(spec: Spec) -> list[str]:
     """Sequential ``requests``: per company, page after page until a short one."""
     import requests
 
-    values, make = dict_values(spec.narrow), row_maker(spec.narrow)
+    if spec.field:
+        args = (spec.consumer_token, spec.employee_token, spec.target, spec.page_size)
+        run_naive_field(spec.api, *args)
+        return []
+    res = workload_resource(spec.narrow)
+    values, make = dict_values(res), row_maker(res)
     db = sqlite3.connect(spec.target)
-    for statement in sqlite_ddl(spec.narrow):
+    for statement in sqlite_ddl(res):
         db.execute(statement)
-    insert = insert_sql(spec.narrow)
+    insert = insert_sql(res)
     http = requests.Session()
     created = http.post(f"{spec.api}/token/session/:create", json=_session_body(spec))
     created.raise_for_status()
@@ -168,13 +179,13 @@ async def _raw(spec: Spec) -> list[str]:
     assert res.model is not None
     page_decoder = msgspec.json.Decoder(_RawPage)
     record_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(res.model)
-    values, make = struct_values(spec.narrow), row_maker(spec.narrow)
+    values, make = struct_values(res), row_maker(res)
     db = sqlite3.connect(spec.target, check_same_thread=False, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
-    for statement in sqlite_ddl(spec.narrow):
+    for statement in sqlite_ddl(res):
         db.execute(statement)
-    insert = insert_sql(spec.narrow)
+    insert = insert_sql(res)
 
     def write(rows: list[tuple[object, ...]]) -> None:
         db.execute("BEGIN")
@@ -306,7 +317,10 @@ def _dlt_resource(company: int, token: str, fields: str) -> dict[str, Any]:
 
 
 def count_records(spec: Spec) -> int:
-    """Rows in the contender's customer table, counted after the timed part."""
+    """Rows in the contender's customer table (field: every resource's), counted after
+    the timed part."""
+    if spec.field:
+        return count_field_records(spec.target)
     if spec.contender == "engine-postgres":
         import psycopg
 

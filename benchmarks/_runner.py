@@ -1,6 +1,7 @@
 """Running contenders against one simulator: subprocesses, server-side counts, medians.
 
-A `Bench` owns one portfolio simulator (``_simulator.py``) and a scratch directory. Each
+A `Bench` owns one portfolio simulator (``_simulator.py``, serving a uniform `Workload`
+or a `FieldWorkload`) and a scratch directory. Each
 `Bench.run` starts ``_contenders.py`` in a fresh subprocess, and reads what the server
 saw during it (its request stamps) to count requests and 429s and to measure how much of
 each rate-limit window was used. `summarize` reduces the rounds to medians.
@@ -26,12 +27,23 @@ import msgspec
 import yarl
 from _contenders import MISSING
 from _simulator import Simulator, Stamp, basic, create_session, read_stamps
-from _workload import Spec, Workload, resource
+from _workload import FieldWorkload, Spec, Workload, resource
 
-__all__ = ["PG_URL", "Bench", "Run", "Summary", "summarize", "utilisation"]
+__all__ = ["PG_URL", "Bench", "Run", "Summary", "Target", "summarize", "utilisation"]
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 _CONTENDERS = Path(__file__).parent / "_contenders.py"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One figure the engine is held to."""
+
+    name: str
+    measured: str
+    goal: str
+    #: ``None``: not measured in this run (a contender skipped).
+    passed: bool | None
 
 
 @dataclass
@@ -125,13 +137,19 @@ def summarize(runs: list[Run]) -> list[Summary]:
 class Bench:
     """One simulator serving ``workload``, and the contender runs against it."""
 
-    def __init__(self, workload: Workload, *, variants: Iterable[bool] = (False,)) -> None:
+    def __init__(
+        self, workload: Workload | FieldWorkload, *, variants: Iterable[bool] = (False,)
+    ) -> None:
         self.workload = workload
+        self.field = isinstance(workload, FieldWorkload)
         self.scratch = Path(tempfile.mkdtemp(prefix="tripletex-portfolio-"))
         self.missing: set[str] = set()
         self._count = 0
         began = time.perf_counter()
-        self.simulator = Simulator(workload.simulator_flags(), portfolio=True)
+        # The field is served as Tripletex serves it: inactive and closed rows hidden
+        # unless asked for (every field contender asks for each partition).
+        flags = workload.simulator_flags()
+        self.simulator = Simulator(flags, portfolio=True, default_filters=self.field)
         self.env = self.simulator.exports
         self.api = self.env["TRIPLETEX_BASE_URL"]
         self.companies = asyncio.run(self._prepare(list(variants)))
@@ -172,10 +190,12 @@ class Bench:
         target: tuple[str, str] | None = None,
         keep: bool = False,
         timeout: float = 3600,
+        expected: int | None = None,
     ) -> Run | None:
         """One run in its own subprocess; ``None`` when the contender's package is missing.
 
         The destination is removed afterwards unless ``keep`` (then the caller drops it).
+        ``expected``: records it must store (default: the uniform workload's share).
         """
         if contender in self.missing:
             return None
@@ -191,8 +211,11 @@ class Bench:
             narrow=variant == "narrow",
             target=where,
             schema=schema,
+            field=self.field,
         )
-        expected = len(chosen) * self.workload.records_per_company
+        if expected is None:
+            assert isinstance(self.workload, Workload), "a field run says what it expects"
+            expected = len(chosen) * self.workload.records_per_company
         run = Run(contender, variant, round_no, expected=expected)
         _, first = read_stamps(self.api, sys.maxsize)
         try:
@@ -236,7 +259,8 @@ class Bench:
 
     async def _prepare(self, variants: list[bool]) -> list[int]:
         """The client companies; then every page every contender will ask for, fetched
-        once, so that the simulator's page cache holds them before any run is timed."""
+        once, so that the simulator's page cache holds them before any run is timed
+        (a uniform workload without a rate limit only: warming would spend the budget)."""
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32)) as http:
             token = await create_session(http, self.api, self.env)
             url = yarl.URL(f"{self.api}/company/%3EwithLoginAccess", encoded=True)
@@ -245,34 +269,45 @@ class Bench:
             async with http.get(url, params=params, headers=headers) as response:
                 response.raise_for_status()
                 ids = [int(c["id"]) for c in (await response.json(content_type=None))["values"]]
-            size = self.workload.page_size
-            last = self.workload.records_per_company + size
-            jobs = [
-                (company, fields, offset, offset == 0 and first)
-                for company in ids
-                for fields in {resource(narrow).fields() for narrow in variants}
-                for offset in range(0, last + 1, size)
-                for first in (False, True)
-                if offset == 0 or not first
-            ]
-            limit = asyncio.Semaphore(32)
-
-            async def warm(company: int, fields: str, offset: int, ask_digest: bool) -> None:
-                query: dict[str, str | int] = {
-                    "fields": fields,
-                    "sorting": "id",
-                    "from": offset,
-                    "count": size,
-                }
-                headers = {"Authorization": basic(company, token)}
-                if ask_digest:
-                    headers["If-None-Match"] = "0"
-                async with (
-                    limit,
-                    http.get(f"{self.api}/customer", params=query, headers=headers) as response,
-                ):
-                    await response.read()
-
-            if not self.workload.rate_limit:  # warming would spend the rate budget
-                await asyncio.gather(*(warm(*job) for job in jobs))
+            workload = self.workload
+            if isinstance(workload, Workload) and not workload.rate_limit:
+                await self._warm(http, token, ids, workload, variants)
         return ids
+
+    async def _warm(
+        self,
+        http: aiohttp.ClientSession,
+        token: str,
+        ids: list[int],
+        workload: Workload,
+        variants: list[bool],
+    ) -> None:
+        size = workload.page_size
+        last = workload.records_per_company + size
+        jobs = [
+            (company, fields, offset, offset == 0 and first)
+            for company in ids
+            for fields in {resource(narrow).fields() for narrow in variants}
+            for offset in range(0, last + 1, size)
+            for first in (False, True)
+            if offset == 0 or not first
+        ]
+        limit = asyncio.Semaphore(32)
+
+        async def warm(company: int, fields: str, offset: int, ask_digest: bool) -> None:
+            query: dict[str, str | int] = {
+                "fields": fields,
+                "sorting": "id",
+                "from": offset,
+                "count": size,
+            }
+            headers = {"Authorization": basic(company, token)}
+            if ask_digest:
+                headers["If-None-Match"] = "0"
+            async with (
+                limit,
+                http.get(f"{self.api}/customer", params=query, headers=headers) as response,
+            ):
+                await response.read()
+
+        await asyncio.gather(*(warm(*job) for job in jobs))

@@ -11,6 +11,12 @@ Two ways to start it, both in a subprocess on a free loopback port:
   hold the whole workload (``--page-cache-mb``) and every ``/v2/`` request's completion
   time and status is recorded, readable at ``GET /_bench/stamps?from=N``, so that a
   benchmark can count requests, 429s and calls per rate-limit window server-side.
+  With ``--field`` it serves instead the portfolio the simulator's own flags describe
+  (sizes spread per company, ``--empty-companies``, ``--heavy-companies``), every
+  collection generated before the port is announced; ``GET /_bench/summary`` gives its
+  record counts per company, for a benchmark to check it generated the same one.
+
+Both hide rows as Tripletex does only with ``default_filters=True``.
 """
 
 from __future__ import annotations
@@ -26,12 +32,23 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
-__all__ = ["Simulator", "basic", "create_session", "machine", "read_stamps"]
+__all__ = [
+    "Simulator",
+    "basic",
+    "create_session",
+    "machine",
+    "read_stamps",
+    "read_summary",
+    "today",
+]
+
+OSLO = ZoneInfo("Europe/Oslo")
 
 #: One request as the portfolio server saw it: (monotonic seconds, HTTP status).
 Stamp = tuple[float, int]
@@ -40,11 +57,15 @@ Stamp = tuple[float, int]
 class Simulator:
     """The simulator in a subprocess on a free port; stopped with SIGTERM on exit."""
 
-    def __init__(self, flags: list[str], *, portfolio: bool = False) -> None:
+    def __init__(
+        self, flags: list[str], *, portfolio: bool = False, default_filters: bool = False
+    ) -> None:
         entry = [str(Path(__file__).resolve())] if portfolio else ["-m", "tripletex_async.testing"]
         # Every contender must see the same rows: the naive loop, the raw pipeline and dlt
-        # would not ask for the inactive customers Tripletex hides by default.
-        command = [sys.executable, *entry, "--port", "0", "--no-default-filters", *flags]
+        # would not ask for the inactive customers Tripletex hides by default (the field
+        # scenario's contenders all read every partition, as the engine does).
+        hiding = [] if default_filters else ["--no-default-filters"]
+        command = [sys.executable, *entry, "--port", "0", *hiding, *flags]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         self.exports: dict[str, str] = {}
         assert self.process.stdout is not None
@@ -78,6 +99,13 @@ def machine(**extra: object) -> dict[str, object]:
     }
 
 
+def today() -> date:
+    """Today in Oslo: the day a session's ``expirationDate`` must be after (the simulator
+    and Tripletex count in Oslo time; the machine's date is a day behind from midnight
+    Oslo to midnight UTC) and the day the engine's default date range starts from."""
+    return datetime.now(OSLO).date()
+
+
 def basic(username: int, token: str) -> str:
     """Tripletex Basic auth: base64("<company id or 0>:<session token>")."""
     return "Basic " + base64.b64encode(f"{username}:{token}".encode()).decode()
@@ -88,12 +116,20 @@ async def create_session(http: aiohttp.ClientSession, api: str, env: dict[str, s
     body = {
         "consumerToken": env["TRIPLETEX_CONSUMER_TOKEN"],
         "employeeToken": env["TRIPLETEX_EMPLOYEE_TOKEN"],
-        "expirationDate": (date.today() + timedelta(days=1)).isoformat(),
+        "expirationDate": (today() + timedelta(days=1)).isoformat(),
     }
     async with http.post(f"{api}/token/session/:create", json=body) as response:
         response.raise_for_status()
         payload = await response.json(content_type=None)
     return str(payload["value"]["token"])
+
+
+def read_summary(api: str) -> list[tuple[int, str, dict[str, int]]]:
+    """What ``--field`` serves: (company id, name, records per resource) per client."""
+    url = f"{api.removesuffix('/v2')}/_bench/summary"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        payload = json.loads(response.read())
+    return [(int(c), str(n), dict(counts)) for c, n, counts in payload["summary"]]
 
 
 def read_stamps(api: str, start: int) -> tuple[list[Stamp], int]:
@@ -108,7 +144,8 @@ def read_stamps(api: str, start: int) -> tuple[list[Stamp], int]:
 
 
 def _portfolio_main() -> int:
-    """Serve a uniform portfolio: ``--companies`` clients of ``--records-per-company``."""
+    """Serve a uniform portfolio: ``--companies`` clients of ``--records-per-company``;
+    with ``--field``, the portfolio the simulator's flags describe."""
     # Imported here: the benchmark scripts that only start the simulator need none of it.
     import anyio
 
@@ -119,26 +156,32 @@ def _portfolio_main() -> int:
         generate_portfolio,
         serve,
     )
-    from tripletex_async.testing._cli import add_arguments, fake_config
+    from tripletex_async.testing._cli import add_arguments, fake_config, portfolio_config
     from tripletex_async.testing._http import FakeRequest, FakeResponse, json_response
 
     parser = argparse.ArgumentParser(description=_portfolio_main.__doc__)
     add_arguments(parser)
     parser.add_argument("--page-cache-mb", type=int, default=512)
+    parser.add_argument("--field", action="store_true", help="the flags' own portfolio")
     args = parser.parse_args()
     records = 1000 if args.records_per_company is None else args.records_per_company
-    config = PortfolioConfig(
-        seed=args.seed,
-        companies=args.companies,
-        empty_companies=0,
-        heavy_companies=0,
-        year=args.year,
-        sizes={"customer": records},
-    )
+    if args.field:
+        config = portfolio_config(args)
+    else:
+        config = PortfolioConfig(
+            seed=args.seed,
+            companies=args.companies,
+            empty_companies=0,
+            heavy_companies=0,
+            year=args.year,
+            sizes={"customer": records},
+        )
     app = FakeTripletex(generate_portfolio(config), fake_config(args))
     # Every contender then pays the network, never the server's data generation.
+    served = app.portfolio.resources() if args.field else ["customer"]
     for company in app.portfolio.company_ids():
-        app.records(company, "customer")
+        for resource in served:
+            app.records(company, resource)
     # The page cache is a module constant of the simulator; sized here so that a sweep
     # over the workload never evicts pages a contender measured later would ask for.
     _app._PAGE_CACHE_BYTES = args.page_cache_mb * 2**20
@@ -148,6 +191,8 @@ def _portfolio_main() -> int:
         if request.path == "/_bench/stamps":
             start = int(request.params().get("from", "0"))
             return json_response(200, {"stamps": stamps[start:], "next": len(stamps)})
+        if request.path == "/_bench/summary":
+            return json_response(200, {"summary": app.portfolio.summary()})
         response = await app.handle(request)
         if request.path.startswith("/v2/"):
             stamps.append((time.monotonic(), response.status))

@@ -4,7 +4,8 @@ One resource (``customer``), one ``fields=`` selection and one table layout, all
 from the engine's own `Resource`, so that every contender asks the same query (the
 simulator caches its pages under it) and writes the same columns into SQLite:
 ``company_id, id, data, _date, _scan`` and one typed column per scalar field or
-reference (``name``, ``currency_id``, ...).
+reference (``name``, ``currency_id``, ...). The table helpers take any `Resource`: the
+field scenario (``_field.py``) writes every resource the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tripletex_async.sinks import Row, Table
 from tripletex_async.sinks._sql import SQLITE, insert_columns, table_ddl
 
 __all__ = [
+    "FieldWorkload",
     "SmallCustomer",
     "Spec",
     "Workload",
@@ -79,6 +81,51 @@ class Workload:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldWorkload:
+    """The field scenario's portfolio (``_field.py``): sizes spread per company, some
+    empty, some heavy, every resource; and the simulator's behaviour serving it."""
+
+    companies: int = 100
+    empty_companies: int = 10
+    heavy_companies: int = 4
+    scale: float = 1.0
+    seed: int = 1
+    latency_ms: float = 50.0
+    latency_per_row_us: float = 0.0
+    rate_limit: str = "100/6"
+    #: The naive loop's ``count`` (the engine keeps its own default).
+    page_size: int = 1000
+    page_cache_mb: int = 1024
+
+    @property
+    def limit(self) -> tuple[int, float]:
+        """(calls, seconds) of the rate limit."""
+        calls, _, period = self.rate_limit.partition("/")
+        return int(calls), float(period)
+
+    def portfolio_flags(self) -> list[str]:
+        """The simulator's flags that decide the data."""
+        return [
+            "--companies", str(self.companies),
+            "--empty-companies", str(self.empty_companies),
+            "--heavy-companies", str(self.heavy_companies),
+            "--scale", f"{self.scale:g}",
+            "--seed", str(self.seed),
+        ]  # fmt: skip
+
+    def simulator_flags(self) -> list[str]:
+        """Flags of ``_simulator.py --field`` serving this workload."""
+        return [
+            "--field",
+            *self.portfolio_flags(),
+            "--latency-ms", f"{self.latency_ms:g}",
+            "--latency-per-row-us", f"{self.latency_per_row_us:g}",
+            "--rate-limit", self.rate_limit,
+            "--page-cache-mb", str(self.page_cache_mb),
+        ]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class Spec:
     """Everything a contender subprocess needs: where, as whom, what and into where."""
 
@@ -95,6 +142,9 @@ class Spec:
     schema: str = ""
     #: Requests the hand-written pipeline keeps in flight.
     concurrency: int = 64
+    #: The field scenario: every resource of every client company (``_field.py``); the
+    #: engine with its defaults, ``companies`` and ``page_size`` left to each contender.
+    field: bool = False
 
     def to_json(self) -> str:
         """For the command line of the subprocess."""
@@ -112,26 +162,28 @@ def resource(narrow: bool) -> Resource:
     return full.with_model(SmallCustomer) if narrow else full
 
 
-def sqlite_ddl(narrow: bool) -> list[str]:
-    """The engine's own DDL for the customer table (key, index and typed columns)."""
-    return table_ddl(SQLITE, resource(narrow).table())
+def sqlite_ddl(res: Resource) -> list[str]:
+    """The engine's own DDL for the resource's table (key, index and typed columns)."""
+    return table_ddl(SQLITE, res.table())
 
 
-def insert_sql(narrow: bool) -> str:
+def insert_sql(res: Resource) -> str:
     """``INSERT OR REPLACE`` of one row into the same columns the engine writes."""
-    names = insert_columns(resource(narrow).table())
+    table = res.table()
+    names = insert_columns(table)
     quoted = ", ".join(f'"{n}"' for n in names)
-    return f"INSERT OR REPLACE INTO customer ({quoted}) VALUES ({SQLITE.params(len(names))})"
+    into = SQLITE.table(table.name)
+    return f"INSERT OR REPLACE INTO {into} ({quoted}) VALUES ({SQLITE.params(len(names))})"
 
 
-def row_maker(narrow: bool) -> Callable[[int, int, str, object, tuple[object, ...]], Row]:
+def row_maker(res: Resource) -> Callable[[int, int, str, object, tuple[object, ...]], Row]:
     """``(company, id, data, version, typed values)`` to a row for `insert_sql`.
 
     The engine's sinks own their internal columns (``_date``, ``_scan``, ...); the ones
     known here get the record's value, any other stays NULL, so the baselines keep
     writing the engine's table layout as it evolves.
     """
-    table = resource(narrow).table()
+    table = res.table()
     internal = insert_columns(table)[: len(insert_columns(table)) - len(table.columns)]
     known = {"company_id": 0, "id": 1, "data": 2, "_version": 3}
     picks = [known.get(name) for name in internal]
@@ -154,9 +206,8 @@ def _typed(table: Table, model: type[msgspec.Struct]) -> list[tuple[str, bool]]:
     return out
 
 
-def dict_values(narrow: bool) -> Callable[[dict[str, Any]], tuple[object, ...]]:
+def dict_values(res: Resource) -> Callable[[dict[str, Any]], tuple[object, ...]]:
     """Typed column values of a record decoded by ``json`` (a dict)."""
-    res = resource(narrow)
     assert res.model is not None
     typed = _typed(res.table(), res.model)
 
@@ -170,9 +221,8 @@ def dict_values(narrow: bool) -> Callable[[dict[str, Any]], tuple[object, ...]]:
     return values
 
 
-def struct_values(narrow: bool) -> Callable[[Any], tuple[object, ...]]:
+def struct_values(res: Resource) -> Callable[[Any], tuple[object, ...]]:
     """Typed column values of a record decoded into the resource's Struct."""
-    res = resource(narrow)
     assert res.model is not None
     typed = _typed(res.table(), res.model)
     unset = msgspec.UNSET

@@ -22,11 +22,15 @@ Scenarios (``--scenario``): ``backfill`` (reference workload: 20 companies x 10,
 customers, pages of 1000; full and narrow fields), ``ratelimited`` (100 calls per 10 s
 per token), ``memory`` (engine only: 100,000 and 1,000,000 records), ``resync`` (an
 unchanged re-sync against the backfill), ``companies`` (1,000 companies), ``transport``
-(runs ``transport.py``) or ``all``.
+(runs ``transport.py``), ``field`` (the rate budget as the limit: 100 client companies
+of every size, all 17 resources, 100 calls per 6 s, latency growing with the page; the
+engine and the naive loop against the lower bound, ``_field.py``) or ``all``.
 
 Prints a table per scenario and writes ``results/portfolio_<scenario>.json`` (``--out``).
 Run: ``python benchmarks/portfolio.py [--quick] [--scenario backfill] [--rounds 3]
-[--latency 50]``; ``--quick`` is a tiny portfolio and one round, in seconds.
+[--latency 50]``; ``--quick`` is a tiny portfolio and one round, in seconds. The field
+scenario also takes ``--row-costs-us 0 200``, ``--companies 100``, ``--scale 1`` and
+``--rate-limit 100/6``.
 """
 
 from __future__ import annotations
@@ -37,32 +41,33 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
+from dataclasses import field as dataclass_field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from _runner import PG_URL, Bench, Run, Summary, summarize
-from _simulator import machine
-from _workload import Workload
+from _field import (
+    FieldRow,
+    LowerBound,
+    count_units,
+    field_lines,
+    field_round,
+    field_rows,
+    field_targets,
+    field_workload,
+    lower_bound,
+)
+from _runner import PG_URL, Bench, Run, Summary, Target, summarize
+from _simulator import machine, read_summary
+from _workload import FieldWorkload, Workload
 
 RESULTS = Path(__file__).parent / "results"
-SCENARIOS = ("backfill", "ratelimited", "memory", "resync", "companies", "transport")
+SCENARIOS = ("backfill", "ratelimited", "memory", "resync", "companies", "transport", "field")
 ENGINE = "engine-sqlite"
 BACKFILL = ("engine-sqlite", "engine-postgres", "raw", "naive", "dlt-tuned", "dlt-defaults")
 #: Engine throughput over the naive loop's: by server latency (ms) at or above which.
 NAIVE_TARGETS = ((200.0, 15.0), (0.0, 4.0))
-
-
-@dataclass(frozen=True)
-class Target:
-    """One figure the engine is held to."""
-
-    name: str
-    measured: str
-    goal: str
-    #: ``None``: not measured in this run (a contender skipped).
-    passed: bool | None
 
 
 @dataclass
@@ -70,13 +75,13 @@ class Outcome:
     """One scenario's runs, medians and targets."""
 
     scenario: str
-    workload: Workload
+    workload: Workload | FieldWorkload
     runs: list[Run]
     summary: list[Summary]
     targets: list[Target]
     notes: list[str]
     #: Another script's results, kept whole (transport).
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = dataclass_field(default_factory=dict)
 
 
 def postgres_reachable() -> bool:
@@ -244,7 +249,7 @@ def memory(args: argparse.Namespace) -> Outcome:
 
 def ratelimited(args: argparse.Namespace) -> Outcome:
     """(b) A rate limit per token: how much of it each contender uses, and its 429s."""
-    limit = args.rate_limit
+    limit = args.rate_limit or "100/10"
     workload = (
         Workload(2, 400, page_size=100, latency_ms=args.latency, rate_limit="10/1")
         if args.quick
@@ -310,12 +315,57 @@ def transport(args: argparse.Namespace) -> Outcome:
     return Outcome("transport", workload, [], [], [], notes, extra=produced)
 
 
+def field(args: argparse.Namespace) -> Outcome:
+    """(g) The field: a portfolio of every size, every resource, the rate budget the limit.
+
+    The engine (then its unchanged nightly rerun on the same file) and the naive loop, at
+    each per-row latency, against the lower bound counted from the simulator's own data.
+    """
+    base = field_workload(args.quick, args.companies, args.scale, args.latency, args.rate_limit)
+    served, units = count_units(base)
+    limit, period = base.limit
+    bound = lower_bound(units, limit, period)
+    print(f"  field: {bound.units:,} units, {bound.records:,} records", file=sys.stderr)
+    contenders = [c for c in (ENGINE, "naive") if not args.only or c in args.only]
+    runs: list[Run] = []
+    for cost in args.row_costs_us:
+        bench = Bench(replace(base, latency_per_row_us=cost))
+        try:
+            if read_summary(bench.api) != served:
+                raise SystemExit("field: the simulator serves another portfolio than counted")
+            for r in range(rounds(args, 1)):
+                runs += field_round(bench, contenders, f"{cost:g} us/row", r, bound.records)
+        finally:
+            bench.close()
+    rows = field_rows(runs, bound, limit, period)
+    targets = [t for cost in args.row_costs_us for t in field_targets(rows, f"{cost:g} us/row")]
+    notes = [
+        "budget: calls let through / (wall / period * limit); LB: the lower bound",
+        "dlt is left out: its rest_api source would need one resource per (company,"
+        " resource, partition, window), thousands here, and the halving of a window over"
+        " the 10,000-row cap written by hand",
+    ]
+    extra = {
+        "lower_bound": asdict(bound),
+        "rows": [asdict(r) for r in rows],
+        "units": [asdict(u) for u in units],
+    }
+    return Outcome("field", base, runs, summarize(runs), targets, notes, extra=extra)
+
+
 # -- report ---------------------------------------------------------------------------
 
 
 def print_table(outcome: Outcome) -> None:
     """The medians, then the targets."""
     w = outcome.workload
+    if outcome.scenario == "field":
+        assert isinstance(w, FieldWorkload)
+        rows = [FieldRow(**r) for r in outcome.extra["rows"]]
+        print("\n".join(field_lines(w, LowerBound(**outcome.extra["lower_bound"]), rows)))
+        _print_targets(outcome)
+        return
+    assert isinstance(w, Workload)
     if outcome.scenario == "transport":
         print(f"\n== transport: transport.py at {w.latency_ms:g} ms (its table above)")
         for note in outcome.notes:
@@ -339,6 +389,10 @@ def print_table(outcome: Outcome) -> None:
             f" {s.peak_rss_mb:>7.0f} {s.rate_limited:>5} {util:>7} {s.wall_seconds:>7.2f}"
             f" {s.records:>9,} {s.errors:>6}"
         )
+    _print_targets(outcome)
+
+
+def _print_targets(outcome: Outcome) -> None:
     for t in outcome.targets:
         status = "SKIP" if t.passed is None else "PASS" if t.passed else "MISS"
         print(f"{status}  {t.name}: {t.measured} (target {t.goal})")
@@ -380,6 +434,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], Outcome]] = {
     "resync": resync,
     "companies": companies,
     "transport": transport,
+    "field": field,
 }
 
 
@@ -390,14 +445,25 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a tiny portfolio, one round")
     parser.add_argument("--rounds", type=int, help="default 3 (1 with --quick)")
     parser.add_argument("--latency", type=float, default=50.0, help="ms per request")
-    parser.add_argument("--rate-limit", default="100/10", help="LIMIT/SECONDS (ratelimited)")
-    parser.add_argument("--companies", type=int, help="backfill/resync: default 20")
+    parser.add_argument(
+        "--rate-limit", help="LIMIT/SECONDS; ratelimited: default 100/10, field: 100/6"
+    )
+    parser.add_argument("--companies", type=int, help="backfill/resync: default 20, field: 100")
+    parser.add_argument("--scale", type=float, help="field: record counts x this (default 1)")
+    parser.add_argument(
+        "--row-costs-us",
+        type=float,
+        nargs="+",
+        help="field: the simulator's latency per row, one variant each (default 0 200;"
+        " 0 50 with --quick)",
+    )
     parser.add_argument("--records", type=int, help="per company; backfill/resync: 10000")
     parser.add_argument("--only", nargs="+", help="run only these contenders")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args()
     if args.quick:
         args.latency = min(args.latency, 5.0)
+    args.row_costs_us = args.row_costs_us or ([0.0, 50.0] if args.quick else [0.0, 200.0])
     chosen = SCENARIOS if args.scenario == "all" else (args.scenario,)
     for name in chosen:
         outcome = RUNNERS[name](args)

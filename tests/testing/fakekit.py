@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -85,11 +85,16 @@ class Kit:
 
 @asynccontextmanager
 async def kit(
-    config: FakeConfig | None = None, *, session: bool = True, portfolio: Portfolio | None = None
+    config: FakeConfig | None = None,
+    *,
+    session: bool = True,
+    portfolio: Portfolio | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Kit]:
-    """A fresh simulator on the shared small portfolio (or on ``portfolio``)."""
+    """A fresh simulator on the shared small portfolio (or on ``portfolio``); ``sleep``
+    replaces the one it awaits for latency."""
     clock = ManualClock()
-    fake = FakeTripletex(portfolio or PORTFOLIO, config or FakeConfig(), clock=clock)
+    fake = FakeTripletex(portfolio or PORTFOLIO, config or FakeConfig(), clock=clock, sleep=sleep)
     async with httpx.AsyncClient(
         transport=FakeTransport(fake), base_url="http://tripletex.test/v2"
     ) as http:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tripletex_async.testing._cli import build_parser, fake_config, main
+from tripletex_async.testing._cli import build_parser, fake_config, main, portfolio_config
 from tripletex_async.testing._config import FullResultSize, RateLimit
 
 #: Tripletex's dates are Oslo's (a session's expirationDate must be after today there).
@@ -59,6 +59,8 @@ def test_bad_flag_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         (["--port", "70000"], "port"),
         (["--full-result-size", "sometimes"], "invalid choice"),
         (["--companies", "-1"], "whole number"),
+        (["--latency-per-row-us", "-5"], "must be >= 0"),
+        (["--companies", "3", "--empty-companies", "2", "--heavy-companies", "2"], "exceed"),
     ],
 )
 def test_bad_values_exit_2(
@@ -76,7 +78,8 @@ def test_flags_become_fake_config() -> None:
     args = build_parser().parse_args(
         [
             "--rate-limit", "100/10", "--rate-limit-reset-on-429", "--latency-ms", "20",
-            "--jitter-ms", "5", "--fail-500", "0.1", "--fail-503", "0.2", "--drop", "0.01",
+            "--latency-per-row-us", "200", "--jitter-ms", "5", "--fail-500", "0.1",
+            "--fail-503", "0.2", "--drop", "0.01",
             "--truncate", "0.02", "--session-death", "0.03", "--fault-seed", "9",
             "--full-result-size", "zero", "--env", "prod",
         ]
@@ -85,10 +88,31 @@ def test_flags_become_fake_config() -> None:
     assert config.rate_limit == RateLimit(100, 10.0, reset_header_on_429=True)
     faults = config.faults
     assert (faults.seed, faults.latency, faults.jitter) == (9, 0.02, 0.005)
+    assert faults.latency_per_row == pytest.approx(0.0002)
     assert (faults.error_500, faults.error_503) == (0.1, 0.2)
     assert (faults.drop, faults.truncate, faults.session_death) == (0.01, 0.02, 0.03)
     assert config.full_result_size is FullResultSize.ZERO
     assert (config.environment, config.host) == ("prod", "tripletex.no")
+
+
+def test_per_row_latency_is_off_by_default() -> None:
+    """Without --latency-per-row-us a response costs only the fixed latency."""
+    assert fake_config(build_parser().parse_args([])).faults.latency_per_row == 0.0
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--companies", "5"], (1, 1)),
+        (["--companies", "1"], (0, 1)),
+        (["--companies", "100", "--empty-companies", "10", "--heavy-companies", "4"], (10, 4)),
+        (["--companies", "3", "--empty-companies", "0", "--heavy-companies", "0"], (0, 0)),
+    ],
+)
+def test_empty_and_heavy_company_flags(flags: list[str], expected: tuple[int, int]) -> None:
+    """--empty-companies/--heavy-companies set the portfolio's; unset, one of each fits."""
+    config = portfolio_config(build_parser().parse_args(flags))
+    assert (config.empty_companies, config.heavy_companies) == expected
 
 
 @pytest.mark.parametrize(("flags", "expected"), [([], True), (["--no-default-filters"], False)])

@@ -46,8 +46,9 @@ class FakeTripletex:
     """A simulated Tripletex API v2 serving a generated portfolio.
 
     ``clock`` (aware datetimes) drives session expiry, rate windows and ``changes``
-    timestamps; ``sleep`` is awaited for simulated latency. Both are injectable so tests
-    need no real waiting.
+    timestamps; ``sleep`` is awaited for simulated latency (the fixed part before a
+    request is handled, the per-row part of a list after it). Both are injectable so
+    tests need no real waiting.
     """
 
     def __init__(
@@ -66,7 +67,8 @@ class FakeTripletex:
         self._store = Store(portfolio, self.clock)
         self._faults = random.Random(self.config.faults.seed)
         self._stats = StatsRecorder()
-        self._pages: dict[tuple[object, ...], bytes] = {}
+        #: Page bodies and how many rows each holds, by query and collection generation.
+        self._pages: dict[tuple[object, ...], tuple[bytes, int]] = {}
         self._digests: dict[tuple[object, ...], str] = {}
         self._page_bytes = 0
         self._windows = (
@@ -149,6 +151,7 @@ class FakeTripletex:
         try:
             await self._latency()
             label, company, response = self._respond(request)
+            await self._row_latency(response.rows)
             status = 0 if response.fault is Fault.DROP else response.status
             return response
         finally:
@@ -157,6 +160,13 @@ class FakeTripletex:
     async def _latency(self) -> None:
         faults = self.config.faults
         delay = faults.latency + (faults.jitter * self._faults.random() if faults.jitter else 0)
+        if delay > 0:
+            await self._sleep(delay)
+
+    async def _row_latency(self, rows: float) -> None:
+        # After the answer is known, since its size decides the cost; no sleep at all
+        # when there is none, so a simulator without it keeps its timing exactly.
+        delay = rows * self.config.faults.latency_per_row
         if delay > 0:
             await self._sleep(delay)
 
@@ -339,8 +349,8 @@ class FakeTripletex:
         # collections it expands, while the digest above ignores them, as Tripletex's does.
         related = self._expanded_generations(company, selection, model)
         key = (company, info.path, coll.generation, query, bool(if_none_match), related)
-        body = self._pages.get(key)
-        if body is None:
+        cached = self._pages.get(key)
+        if cached is None:
             rows = matching()
             page = rows[query.start : query.start + query.count]
             if selection.is_plain_star:
@@ -358,8 +368,11 @@ class FakeTripletex:
                 digest=version_digest,
                 extra=_envelope_extra(info, rows),
             )
-            self._cache_page(key, body)
-        return FakeResponse(200, body, [_JSON])
+            cached = (body, len(page))
+            self._cache_page(key, cached)
+        body, served = cached
+        share = _fields.field_share(selection, model)
+        return FakeResponse(200, body, [_JSON], rows=served * share)
 
     def _expanded_generations(
         self, company: int, selection: _fields.Selection, model: ModelSchema
@@ -377,13 +390,14 @@ class FakeTripletex:
             out.extend(self._expanded_generations(company, sub, self._models[target]))
         return tuple(out)
 
-    def _cache_page(self, key: tuple[object, ...], body: bytes) -> None:
-        if self._page_bytes + len(body) > _PAGE_CACHE_BYTES:
+    def _cache_page(self, key: tuple[object, ...], page: tuple[bytes, int]) -> None:
+        size = len(page[0])
+        if self._page_bytes + size > _PAGE_CACHE_BYTES:
             self._pages.clear()
             self._digests.clear()
             self._page_bytes = 0
-        self._pages[key] = body
-        self._page_bytes += len(body)
+        self._pages[key] = page
+        self._page_bytes += size
 
     def _item(
         self, request: FakeRequest, info: ResourceInfo, company: int, record_id: int
@@ -485,7 +499,8 @@ class FakeTripletex:
             values=values,
             digest=digest(clients, query.fields) if inm else NO_DIGEST,
         )
-        return FakeResponse(200, body, [_JSON])
+        rows = len(page) * _fields.field_share(selection, model)
+        return FakeResponse(200, body, [_JSON], rows=rows)
 
 
 def _label(route: str) -> str:

@@ -101,8 +101,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--records-per-company", type=_count, metavar="N", help="customers per company"
     )
+    data.add_argument(
+        "--empty-companies", type=_count, metavar="N", help="clients with no records (default 1)"
+    )
+    data.add_argument(
+        "--heavy-companies",
+        type=_count,
+        metavar="N",
+        help="clients with over 10,000 postings in --year (default 1)",
+    )
     behaviour = parser.add_argument_group("behaviour and faults")
     behaviour.add_argument("--latency-ms", type=_non_negative, default=0.0)
+    behaviour.add_argument(
+        "--latency-per-row-us",
+        type=_non_negative,
+        default=0.0,
+        metavar="US",
+        help="more per row of a list response, times the share of fields asked for",
+    )
     behaviour.add_argument("--jitter-ms", type=_non_negative, default=0.0)
     behaviour.add_argument(
         "--rate-limit", type=_rate_limit, metavar="LIMIT/SECONDS", help="e.g. 100/10"
@@ -156,6 +172,7 @@ def fake_config(args: argparse.Namespace) -> FakeConfig:
         seed=args.fault_seed,
         latency=args.latency_ms / 1000,
         jitter=args.jitter_ms / 1000,
+        latency_per_row=args.latency_per_row_us / 1e6,
         error_500=args.fail_500,
         error_503=args.fail_503,
         drop=args.drop,
@@ -175,14 +192,19 @@ def fake_config(args: argparse.Namespace) -> FakeConfig:
 def portfolio_config(args: argparse.Namespace) -> PortfolioConfig:
     """The generated data, from parsed flags."""
     sizes = None if args.records_per_company is None else {"customer": args.records_per_company}
-    # One empty and one heavy client as the defaults have, as long as there is room:
-    # ``--companies 1`` gives one heavy client rather than a refusal.
-    empty = min(1, args.companies - 1)
+    # Unless told: one empty and one heavy client as the defaults have, as long as there
+    # is room (``--companies 1`` gives one heavy client rather than a refusal).
+    empty = args.empty_companies
+    if empty is None:
+        empty = max(min(1, args.companies - 1), 0)
+    heavy = args.heavy_companies
+    if heavy is None:
+        heavy = min(1, max(args.companies - empty, 0))
     return PortfolioConfig(
         seed=args.seed,
         companies=args.companies,
-        empty_companies=max(empty, 0),
-        heavy_companies=min(1, max(args.companies - empty, 0)),
+        empty_companies=empty,
+        heavy_companies=heavy,
         year=args.year,
         scale=args.scale,
         sizes=sizes,

@@ -52,6 +52,10 @@ class Faults:
     latency: float = 0.0
     #: Up to this many seconds more, uniformly drawn.
     jitter: float = 0.0
+    #: Seconds added per row a list response returns, times the share of the object's
+    #: top-level fields the ``fields`` filter asks for (``*`` or every field: all of it).
+    #: Tripletex's time grows with the page: 10,000 rows take longer than 1,000.
+    latency_per_row: float = 0.0
     error_500: float = 0.0
     error_503: float = 0.0
     drop: float = 0.0

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._schema import ModelSchema
 
-__all__ = ["IllegalField", "Selection", "parse_fields", "project"]
+__all__ = ["IllegalField", "Selection", "field_share", "parse_fields", "project"]
 
 #: Looks up a referenced object: (target model, id) -> the full stored object, if any.
 Resolver = Callable[[str, int], "dict[str, Any] | None"]
@@ -87,6 +87,18 @@ def validate(selection: Selection, model: ModelSchema, models: Mapping[str, Mode
             raise IllegalField(name, model.name)
         if sub is not None and info.target is not None and info.target in models:
             validate(sub, models[info.target], models)
+
+
+def field_share(selection: Selection, model: ModelSchema) -> float:
+    """The share of ``model``'s top-level fields that ``selection`` returns, 0 to 1.
+
+    ``*`` is all of them (``changes`` is not one: ``*`` leaves it out); an expanded
+    reference counts as one field, whatever its sub-selection.
+    """
+    if selection.star:
+        return 1.0
+    total = sum(1 for name in model.fields if name != "changes")
+    return min(1.0, len(selection.names) / total) if total else 1.0
 
 
 def project(

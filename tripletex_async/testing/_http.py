@@ -59,6 +59,9 @@ class FakeResponse:
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     fault: Fault | None = None
+    #: Rows of a list response, each weighted by the share of its fields that were asked
+    #: for (1.0: a whole row): what ``Faults.latency_per_row`` is charged on.
+    rows: float = 0.0
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), if present."""
