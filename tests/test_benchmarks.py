@@ -43,25 +43,3 @@ def test_quick_resync_writes_results(tmp_path: Path) -> None:
     runs = result["runs"]
     assert isinstance(runs, list)
     assert {run["variant"] for run in runs} == {"backfill", "resync"}
-
-
-@pytest.mark.timeout(60)
-def test_quick_field_writes_results(tmp_path: Path) -> None:
-    """--quick --scenario field stores every counted record with the engine, its rerun and
-    the naive loop, at both per-row costs, and reports a lower bound and four targets each."""
-    result = run_quick("field", tmp_path)
-    runs = result["runs"]
-    assert isinstance(runs, list)
-    assert {(run["variant"], run["contender"]) for run in runs} == {
-        (variant, contender)
-        for variant in ("0 us/row", "50 us/row")
-        for contender in ("engine-sqlite", "engine-rerun", "naive")
-    }
-    extra = result["extra"]
-    assert isinstance(extra, dict)
-    records = extra["lower_bound"]["records"]
-    assert records > 0
-    assert all(run["records"] == records and not run["errors"] for run in runs)
-    targets = result["targets"]
-    assert isinstance(targets, list)
-    assert len(targets) == 8
