@@ -14,14 +14,14 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from _simulator import today
 from _workload import dict_values, insert_sql, row_maker, sqlite_ddl
 
 from tripletex_async import RESOURCES, Resource, Window, default_date_range
-from tripletex_async.engine._windows import UNDATED
+from tripletex_async.engine._windows import UNDATED, plan_windows
 from tripletex_async.sinks import Row
 
 __all__ = ["count_field_records", "run_naive_field"]
@@ -56,7 +56,7 @@ def run_naive_field(api: str, consumer: str, employee: str, target: str, size: i
         for table in tables:
             res = table.res
             for part in res.partitions:
-                for window in _years(start, end) if res.dated else [UNDATED]:
+                for window in plan_windows(start, end) if res.dated else [UNDATED]:
                     params = res.query(part, window, size)
                     for page in _pages(http, f"{api}/{res.name}", auth, res, params, window):
                         table.store(db, company, page)
@@ -72,15 +72,6 @@ def _companies(http: Any, api: str, token: str, size: int) -> list[int]:
         out += [int(c["id"]) for c in page]
         if len(page) < size:
             return out
-
-
-def _years(start: date, end: date) -> list[Window]:
-    out = []
-    while start < end:
-        cut = min(date(start.year + 1, 1, 1), end)
-        out.append(Window(start, cut))
-        start = cut
-    return out
 
 
 def _send(http: Any, method: str, url: str, **kw: Any) -> Any:
