@@ -98,6 +98,35 @@ class Allowance:
             raise BudgetSpent
         self.left -= 1
 
+    def claim(self) -> Claim:
+        """Take a window's first request now, before its task runs: windows are claimed
+        in the order they are planned (most recent first), whatever order the event loop
+        then runs their tasks in. `BudgetSpent` when none is left."""
+        self.spend()
+        return Claim(self)
+
+
+class Claim:
+    """A request taken from an `Allowance` for a window before the window started."""
+
+    __slots__ = ("_allowance", "_used")
+
+    def __init__(self, allowance: Allowance) -> None:
+        self._allowance = allowance
+        self._used = False
+
+    def use(self) -> bool:
+        """Spend the claimed request on the window's first request (once: later calls
+        return ``False`` and the caller spends from the allowance)."""
+        used, self._used = self._used, True
+        return not used
+
+    def close(self) -> None:
+        """Give the request back if the window needed none (it was fresh)."""
+        if not self._used:
+            self._used = True
+            self._allowance.left += 1
+
 
 class Unit:
     """Syncs one resource of one company; failures end up in its report, not raised."""
@@ -140,7 +169,15 @@ class Unit:
                         windows.reverse()  # a bounded run spends its budget on recent data
                     for window in windows:
                         state = None if ctx.full else states.get(window)
-                        tg.start_soon(self._guarded, part, window, state, ())
+                        claim = None
+                        if ctx.allowance is not None:
+                            try:
+                                claim = ctx.allowance.claim()
+                            except BudgetSpent:
+                                report.windows += 1
+                                report.deferred += 1
+                                continue
+                        tg.start_soon(self._guarded, part, window, state, (), claim)
         except anyio.get_cancelled_exc_class():
             cancelled = True
             raise
@@ -164,10 +201,11 @@ class Unit:
         window: Window,
         state: WindowState | None,
         superseded: tuple[StateKey, ...],
+        claim: Claim | None = None,
     ) -> None:
         self.report.windows += 1
         try:
-            await self._window(part, window, state, superseded)
+            await self._window(part, window, state, superseded, claim)
         except BudgetSpent:
             self.report.deferred += 1
         except (CapReached, ResultSetTooLargeError) as exc:
@@ -182,6 +220,9 @@ class Unit:
                 window=str(window),
                 error=exc,
             )
+        finally:
+            if claim is not None:
+                claim.close()
 
     async def _split(
         self, part: Partition, window: Window, superseded: tuple[StateKey, ...], exc: Exception
@@ -207,6 +248,7 @@ class Unit:
         window: Window,
         state: WindowState | None,
         superseded: tuple[StateKey, ...],
+        claim: Claim | None = None,
     ) -> None:
         key, params = self._key(part, window), self._params(part, window)
         if self._fresh(state):
@@ -218,10 +260,11 @@ class Unit:
             self.report.reread += 1
             state = None  # read it whole, trusting neither digest nor watermark
         if state is not None and not state.complete and state.next_from > 0:
-            await self._scan(params, state, None, superseded)  # resume where it stopped
+            await self._scan(params, state, None, superseded, claim)  # resume where it stopped
             return
         known = state if state is not None and state.complete and state.digest else None
-        first = await self._first(params, known.digest if known and known.digest else _ASK_DIGEST)
+        digest = known.digest if known and known.digest else _ASK_DIGEST
+        first = await self._first(params, digest, claim)
         if first is None:
             if known is None:
                 raise APIError(304, message="304 to a request with no digest to match")
@@ -268,6 +311,7 @@ class Unit:
         state: WindowState,
         first: Page | None,
         superseded: tuple[StateKey, ...],
+        claim: Claim | None = None,
     ) -> None:
         ctx, seen = self._ctx, set[int]()
         current = state
@@ -297,7 +341,7 @@ class Unit:
             await ctx.writer.send(batch, self.report, pages=[page])
 
         start = state.next_from if first is None else 0
-        await self._scan_with(params, emit, start=start, first=first)
+        await self._scan_with(params, emit, start=start, first=first, claim=claim)
 
     async def _changed_since(
         self,
@@ -354,10 +398,11 @@ class Unit:
         start: int = 0,
         first: Page | None = None,
         page_size: int | None = None,
+        claim: Claim | None = None,
     ) -> None:
         size = page_size or self._ctx.page_size
         await scan(
-            lambda offset: self._page({**params, "count": size}, offset),
+            lambda offset: self._page({**params, "count": size}, offset, claim),
             emit,
             self._ctx.budget,
             start=start,
@@ -370,13 +415,17 @@ class Unit:
 
     # -- requests and records -------------------------------------------------------------
 
-    async def _first(self, params: Mapping[str, Any], if_none_match: str) -> Page | None:
+    async def _first(
+        self, params: Mapping[str, Any], if_none_match: str, claim: Claim | None
+    ) -> Page | None:
         """Page 0 with ``If-None-Match``; ``None`` on a 304. Holds its budget share."""
         share = await self._ctx.budget.acquire(self._estimate)
-        return await fetch_held(share, lambda: self._first_page(params, if_none_match))
+        return await fetch_held(share, lambda: self._first_page(params, if_none_match, claim))
 
-    async def _first_page(self, params: Mapping[str, Any], if_none_match: str) -> Page | None:
-        self._spend()
+    async def _first_page(
+        self, params: Mapping[str, Any], if_none_match: str, claim: Claim | None
+    ) -> Page | None:
+        self._spend(claim)
         envelope = await self._view.get_list(
             self.resource.path,
             msgspec.Raw,
@@ -388,8 +437,10 @@ class Unit:
             return None
         return Page(0, envelope.values, envelope.fullResultSize, envelope.versionDigest)
 
-    async def _page(self, params: Mapping[str, Any], offset: int) -> Page:
-        self._spend()
+    async def _page(
+        self, params: Mapping[str, Any], offset: int, claim: Claim | None = None
+    ) -> Page:
+        self._spend(claim)
         envelope = await self._view.get_list(
             self.resource.path,
             msgspec.Raw,
@@ -398,8 +449,11 @@ class Unit:
         )
         return Page(offset, envelope.values, envelope.fullResultSize)
 
-    def _spend(self) -> None:
-        """Count one request against the run's budget; `BudgetSpent` when none is left."""
+    def _spend(self, claim: Claim | None = None) -> None:
+        """Count one request against the run's budget (the window's claim first);
+        `BudgetSpent` when none is left."""
+        if claim is not None and claim.use():
+            return
         if self._ctx.allowance is not None:
             self._ctx.allowance.spend()
 
