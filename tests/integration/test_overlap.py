@@ -37,7 +37,7 @@ from .sink_probe import SinkProbe
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc: Linux")
 
 #: Seconds the simulator takes per request: a run of `portfolio` lasts about 5 s.
-LATENCY = 0.1
+LATENCY = 0.3
 
 
 @pytest.fixture(scope="module")

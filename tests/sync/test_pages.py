@@ -36,7 +36,7 @@ class Source:
             self.in_flight -= 1
         end = min(offset + SIZE, self.total)
         values = [msgspec.Raw(b"%d%s" % (i, self.pad)) for i in range(offset, end)]
-        return Page(offset, values, self.hint)
+        return Page(offset, values, SIZE, self.hint)
 
 
 async def collect(source: Source, budget: PageBudget, **kwargs: int) -> list[int]:
@@ -271,7 +271,7 @@ async def test_a_failing_consumer_gets_every_page_back_to_the_budget() -> None:
 
 
 def full_page(offset: int) -> Page:
-    return Page(offset, [msgspec.Raw(b"1")] * SIZE)
+    return Page(offset, [msgspec.Raw(b"1")] * SIZE, SIZE)
 
 
 @pytest.mark.parametrize(("hint", "ahead"), [(None, [10, 20]), (95, [10, 20, 30, 40]), (15, [10])])
@@ -303,6 +303,6 @@ async def test_read_ahead_may_wait_for_budget_only_when_nothing_is_requested() -
 async def test_read_ahead_refuses_a_page_past_the_cap_that_holds_records() -> None:
     """The page at the cap must be empty; one with records means the query is too big."""
     state = Readahead(page_size=SIZE, cap=20, ahead=4, next=20, requested=30)
-    assert state.arrived(Page(20, [])) is True
+    assert state.arrived(Page(20, [], SIZE)) is True
     with pytest.raises(CapReached):
         state.arrived(full_page(20))

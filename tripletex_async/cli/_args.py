@@ -161,9 +161,10 @@ def _add_scope(parser: argparse.ArgumentParser, today: date) -> None:
     group.add_argument(
         "--page-size",
         type=_bounded(1, MAX_PAGE),
-        default=1000,
+        default=None,
         metavar="N",
-        help=f"records per request, 1..{MAX_PAGE} (default: 1000)",
+        help=f"records per request, 1..{MAX_PAGE} (default: chosen per query: {MAX_PAGE}"
+        " where the rate budget binds, pages of 1000 in parallel where it does not)",
     )
 
 
@@ -401,7 +402,8 @@ class SyncRequest:
     full: bool = False
     #: The nightly run beside webhooks; the same incremental sync, labelled as such.
     reconcile: bool = False
-    page_size: int = 1000
+    #: Records per request; None: chosen per query (`SyncOptions.page_size`).
+    page_size: int | None = None
     #: Seconds the run's lease survives without renewal (`SyncOptions.lease_ttl`).
     lease_ttl: float = 60.0
     #: Seconds to wait for another run's lease on these companies (`SyncOptions.lease_wait`).

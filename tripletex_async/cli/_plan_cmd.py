@@ -1,7 +1,8 @@
 """``tripletex-async plan``: a dry run that asks only for first pages.
 
 For every company, resource and date window a sync would start with, it fetches page 0
-exactly as the sync would (same ``fields``, sorting, page size and date params) and
+exactly as the sync would (same ``fields``, sorting, page size and date params; with no
+``--page-size``, 10,000 rows, what a sync asks for where the rate budget binds) and
 counts. A short first page is an exact count and the whole cost (one request). A full one
 means "at least a page more"; ``fullResultSize`` then gives an estimate, labelled as such
 because Tripletex made it inexact (tripletex-api2#127). Time comes from the rate limit
@@ -28,6 +29,7 @@ from ..client._errors import (
     TransportError,
 )
 from ..engine._resources import RESOURCES, Partition, Resource
+from ..engine._sync import MAX_PAGE
 from ..engine._targets import resolve_targets
 from ..engine._windows import UNDATED, Window, plan_windows
 from ._args import SyncRequest
@@ -117,7 +119,7 @@ async def _probe_all(
     async def worker() -> None:
         # Workers share one iterator: bounded fan-out however many jobs there are.
         for company, resource, part, window in jobs:
-            probe = await _probe(client, company, resource, part, window, request.page_size)
+            probe = await _probe(client, company, resource, part, window, _page_size(request))
             probes.append(probe)
 
     async with anyio.create_task_group() as tg:
@@ -151,6 +153,12 @@ async def _probe(
     )
 
 
+def _page_size(request: SyncRequest) -> int:
+    """The ``count`` a sync's first request of a window asks for: the one given, else
+    the largest, which is what a sync asks where the rate budget binds (a portfolio)."""
+    return request.page_size or MAX_PAGE
+
+
 def _collect(probes: list[Probe], request: SyncRequest) -> list[ResourcePlan]:
     plans: dict[tuple[int, str], ResourcePlan] = {}
     for probe in sorted(probes, key=lambda p: (p.company_id, p.resource, p.window.key)):
@@ -158,6 +166,6 @@ def _collect(probes: list[Probe], request: SyncRequest) -> list[ResourcePlan]:
         plan = plans.get(key)
         if plan is None:
             plan = plans[key] = ResourcePlan(probe.company_id, probe.resource)
-        plan.add(probe, request.page_size)
+        plan.add(probe, _page_size(request))
     order = {name: i for i, name in enumerate(request.resources)}
     return sorted(plans.values(), key=lambda p: (p.company_id, order[p.resource]))

@@ -49,6 +49,11 @@ class RateLimiter(Protocol):
         """Wait for permission to send one request."""
         ...
 
+    async def ready(self) -> None:
+        """Wait until a request could be sent now, without taking the permission (a
+        caller decides what to ask for as late as it can)."""
+        ...
+
     def observe(
         self, limit: int | None, remaining: int | None, reset: float | None, in_flight: int
     ) -> None:
@@ -131,6 +136,20 @@ class AdaptiveBudget:
                 await self._clock.sleep(self._window_end - now)
             else:  # spent, and no idea when it ends: a 429 without a reset header
                 await self._clock.sleep(self._backoff())
+
+    async def ready(self) -> None:
+        """Wait until a call could go now (without taking it): until this window has a
+        call left or the next one begins; at once while the limit is not known."""
+        while self._heard.is_set():
+            now = self._clock.monotonic()
+            if self._hold_until > now:
+                await self._clock.sleep(self._hold_until - now)
+                continue
+            if self._window_end is not None and now >= self._window_end:
+                self._next_window()
+            if self._tokens is None or self._tokens > 0 or self._window_end is None:
+                return
+            await self._clock.sleep(self._window_end - now)
 
     def _next_window(self) -> None:
         """The window ended: a new one starts with the next call (its first answer says

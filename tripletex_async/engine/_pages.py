@@ -174,6 +174,8 @@ class Page:
 
     offset: int
     values: list[msgspec.Raw]
+    #: Records asked for (``count``): fewer means the last page.
+    asked: int
     full_hint: int | None = None
     digest: str | None = None
     #: The page budget's bytes the page holds (its records' size as fetched); `None` for
@@ -195,9 +197,9 @@ class Page:
         values, self.values = self.values, []
         return values
 
-    def short(self, page_size: int) -> bool:
+    def short(self) -> bool:
         """Fewer records than asked for: the last page of its query."""
-        return len(self.values) < page_size
+        return len(self.values) < self.asked
 
     def release(self) -> None:
         """Give the page's budget share back (idempotent)."""
@@ -253,7 +255,7 @@ class Readahead:
             # Past the cap: an empty page means exactly `cap` records (fine, and handed
             # on as the short last page); anything more, too many.
             raise CapReached
-        return page.short(self.page_size)
+        return page.short()
 
     def may_request_ahead(self) -> bool:
         """Whether one more page beyond ``next`` is worth requesting now."""

@@ -35,6 +35,7 @@ from ._groups import sole_exception
 from ._pages import PageBudget
 from ._report import ResourceReport, SyncReport
 from ._resources import DEFAULT_RESOURCES, Resource, resolve_resources
+from ._sizing import RowsPerRequest
 from ._targets import resolve_targets
 from ._unit import Allowance, RunContext, Unit
 from ._writer import Writer
@@ -52,8 +53,10 @@ class SyncOptions:
     """How hard and how wide a sync works. The defaults suit one process and a few
     hundred companies; memory is bounded by ``max_bytes_in_memory``."""
 
-    #: Records per request (``count``), 1 to 10,000.
-    page_size: int = 1000
+    #: Records per request (``count``), 1 to 10,000; ``None``: chosen per query, as many
+    #: as Tripletex allows where its rate budget binds, pages of 1000 in parallel where
+    #: it does not, and never more than half of ``max_bytes_in_memory`` (engine/_sizing.py).
+    page_size: int | None = None
     #: Pages of one query fetched ahead of need (after a full page).
     ahead: int = 4
     #: Bytes of fetched records held at once across the whole run (pages in flight,
@@ -93,7 +96,7 @@ class SyncOptions:
     max_requests: int | None = None
 
     def __post_init__(self) -> None:
-        if not 1 <= self.page_size <= MAX_PAGE:
+        if self.page_size is not None and not 1 <= self.page_size <= MAX_PAGE:
             raise ConfigurationError(f"page_size must be 1..{MAX_PAGE}, not {self.page_size}")
         for name in ("ahead", "max_bytes_in_memory", "companies_at_once", "write_queue"):
             if getattr(self, name) < 1:
@@ -104,7 +107,7 @@ class SyncOptions:
             raise ConfigurationError("lease_ttl must be positive and lease_wait not negative")
         if self.max_requests is not None and self.max_requests < 1:
             raise ConfigurationError("max_requests must be at least 1 (or None: no bound)")
-        if self.result_cap < self.page_size:
+        if self.page_size is not None and self.result_cap < self.page_size:
             raise ConfigurationError("result_cap must be at least page_size")
 
 
@@ -188,7 +191,12 @@ class _Job:
             date_from=self.date_from,
             date_to=self.date_to,
             full=self.full,
-            page_size=options.page_size,
+            rows=RowsPerRequest(
+                self.owner.connection.budget,
+                budget,
+                cap=options.result_cap,
+                fixed=options.page_size,
+            ),
             ahead=options.ahead,
             result_cap=options.result_cap,
             overlap=options.overlap,
@@ -218,6 +226,7 @@ async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncRe
     )
     context = job.context(writer, budget, run)
     units = [Unit(context, c, r) for c in job.companies for r in job.resources]
+    context.rows.opened(len(units))
     report = SyncReport(job.connection_key, [u.report for u in units])
     began = clock.monotonic()
     try:

@@ -41,10 +41,11 @@ from ..client._connection import Connection
 from ..client._errors import APIError, DecodeError, ResultSetTooLargeError, TripletexError
 from ..sinks._base import Batch, Row, Sink, StateKey, Table, WindowState
 from ._fields import fields_hash
-from ._pages import UNSEEN_PAGES, CapReached, Page, PageBudget, fetch_held, scan
+from ._pages import CapReached, Page, PageBudget, fetch_held, scan
 from ._report import ResourceReport
 from ._resources import Partition, Resource
 from ._rows import RowBuilder
+from ._sizing import RowsPerRequest
 from ._windows import UNDATED, Window, plan_windows
 from ._writer import Writer
 
@@ -68,7 +69,8 @@ class RunContext:
     date_from: date
     date_to: date
     full: bool
-    page_size: int
+    #: Chooses each query's ``count`` (and counts the windows still to read).
+    rows: RowsPerRequest
     ahead: int
     result_cap: int
     overlap: timedelta
@@ -140,8 +142,6 @@ class Unit:
         self._table: Table = resource.table()
         self._rows = RowBuilder(resource, ctx.connection)
         self._view = CompanyView(ctx.connection, company_id)
-        #: Budget bytes a page takes before it is fetched: the last full page's size.
-        self._estimate = max(1, ctx.budget.limit // UNSEEN_PAGES)
 
     async def run(self) -> None:
         """Sync every window; record errors in the report."""
@@ -150,6 +150,7 @@ class Unit:
         self._progress()
         started = ctx.clock.monotonic()
         cancelled = False
+        ctx.rows.closed()  # the unit itself was counted open until its windows are
         try:
             stored = await ctx.sink.load_state(
                 ctx.connection_key, self.company_id, self.resource.name
@@ -177,6 +178,7 @@ class Unit:
                                 report.windows += 1
                                 report.deferred += 1
                                 continue
+                        ctx.rows.opened(1)
                         tg.start_soon(self._guarded, part, window, state, (), claim)
         except anyio.get_cancelled_exc_class():
             cancelled = True
@@ -221,6 +223,7 @@ class Unit:
                 error=exc,
             )
         finally:
+            self._ctx.rows.closed()
             if claim is not None:
                 claim.close()
 
@@ -236,6 +239,7 @@ class Unit:
             return
         self.report.splits += 1
         superseded = (*superseded, self._key(part, window))
+        self._ctx.rows.opened(len(halves))
         async with anyio.create_task_group() as tg:
             for half in halves:
                 tg.start_soon(self._guarded, part, half, None, superseded)
@@ -250,10 +254,11 @@ class Unit:
         superseded: tuple[StateKey, ...],
         claim: Claim | None = None,
     ) -> None:
-        key, params = self._key(part, window), self._params(part, window)
+        key = self._key(part, window)
         if self._fresh(state):
             self.report.skipped += 1
             return
+        params = await self._params(part, window)
         now = self._now()
         watermark = now if self.resource.changed_since else None
         if state is not None and state.complete and self._due(state):
@@ -271,7 +276,7 @@ class Unit:
             self.report.unchanged += 1
             return
         try:
-            if known and known.watermark and watermark and not first.short(self._ctx.page_size):
+            if known and known.watermark and watermark and not first.short():
                 await self._changed_since(params, known, first, watermark)
             else:
                 scan_state = self._new_scan(key, first, watermark, now)
@@ -318,7 +323,7 @@ class Unit:
 
         async def emit(page: Page) -> None:
             nonlocal current, superseded
-            short = page.short(ctx.page_size)
+            short = page.short()
             next_from = page.offset + len(page.values)
             rows = self._page_rows(page, seen)
             current = replace(
@@ -400,7 +405,7 @@ class Unit:
         page_size: int | None = None,
         claim: Claim | None = None,
     ) -> None:
-        size = page_size or self._ctx.page_size
+        size = page_size or int(params["count"])
         await scan(
             lambda offset: self._page({**params, "count": size}, offset, claim),
             emit,
@@ -410,7 +415,7 @@ class Unit:
             page_size=size,
             cap=self._ctx.result_cap,
             ahead=self._ctx.ahead,
-            estimate=self._estimate,
+            estimate=self._reserve(size),
         )
 
     # -- requests and records -------------------------------------------------------------
@@ -419,7 +424,7 @@ class Unit:
         self, params: Mapping[str, Any], if_none_match: str, claim: Claim | None
     ) -> Page | None:
         """Page 0 with ``If-None-Match``; ``None`` on a 304. Holds its budget share."""
-        share = await self._ctx.budget.acquire(self._estimate)
+        share = await self._ctx.budget.acquire(self._reserve(int(params["count"])))
         return await fetch_held(share, lambda: self._first_page(params, if_none_match, claim))
 
     async def _first_page(
@@ -435,7 +440,8 @@ class Unit:
         )
         if envelope is None:
             return None
-        return Page(0, envelope.values, envelope.fullResultSize, envelope.versionDigest)
+        count = int(params["count"])
+        return Page(0, envelope.values, count, envelope.fullResultSize, envelope.versionDigest)
 
     async def _page(
         self, params: Mapping[str, Any], offset: int, claim: Claim | None = None
@@ -447,7 +453,7 @@ class Unit:
             params={**params, "from": offset},
             tally=self.report.tally,
         )
-        return Page(offset, envelope.values, envelope.fullResultSize)
+        return Page(offset, envelope.values, int(params["count"]), envelope.fullResultSize)
 
     def _spend(self, claim: Claim | None = None) -> None:
         """Count one request against the run's budget (the window's claim first);
@@ -459,8 +465,7 @@ class Unit:
 
     def _page_rows(self, page: Page, seen: set[int]) -> list[Row]:
         """The page's rows (its records are taken: the page is empty afterwards)."""
-        if not page.short(self._ctx.page_size):
-            self._estimate = page.held  # what the next page of this resource may hold
+        self._ctx.rows.learn(self.resource, page)
         try:
             return self._rows(page.take(), seen)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -477,8 +482,14 @@ class Unit:
                 str(exc), path=self.resource.path, company_id=self.company_id
             ) from None
 
-    def _params(self, part: Partition, window: Window) -> dict[str, Any]:
-        return self.resource.query(part, window, self._ctx.page_size)
+    async def _params(self, part: Partition, window: Window) -> dict[str, Any]:
+        """The window's query, its ``count`` decided now (`RowsPerRequest`)."""
+        count = await self._ctx.rows.rows(self.resource)
+        return self.resource.query(part, window, count)
+
+    def _reserve(self, count: int) -> int:
+        """Bytes of the page budget the first page of a query takes before it comes."""
+        return self._ctx.rows.reserve(self.resource, count)
 
     def _key(self, part: Partition, window: Window) -> StateKey:
         start, end = window.key

@@ -1,0 +1,132 @@
+"""Rows per request: where Tripletex's rate budget binds, a request is worth as many rows
+as it can carry (10,000, the result-set cap, so a window under the cap costs one request);
+where it does not, smaller pages in parallel. Always within the memory budget."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import parse_qs
+
+import anyio
+import pytest
+
+from tripletex_async import LoopClock, SyncOptions, sync
+from tripletex_async.sinks import MemorySink
+from tripletex_async.testing import (
+    FakeConfig,
+    FakeRequest,
+    FakeResponse,
+    FakeTripletex,
+    Portfolio,
+    PortfolioConfig,
+    RateLimit,
+    generate_portfolio,
+)
+
+from ..client.conftest import MakeClient
+from ..expectations import expected, stored
+
+pytestmark = pytest.mark.anyio
+POSTINGS = "ledger/posting"
+#: Three yearly windows; the portfolio's records are all in 2025.
+FROM, TO = date(2024, 1, 1), date(2027, 1, 1)
+WINDOWS = 3
+#: A window of 2025 holds this many postings: over a page of 1000, under the cap.
+ROWS = 3_000
+
+
+@dataclass
+class Recorder:
+    """Every posting request's ``count`` and the size of its answer."""
+
+    answer: Callable[[FakeRequest], Awaitable[FakeResponse]]
+    counts: list[int] = field(default_factory=list)
+    bodies: list[int] = field(default_factory=list)
+
+    async def handle(self, request: FakeRequest) -> FakeResponse:
+        response = await self.answer(request)
+        if request.raw_path.endswith(POSTINGS):
+            self.counts.append(int(parse_qs(request.query)["count"][0]))
+            self.bodies.append(len(response.body))
+        return response
+
+
+@pytest.fixture(scope="module")
+def portfolio() -> Portfolio:
+    """One company whose 2025 holds `ROWS` postings."""
+    config = PortfolioConfig(
+        seed=3, companies=1, empty_companies=0, heavy_companies=0, sizes={POSTINGS: ROWS}
+    )
+    return generate_portfolio(config)
+
+
+def simulator(
+    portfolio: Portfolio, clock: LoopClock, rate_limit: RateLimit | None = None
+) -> tuple[FakeTripletex, Recorder]:
+    """The simulator, with a rate budget when given, recording posting requests."""
+    config = FakeConfig(rate_limit=rate_limit)
+    fake = FakeTripletex(portfolio, config, clock=clock.now, sleep=anyio.sleep)
+    recorder = Recorder(fake.handle)
+    fake.handle = recorder.handle  # type: ignore[method-assign]
+    return fake, recorder
+
+
+async def run(make_client: MakeClient, fake: FakeTripletex, options: SyncOptions) -> MemorySink:
+    sink = MemorySink()
+    company = int(fake.portfolio.clients[0]["id"])
+    async with make_client(sim=fake) as client:
+        report = await sync(
+            client, sink, companies=[company], resources=[POSTINGS], date_from=FROM, date_to=TO,
+            options=options,
+        )  # fmt: skip
+    assert report.ok
+    assert stored(await sink.read(POSTINGS), company) == expected(fake, company, POSTINGS)
+    return sink
+
+
+#: Fewer calls per window than there are windows to read: the budget binds.
+BINDING = RateLimit(limit=WINDOWS - 1, period=10)
+
+
+async def test_a_binding_budget_reads_a_window_under_the_cap_in_one_request(
+    make_client: MakeClient, portfolio: Portfolio, clock: LoopClock
+) -> None:
+    """Where the rate budget is the limit, each window costs one request."""
+    fake, seen = simulator(portfolio, clock, BINDING)
+    await run(make_client, fake, SyncOptions())
+    assert len(seen.counts) == WINDOWS
+    assert min(seen.counts) >= ROWS
+
+
+async def test_an_ample_budget_reads_in_parallel_pages(
+    make_client: MakeClient, portfolio: Portfolio, clock: LoopClock
+) -> None:
+    """With no rate limit to respect, a big window is read as pages of 1000 at once
+    (latency, not requests, is what costs there)."""
+    fake, seen = simulator(portfolio, clock)
+    await run(make_client, fake, SyncOptions())
+    assert set(seen.counts) == {1000}
+    assert len(seen.counts) > WINDOWS
+
+
+async def test_a_page_size_given_is_kept_under_a_binding_budget(
+    make_client: MakeClient, portfolio: Portfolio, clock: LoopClock
+) -> None:
+    """``page_size`` set by the caller is what every request asks for."""
+    fake, seen = simulator(portfolio, clock, BINDING)
+    await run(make_client, fake, SyncOptions(page_size=700))
+    assert set(seen.counts) == {700}
+
+
+async def test_rows_per_request_stay_within_the_memory_budget(
+    make_client: MakeClient, portfolio: Portfolio, clock: LoopClock
+) -> None:
+    """A small memory budget caps the rows one request may bring: no answer holds more
+    than half of it."""
+    memory = 2 * 1024 * 1024
+    fake, seen = simulator(portfolio, clock, BINDING)
+    await run(make_client, fake, SyncOptions(max_bytes_in_memory=memory))
+    assert max(seen.bodies) <= memory // 2
+    assert len(seen.counts) > WINDOWS

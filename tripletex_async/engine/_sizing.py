@@ -1,0 +1,108 @@
+"""Rows per request: how many records each new query asks for (``count``).
+
+Where Tripletex's rate budget binds, throughput is records per request times requests
+per window, so a request should carry as many rows as Tripletex allows: 10,000, which is
+also the result-set cap, so a window under the cap costs one request. Where the budget
+is ample, latency binds instead, and smaller pages fetched in parallel finish sooner
+(a page's latency grows with its rows). The budget binds when more windows wait to be
+read than the current rate window has calls left: each needs at least one.
+
+The decision is made as late as it can be: when the rate budget would let the query's
+first request go, from what is known then (the limit and what is left of the window, the
+windows still open, the bytes per row of the resource seen so far). Whatever is decided,
+no request may bring more than half the memory budget (`PageBudget`): rows per request
+are capped by bytes per row, assumed large until a page of the resource is seen.
+"""
+
+from __future__ import annotations
+
+from ..client._ratelimit import RateLimiter
+from ._pages import UNSEEN_PAGES, Page, PageBudget
+from ._resources import Resource
+
+__all__ = ["RowsPerRequest"]
+
+#: Rows per request where the budget does not bind (latency does).
+PARALLEL_PAGE = 1000
+#: Bytes per row assumed for a resource none of whose pages was seen yet: this much per
+#: field asked for, and more per relation expanded (an order's lines). Full rows of the
+#: synced resources run 25-35 bytes per field in Tripletex's JSON (customers: 46 fields,
+#: ~1.5 kB; orders with their lines: ~4.5 kB).
+_UNSEEN_BYTES_PER_FIELD = 48
+_UNSEEN_BYTES_PER_EXPANSION = 2048
+
+
+class RowsPerRequest:
+    """Chooses ``count`` for each new query of a run; one per run, shared by its units.
+
+    ``fixed`` (`SyncOptions.page_size` given) is always the answer. Otherwise the count
+    follows the rate budget (see the module's text).
+    """
+
+    def __init__(
+        self, budget: RateLimiter, memory: PageBudget, *, cap: int, fixed: int | None = None
+    ) -> None:
+        self._budget = budget
+        self._memory = memory
+        self._cap = cap
+        self._fixed = fixed
+        #: Windows planned and not finished (each needs at least one more request), and
+        #: units not started yet (each has at least one window).
+        self._open = 0
+        self._row_bytes: dict[str, float] = {}
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the caller chose the rows per request."""
+        return self._fixed is not None
+
+    def opened(self, windows: int) -> None:
+        """``windows`` more windows (or units) are to be read."""
+        self._open += windows
+
+    def closed(self, windows: int = 1) -> None:
+        """``windows`` are read (or given up)."""
+        self._open -= windows
+
+    def learn(self, resource: Resource, page: Page) -> None:
+        """Take in the bytes per row of a page of ``resource``."""
+        if page.values:
+            per_row = page.size() / len(page.values)
+            seen = self._row_bytes.get(resource.name, 0.0)
+            self._row_bytes[resource.name] = max(per_row, seen)
+
+    def row_bytes(self, resource: Resource) -> float:
+        """Bytes per row of ``resource``: the widest seen, or a generous guess from the
+        fields asked for."""
+        seen = self._row_bytes.get(resource.name)
+        if seen is not None:
+            return seen
+        fields = resource.fields()
+        guess = _UNSEEN_BYTES_PER_FIELD * (fields.count(",") + 1)
+        return guess + _UNSEEN_BYTES_PER_EXPANSION * fields.count("(")
+
+    def binding(self) -> bool:
+        """Whether the rate budget is the limit now: more windows are open than the
+        current rate window has calls left."""
+        budget = self._budget.snapshot()
+        if budget.limit is None:
+            return False
+        left = budget.limit if budget.remaining is None else budget.remaining
+        return self._open > left
+
+    async def rows(self, resource: Resource) -> int:
+        """The ``count`` of a new query of ``resource``, decided when its first request
+        could go."""
+        if self._fixed is not None:
+            return self._fixed
+        await self._budget.ready()
+        wanted = self._cap if self.binding() else PARALLEL_PAGE
+        memory = int(self._memory.limit // (2 * self.row_bytes(resource)))
+        return max(1, min(wanted, memory, self._cap))
+
+    def reserve(self, resource: Resource, rows: int) -> int:
+        """Bytes of the memory budget a first page of ``rows`` rows takes before it is
+        fetched: what it may hold, but no more than a page of a resource not seen yet
+        (most windows are far smaller than their count; a bigger answer overdraws until
+        it is stored)."""
+        return max(1, min(int(rows * self.row_bytes(resource)), self._memory.limit // UNSEEN_PAGES))
