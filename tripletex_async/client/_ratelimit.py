@@ -121,35 +121,30 @@ class AdaptiveBudget:
                 await self._heard.wait()
             if not self._heard.is_set():
                 self._probing = False  # the probe got no answer: another call tries
-        while True:
-            now = self._clock.monotonic()
-            if self._hold_until > now:
-                await self._clock.sleep(self._hold_until - now)
-                continue
-            if self._window_end is not None and now >= self._window_end:
-                self._next_window()
-            if self._tokens is None or self._tokens > 0:
-                if self._tokens is not None:
-                    self._tokens -= 1
-                return
-            if self._window_end is not None:
-                await self._clock.sleep(self._window_end - now)
-            else:  # spent, and no idea when it ends: a 429 without a reset header
-                await self._clock.sleep(self._backoff())
+        while (wait := self._wait()) is not None:
+            # A negative wait: spent, and no idea when the window ends (a 429 without a
+            # reset header).
+            await self._clock.sleep(wait if wait >= 0 else self._backoff())
+        if self._tokens is not None:
+            self._tokens -= 1
 
     async def ready(self) -> None:
         """Wait until a call could go now (without taking it): until this window has a
-        call left or the next one begins; at once while the limit is not known."""
-        while self._heard.is_set():
-            now = self._clock.monotonic()
-            if self._hold_until > now:
-                await self._clock.sleep(self._hold_until - now)
-                continue
-            if self._window_end is not None and now >= self._window_end:
-                self._next_window()
-            if self._tokens is None or self._tokens > 0 or self._window_end is None:
-                return
-            await self._clock.sleep(self._window_end - now)
+        call left or the next one begins; at once while the limit or the window's end
+        is not known (`acquire` then finds out)."""
+        while self._heard.is_set() and (wait := self._wait()) is not None and wait >= 0:
+            await self._clock.sleep(wait)
+
+    def _wait(self) -> float | None:
+        """Seconds until a call may go (negative: spent, end unknown), ``None``: now."""
+        now = self._clock.monotonic()
+        if self._hold_until > now:
+            return self._hold_until - now
+        if self._window_end is not None and now >= self._window_end:
+            self._next_window()
+        if self._tokens is None or self._tokens > 0:
+            return None
+        return -1.0 if self._window_end is None else self._window_end - now
 
     def _next_window(self) -> None:
         """The window ended: a new one starts with the next call (its first answer says
