@@ -49,13 +49,25 @@ def test_a_bounded_run_exits_0_says_what_is_left_and_the_next_completes(
     args = sync_args(served, db, "--all-companies")
     result = run(*args, "--max-requests", "20", "--report-json", str(report))
     assert result.code == 0, result.err
-    assert "windows left for the next run (--max-requests was reached)" in result.out
+    assert "windows left for the next run (--max-requests or --deadline was" in result.out
     total = json.loads(report.read_text())["total"]
     assert total["deferred"] > 0
     assert total["requests"] <= 20
     assert run(*args).code == 0
     for resource in RESOURCES:
         assert table_counts(db, resource) == expected_counts(served.fake, resource), resource
+
+
+def test_a_deadline_that_has_passed_exits_2_and_creates_nothing(
+    run: Run, served: Served, tmp_path: Path
+) -> None:
+    """--deadline in the past: one line naming it, exit 2, no database file."""
+    db = tmp_path / "late.db"
+    result = run(*sync_args(served, db, "--all-companies", "--deadline", "2020-01-01T06:00"))
+    assert result.code == 2
+    assert "deadline" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert not db.exists()
 
 
 def test_rerun_is_incremental(run: Run, served: Served, tmp_path: Path) -> None:

@@ -3,18 +3,35 @@ next run continues where it stopped."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
-from tripletex_async import ConfigurationError, SyncOptions, sync
+from tripletex_async import ConfigurationError, LoopClock, SyncOptions, TripletexClient, sync
 from tripletex_async.engine._windows import plan_windows
 from tripletex_async.sinks import MemorySink
-from tripletex_async.testing import FakeTripletex
+from tripletex_async.testing import FakeConfig, FakeTripletex, Faults
 
-from ..client.conftest import MakeClient
+from ..client.conftest import MakeClient, sibling
 from ..expectations import FROM, TO, expected, stored
 
 pytestmark = pytest.mark.anyio
 RESOURCES = ["ledger/posting", "customer"]
+
+
+async def completes(
+    client: TripletexClient, sink: MemorySink, fake: FakeTripletex, companies: list[int]
+) -> None:
+    """An unbounded rerun defers nothing and leaves every table exact."""
+    again = await sync(
+        client, sink, companies="all", resources=RESOURCES, date_from=FROM, date_to=TO,
+        options=SyncOptions(page_size=5),
+    )  # fmt: skip
+    assert again.total().deferred == 0
+    for resource in RESOURCES:
+        records = await sink.read(resource)
+        for company in companies:
+            assert stored(records, company) == expected(fake, company, resource)
 
 
 async def test_a_bounded_run_stops_at_its_budget_and_the_next_one_completes(
@@ -35,15 +52,7 @@ async def test_a_bounded_run_stops_at_its_budget_and_the_next_one_completes(
         assert total.deferred > 0
         assert first.ok
         assert {r.status for r in first} <= {"done", "deferred"}
-        second = await sync(
-            client, sink, companies="all", resources=RESOURCES, date_from=FROM, date_to=TO,
-            options=SyncOptions(page_size=5),
-        )  # fmt: skip
-    assert second.total().deferred == 0
-    for resource in RESOURCES:
-        records = await sink.read(resource)
-        for company in companies:
-            assert stored(records, company) == expected(fake, company, resource)
+        await completes(client, sink, fake, companies)
 
 
 async def test_a_bounded_run_does_the_most_recent_windows_first(
@@ -71,3 +80,40 @@ def test_a_request_budget_must_be_positive() -> None:
     """Zero requests would defer everything for ever."""
     with pytest.raises(ConfigurationError, match="max_requests"):
         SyncOptions(max_requests=0)
+
+
+async def test_a_run_past_its_deadline_stops_asking_and_the_next_one_completes(
+    make_client: MakeClient, fake: FakeTripletex, clock: LoopClock, companies: list[int]
+) -> None:
+    """With ``deadline`` the run sends nothing after it (requests under way are stored),
+    defers what is left and is ok; the next run completes it exactly."""
+    slow = sibling(fake, FakeConfig(faults=Faults(latency=1.0)))  # a second per request
+    sink = MemorySink()
+    deadline = clock.now() + timedelta(seconds=2.5)
+    async with make_client(sim=slow) as client:
+        first = await sync(
+            client, sink, companies="all", resources=RESOURCES, date_from=FROM, date_to=TO,
+            options=SyncOptions(page_size=5, deadline=deadline),
+        )  # fmt: skip
+        assert first.ok
+        assert first.total().deferred > 0
+        assert clock.now() < deadline + timedelta(seconds=3)
+        await completes(client, sink, fake, companies)
+
+
+async def test_a_deadline_already_passed_is_refused_before_anything_is_written(
+    make_client: MakeClient, clock: LoopClock
+) -> None:
+    """Nothing could be fetched: a clear error, and the sink is never opened."""
+    sink = MemorySink()
+    passed = SyncOptions(deadline=clock.now() - timedelta(minutes=1))
+    async with make_client() as client:
+        with pytest.raises(ConfigurationError, match="deadline"):
+            await sync(client, sink, companies="all", resources=RESOURCES, options=passed)
+    assert not sink.states
+
+
+def test_a_deadline_needs_a_timezone() -> None:
+    """A naive time is ambiguous between the machine's zone and Oslo's."""
+    with pytest.raises(ConfigurationError, match="timezone"):
+        SyncOptions(deadline=datetime(2026, 12, 7, 6, 0))

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeAlias
 
@@ -53,6 +53,24 @@ def _companies(text: str) -> list[int]:
             f"a company id is a whole number (0: the token's own company): {text!r}"
         )
     return [int(part) for part in ids]
+
+
+def deadline(text: str, now: datetime | None = None) -> datetime:
+    """``HH:MM``: the next such time on this machine's clock (today, or tomorrow once it
+    passed), as a cron schedule reads it; or an ISO date and time (this machine's zone
+    unless it says another)."""
+    now = now or datetime.now().astimezone()
+    try:
+        if len(text) <= 5 and ":" in text:
+            hour, minute = (int(part) for part in text.split(":"))
+            at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            return at if at > now else at + timedelta(days=1)
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected HH:MM or an ISO date and time: {text!r}"
+        ) from None
+    return at if at.utcoffset() is not None else at.replace(tzinfo=now.tzinfo)
 
 
 def _bounded(low: int, high: int) -> Callable[[str], int]:
@@ -276,6 +294,14 @@ def _add_sync(commands: Subparsers, today: date) -> argparse.ArgumentParser:
         help="stop after N data requests, most recent windows first; the next run "
         "continues (default: no bound)",
     )
+    group.add_argument(
+        "--deadline",
+        type=deadline,
+        default=None,
+        metavar="HH:MM",
+        help="send no request after this time (the next HH:MM on this machine's clock, or "
+        "an ISO date and time); like --max-requests, what is left waits for the next run",
+    )
     _add_progress(sync)
     _add_output(sync)
     return sync
@@ -410,6 +436,8 @@ class SyncRequest:
     lease_wait: float = 0.0
     #: Data requests this run may make (`SyncOptions.max_requests`); None: no bound.
     max_requests: int | None = None
+    #: No request after this (`SyncOptions.deadline`); None: no bound.
+    deadline: datetime | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> SyncRequest:
@@ -426,6 +454,7 @@ class SyncRequest:
             lease_ttl=getattr(args, "lease_ttl", 60.0),
             lease_wait=getattr(args, "wait", 0.0),
             max_requests=getattr(args, "max_requests", None),
+            deadline=getattr(args, "deadline", None),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -440,4 +469,5 @@ class SyncRequest:
             "reconcile": self.reconcile,
             "page_size": self.page_size,
             "max_requests": self.max_requests,
+            "deadline": None if self.deadline is None else self.deadline.isoformat(),
         }

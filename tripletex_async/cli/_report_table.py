@@ -87,7 +87,8 @@ def print_summary(
     deferred = report.total().deferred
     if deferred:
         console.print(
-            f"{deferred:,} windows left for the next run (--max-requests was reached); "
+            f"{deferred:,} windows left for the next run (--max-requests or --deadline was"
+            " reached); "
             "what was fetched is committed"
         )
     if where is not None:

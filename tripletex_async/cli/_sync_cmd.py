@@ -122,6 +122,7 @@ async def _sync_showing_progress(
                         lease_ttl=request.lease_ttl,
                         lease_wait=request.lease_wait,
                         max_requests=request.max_requests,
+                        deadline=request.deadline,
                     ),
                     on_progress=tracker.on_progress,
                 )

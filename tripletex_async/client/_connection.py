@@ -151,6 +151,11 @@ class Connection:
 
     # -- public ------------------------------------------------------------------------
 
+    @property
+    def clock(self) -> Clock:
+        """The clock the connection's sessions and rate budget run on."""
+        return self._clock
+
     def decoder(self, type_: Any) -> msgspec.json.Decoder[Any]:
         """The (cached) msgspec decoder for ``type_``."""
         decoder = self._decoders.get(type_)

@@ -26,7 +26,7 @@ from typing import Literal
 import anyio
 
 from ..client._client import CompanyView, TripletexClient
-from ..client._clock import OSLO, Clock, SystemClock
+from ..client._clock import OSLO, Clock
 from ..client._errors import ConfigurationError, LeaseHeldError
 from ..client._log import Log
 from ..sinks._base import Batch, Sink, StateKey, Table, WindowState
@@ -94,6 +94,9 @@ class SyncOptions:
     #: once spent, the windows not done are left for the next run, most recent ones done
     #: first (the report counts them as ``deferred``). ``None``: no bound.
     max_requests: int | None = None
+    #: When this run stops asking for data (timezone-aware): requests already sent are
+    #: stored, the windows not done are left for the next run like ``max_requests``'s.
+    deadline: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.page_size is not None and not 1 <= self.page_size <= MAX_PAGE:
@@ -107,6 +110,8 @@ class SyncOptions:
             raise ConfigurationError("lease_ttl must be positive and lease_wait not negative")
         if self.max_requests is not None and self.max_requests < 1:
             raise ConfigurationError("max_requests must be at least 1 (or None: no bound)")
+        if self.deadline is not None and self.deadline.utcoffset() is None:
+            raise ConfigurationError("deadline must be timezone-aware (say which zone)")
         if self.page_size is not None and self.result_cap < self.page_size:
             raise ConfigurationError("result_cap must be at least page_size")
 
@@ -141,10 +146,12 @@ async def sync(
     recorded in the report and never stops the others; a sink failure ends the sync.
     """
     options = options or SyncOptions()
-    clock = clock or SystemClock()
+    owner = source.company(0)
+    clock = clock or owner.connection.clock
     chosen = resolve_resources(resources)
     start, end = _date_range(date_from, date_to, clock)
-    owner = source.company(0)
+    if options.deadline is not None and clock.now() >= options.deadline:
+        raise ConfigurationError(f"the deadline {options.deadline.isoformat()} has passed")
     who = await owner.who_am_i()
     own = who.owner_company()
     # Everything is checked (tokens, companies) before the sink is touched.
@@ -203,8 +210,15 @@ class _Job:
             fresh_since=run.resuming_since,
             reread_every=options.reread_every,
             on_progress=self.on_progress,
-            allowance=None if options.max_requests is None else Allowance(options.max_requests),
+            allowance=self.allowance(),
         )
+
+    def allowance(self) -> Allowance | None:
+        """The run's bound (`SyncOptions.max_requests`, `SyncOptions.deadline`), if any."""
+        options = self.options
+        if options.max_requests is None and options.deadline is None:
+            return None
+        return Allowance(options.max_requests, deadline=options.deadline, clock=self.clock)
 
 
 async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncReport:

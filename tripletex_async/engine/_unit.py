@@ -85,20 +85,36 @@ class RunContext:
 
 
 class BudgetSpent(Exception):
-    """The run's request budget is spent: the window is left for the next run."""
+    """The run's request budget is spent or its deadline passed: the window is left for
+    the next run."""
 
 
 class Allowance:
-    """How many more requests a bounded run may make (shared by all its units)."""
+    """How many more requests a bounded run may make, and until when (shared by all its
+    units): `SyncOptions.max_requests` and `SyncOptions.deadline`."""
 
-    def __init__(self, requests: int) -> None:
+    def __init__(
+        self,
+        requests: int | None = None,
+        *,
+        deadline: datetime | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if deadline is not None and clock is None:
+            raise ValueError("a deadline needs a clock")
         self.left = requests
+        self._deadline = deadline
+        self._clock = clock
 
     def spend(self) -> None:
-        """Take one request; `BudgetSpent` when none is left."""
-        if self.left <= 0:
+        """Take one request; `BudgetSpent` when none is left or the deadline passed.
+        Requests already sent finish and are stored: the run stops cleanly."""
+        if self.left is not None and self.left <= 0:
             raise BudgetSpent
-        self.left -= 1
+        if self._deadline is not None and self._clock and self._clock.now() >= self._deadline:
+            raise BudgetSpent
+        if self.left is not None:
+            self.left -= 1
 
     def claim(self) -> Claim:
         """Take a window's first request now, before its task runs: windows are claimed
@@ -127,7 +143,8 @@ class Claim:
         """Give the request back if the window needed none (it was fresh)."""
         if not self._used:
             self._used = True
-            self._allowance.left += 1
+            if self._allowance.left is not None:
+                self._allowance.left += 1
 
 
 class Unit:
