@@ -1,4 +1,5 @@
-"""The portfolio benchmark runs end to end in its quick mode and writes its JSON."""
+"""The portfolio and resume benchmarks run end to end in their quick modes and write their
+JSON."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "portfolio.py"
+RESUME = SCRIPT.with_name("resume.py")
 
 
 def run_quick(scenario: str, out: Path) -> dict[str, object]:
@@ -43,3 +45,49 @@ def test_quick_resync_writes_results(tmp_path: Path) -> None:
     runs = result["runs"]
     assert isinstance(runs, list)
     assert {run["variant"] for run in runs} == {"backfill", "resync"}
+
+
+@pytest.mark.timeout(60)
+def test_quick_resume_writes_results(tmp_path: Path) -> None:
+    """resume.py --quick: per kill fraction a run SIGKILLed at its request count and a
+    resume to the end, whose file holds exactly the reference run's rows."""
+    fractions = [0.3, 0.7]
+    done = subprocess.run(
+        [sys.executable, str(RESUME), "--quick", "--out", str(tmp_path), "--kill-at"]
+        + [str(f) for f in fractions],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "resume.json").read_text())
+    reference = result["reference"]
+    assert reference["exit_code"] == 0
+    assert reference["records"] > 0
+    runs = result["runs"]
+    assert [(r["kind"], r["kill_at"]) for r in runs] == [
+        ("reference", None),
+        ("killed", 0.3),
+        ("resumed", 0.3),
+        ("killed", 0.7),
+        ("resumed", 0.7),
+    ]
+    for killed, resumed in zip(runs[1::2], runs[2::2], strict=True):
+        assert killed["exit_code"] == -9, killed["errors"]
+        assert killed["requests"] >= killed["kill_threshold"] > 0
+        assert resumed["exit_code"] == 0, resumed["errors"]
+        assert resumed["records"] == reference["records"]
+    rows = result["rows"]
+    assert [r["kill_at"] for r in rows] == fractions
+    for row in rows:
+        assert row["errors"] == []
+        assert row["mismatches"] == []
+        assert row["data_matched"] is True
+        assert row["reference"] == reference["requests"]
+        assert row["undone"] == row["reference"] - row["killed"]
+        assert row["resumed"] > 0
+    # Named per fraction; whether the ratio target passes is the benchmark's to say.
+    names = [t["name"] for t in result["targets"]]
+    assert len(names) == 2 * len(fractions)
+    assert all(t["passed"] for t in result["targets"] if "reference file" in t["name"])

@@ -152,6 +152,20 @@ async def test_a_late_answer_of_the_last_window_does_not_open_the_next_one_twice
     assert scope.cancelled_caught
 
 
+async def test_calls_still_under_way_spend_what_an_answer_says_is_left() -> None:
+    """``in_flight`` is the calls sent and not answered besides the one answered (the
+    connection counts it out before observing): with 8 left and 8 others under way, the
+    window is spent. Allowing one more was a 429 at the end of busy windows."""
+    from tripletex_async import AdaptiveBudget
+
+    clock = _ManualClock()
+    budget = AdaptiveBudget(clock)
+    budget.observe(100, 8, 6, in_flight=8)
+    with anyio.move_on_after(1) as scope:
+        await budget.acquire()
+    assert scope.cancelled_caught
+
+
 class _ManualClock(SystemClock):
     """Time moves only when the test says (sleeps wait on the loop's own clock)."""
 

@@ -57,7 +57,8 @@ class RateLimiter(Protocol):
     def observe(
         self, limit: int | None, remaining: int | None, reset: float | None, in_flight: int
     ) -> None:
-        """Learn from a response's rate-limit headers."""
+        """Learn from a response's rate-limit headers; ``in_flight`` is the calls sent
+        and not answered yet besides this one."""
         ...
 
     def rate_limited(self, reset: float | None) -> float:
@@ -192,8 +193,8 @@ class AdaptiveBudget:
         if remaining is not None:
             self._remaining = remaining
             self._misses = 0
-            # Calls in flight besides this one may not be counted yet.
-            allowed = max(0, remaining - max(0, in_flight - 1))
+            # The other calls in flight may not be counted yet: each may spend one.
+            allowed = max(0, remaining - in_flight)
             if new_window or self._tokens is None:
                 self._tokens = allowed
             else:
