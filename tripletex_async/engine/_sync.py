@@ -29,6 +29,7 @@ from ..client._client import CompanyView, TripletexClient
 from ..client._clock import OSLO, Clock
 from ..client._errors import ConfigurationError, LeaseHeldError
 from ..client._log import Log
+from ..client._ratelimit import RateLimiter
 from ..sinks._base import Batch, Sink, StateKey, Table, WindowState
 from ..sinks._lease import Fence, Lease, LeaseStore
 from ._groups import sole_exception
@@ -211,6 +212,7 @@ class _Job:
             reread_every=options.reread_every,
             on_progress=self.on_progress,
             allowance=self.allowance(),
+            admission=admission(self.owner.connection.budget),
         )
 
     def allowance(self) -> Allowance | None:
@@ -252,6 +254,17 @@ async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncRe
     assert budget.held == 0, f"a finished sync still holds page budget: {budget!r}"
     await run.finish()
     return report
+
+
+def admission(budget: RateLimiter) -> anyio.CapacityLimiter | None:
+    """How many windows may be in progress at once: as many as the rate budget lets
+    calls through in one of its windows, once its limit is known (the first answer tells
+    it, before any unit starts). Work already started (a window's next pages, the halves
+    of one over the cap) then queues behind at most one rate window of new work, so a
+    heavy company's chain of requests moves on every window instead of waiting behind
+    every other company's first requests and finishing alone at the end."""
+    limit = budget.snapshot().limit
+    return None if limit is None else anyio.CapacityLimiter(max(1, limit))
 
 
 def _lease(

@@ -82,6 +82,8 @@ class RunContext:
     on_progress: Callable[[ResourceReport], None] | None = None
     #: The run's request budget (`SyncOptions.max_requests`); None: unbounded.
     allowance: Allowance | None = None
+    #: Windows in progress at once (see `admission`); None: no bound.
+    admission: anyio.CapacityLimiter | None = None
 
 
 class BudgetSpent(Exception):
@@ -196,7 +198,7 @@ class Unit:
                                 report.deferred += 1
                                 continue
                         ctx.rows.opened(1)
-                        tg.start_soon(self._guarded, part, window, state, (), claim)
+                        tg.start_soon(self._admitted, part, window, state, claim)
         except anyio.get_cancelled_exc_class():
             cancelled = True
             raise
@@ -213,6 +215,16 @@ class Unit:
     def _progress(self) -> None:
         if self._ctx.on_progress is not None:
             self._ctx.on_progress(self.report)
+
+    async def _admitted(
+        self, part: Partition, window: Window, state: WindowState | None, claim: Claim | None
+    ) -> None:
+        """A planned window, once the run admits it (its halves run within its slot)."""
+        if self._ctx.admission is None:
+            await self._guarded(part, window, state, (), claim)
+            return
+        async with self._ctx.admission:
+            await self._guarded(part, window, state, (), claim)
 
     async def _guarded(
         self,
