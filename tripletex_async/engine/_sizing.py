@@ -24,6 +24,11 @@ __all__ = ["RowsPerRequest"]
 
 #: Rows per request where the budget does not bind (latency does).
 PARALLEL_PAGE = 1000
+#: Pages that must fit in the memory budget at once, at their largest: few where the
+#: rate budget binds (the calls it lets through are the limit, not how many are under
+#: way), many where latency does.
+_PAGES_AT_ONCE_BINDING = 4
+_PAGES_AT_ONCE_PARALLEL = UNSEEN_PAGES
 #: Bytes per row assumed for a resource none of whose pages was seen yet: this much per
 #: field asked for, and more per relation expanded (an order's lines). Full rows of the
 #: synced resources run 25-35 bytes per field in Tripletex's JSON (customers: 46 fields,
@@ -96,13 +101,20 @@ class RowsPerRequest:
         if self._fixed is not None:
             return self._fixed
         await self._budget.ready()
-        wanted = self._cap if self.binding() else PARALLEL_PAGE
-        memory = int(self._memory.limit // (2 * self.row_bytes(resource)))
+        if self.binding():
+            wanted, at_once = self._cap, _PAGES_AT_ONCE_BINDING
+        else:
+            wanted, at_once = PARALLEL_PAGE, _PAGES_AT_ONCE_PARALLEL
+        memory = int(self._memory.limit // (at_once * self.row_bytes(resource)))
         return max(1, min(wanted, memory, self._cap))
 
-    def reserve(self, resource: Resource, rows: int) -> int:
-        """Bytes of the memory budget a first page of ``rows`` rows takes before it is
-        fetched: what it may hold, but no more than a page of a resource not seen yet
-        (most windows are far smaller than their count; a bigger answer overdraws until
-        it is stored)."""
-        return max(1, min(int(rows * self.row_bytes(resource)), self._memory.limit // UNSEEN_PAGES))
+    def reserve(self, resource: Resource, rows: int, expected: int | None = None) -> int:
+        """Bytes of the memory budget a first page asking for ``rows`` rows takes before
+        it is fetched: all it may hold, or, when the window's size is known from the
+        last run (``expected`` rows), that with a margin. An answer bigger than its
+        reservation overdraws the budget until stored, so the reservation is what keeps
+        memory bounded: guessing low for windows of unknown size let sixteen pages of
+        10,000 rows come back at once (450 MB for a 24 MiB budget)."""
+        if expected is not None:
+            rows = min(rows, expected + expected // 4 + 10)
+        return max(1, int(rows * self.row_bytes(resource)))

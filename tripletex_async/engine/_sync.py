@@ -62,10 +62,12 @@ class SyncOptions:
     ahead: int = 4
     #: Bytes of fetched records held at once across the whole run (pages in flight,
     #: queued, being written), counted as fetched JSON; as rows they take about twice
-    #: that. A page takes the size of its query's previous page before it is requested.
-    #: 1000 customers of 46 fields are ~1.3 MB, so the default holds ~18 such pages
-    #: (benchmarks/portfolio.py: 130 MB peak RSS for 1M of them), and ~150 of 8 fields,
-    #: whose requests then run that much more in parallel.
+    #: that. A page takes all it may hold before it is requested (its rows asked for times
+    #: the bytes per row seen; the size its window had last run, when known), so pages
+    #: of 10,000 rows run few at a time and small pages many. 1000 customers of 46
+    #: fields are ~1.3 MB, so the default holds ~18 such pages (benchmarks/portfolio.py:
+    #: 130 MB peak RSS for 1M of them), and ~150 of 8 fields, whose requests then run
+    #: that much more in parallel.
     max_bytes_in_memory: int = 24 * 1024 * 1024
     #: Companies synced at once (each runs all its resources concurrently).
     companies_at_once: int = 16

@@ -298,7 +298,7 @@ class Unit:
             return
         known = state if state is not None and state.complete and state.digest else None
         digest = known.digest if known and known.digest else _ASK_DIGEST
-        first = await self._first(params, digest, claim)
+        first = await self._first(params, digest, claim, known.records if known else None)
         if first is None:
             if known is None:
                 raise APIError(304, message="304 to a request with no digest to match")
@@ -450,10 +450,15 @@ class Unit:
     # -- requests and records -------------------------------------------------------------
 
     async def _first(
-        self, params: Mapping[str, Any], if_none_match: str, claim: Claim | None
+        self,
+        params: Mapping[str, Any],
+        if_none_match: str,
+        claim: Claim | None,
+        expected: int | None,
     ) -> Page | None:
-        """Page 0 with ``If-None-Match``; ``None`` on a 304. Holds its budget share."""
-        share = await self._ctx.budget.acquire(self._reserve(int(params["count"])))
+        """Page 0 with ``If-None-Match``; ``None`` on a 304. Holds its budget share (of
+        ``expected`` rows, the window's size last time, when known)."""
+        share = await self._ctx.budget.acquire(self._reserve(int(params["count"]), expected))
         return await fetch_held(share, lambda: self._first_page(params, if_none_match, claim))
 
     async def _first_page(
@@ -516,9 +521,9 @@ class Unit:
         count = await self._ctx.rows.rows(self.resource)
         return self.resource.query(part, window, count)
 
-    def _reserve(self, count: int) -> int:
+    def _reserve(self, count: int, expected: int | None = None) -> int:
         """Bytes of the page budget the first page of a query takes before it comes."""
-        return self._ctx.rows.reserve(self.resource, count)
+        return self._ctx.rows.reserve(self.resource, count, expected)
 
     def _key(self, part: Partition, window: Window) -> StateKey:
         start, end = window.key
