@@ -91,3 +91,25 @@ def test_quick_resume_writes_results(tmp_path: Path) -> None:
     names = [t["name"] for t in result["targets"]]
     assert len(names) == 2 * len(fractions)
     assert all(t["passed"] for t in result["targets"] if "reference file" in t["name"])
+
+
+@pytest.mark.timeout(90)
+def test_quick_field_writes_results(tmp_path: Path) -> None:
+    """--quick --scenario field stores every counted record with the engine, its rerun and
+    the naive loop, at both per-row costs, and reports a lower bound and four targets each."""
+    result = run_quick("field", tmp_path)
+    runs = result["runs"]
+    assert isinstance(runs, list)
+    assert {(run["variant"], run["contender"]) for run in runs} == {
+        (variant, contender)
+        for variant in ("0 us/row", "50 us/row")
+        for contender in ("engine-sqlite", "engine-rerun", "naive")
+    }
+    extra = result["extra"]
+    assert isinstance(extra, dict)
+    records = extra["lower_bound"]["records"]
+    assert records > 0
+    assert all(run["records"] == records and not run["errors"] for run in runs)
+    targets = result["targets"]
+    assert isinstance(targets, list)
+    assert len(targets) == 8
