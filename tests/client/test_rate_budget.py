@@ -166,6 +166,19 @@ async def test_calls_still_under_way_spend_what_an_answer_says_is_left() -> None
     assert scope.cancelled_caught
 
 
+async def test_a_spent_window_without_a_limit_header_ends_and_calls_go_again() -> None:
+    """``Remaining: 0`` with a reset but no (or a zero) ``X-Rate-Limit-Limit``: once the
+    window ends, a call goes (it used to back off for ever, tokens stuck at 0)."""
+    from tripletex_async import AdaptiveBudget
+
+    clock = _ManualClock()
+    budget = AdaptiveBudget(clock)
+    budget.observe(None, 0, 6, in_flight=0)
+    clock.now_seconds = 7.0
+    with anyio.fail_after(1):
+        await budget.acquire()
+
+
 class _ManualClock(SystemClock):
     """Time moves only when the test says (sleeps wait on the loop's own clock)."""
 

@@ -3,6 +3,7 @@ next run continues where it stopped."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,7 +11,14 @@ import pytest
 from tripletex_async import ConfigurationError, LoopClock, SyncOptions, TripletexClient, sync
 from tripletex_async.engine._windows import plan_windows
 from tripletex_async.sinks import MemorySink
-from tripletex_async.testing import FakeConfig, FakeTripletex, Faults
+from tripletex_async.testing import (
+    FakeConfig,
+    FakeRequest,
+    FakeResponse,
+    FakeTripletex,
+    Faults,
+    RateLimit,
+)
 
 from ..client.conftest import MakeClient, sibling
 from ..expectations import FROM, TO, expected, stored
@@ -117,3 +125,55 @@ def test_a_deadline_needs_a_timezone() -> None:
     """A naive time is ambiguous between the machine's zone and Oslo's."""
     with pytest.raises(ConfigurationError, match="timezone"):
         SyncOptions(deadline=datetime(2026, 12, 7, 6, 0))
+
+
+async def test_a_bounded_resume_spends_nothing_on_windows_the_killed_run_finished(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """Windows an interrupted run completed are skipped without asking, so they must not
+    hold the requests the windows still to do need."""
+    sink = MemorySink()
+    company = int(fake.portfolio.clients[0]["id"])
+    async with make_client() as client:
+        await sync(
+            client, sink, companies=[company], resources=["ledger/posting"], date_from=FROM,
+            date_to=TO,
+        )  # fmt: skip
+        for key, state in list(sink.states.items()):
+            if key.resource == "_run":  # as if that run had been killed
+                sink.states[key] = replace(state, complete=False)
+        windows = len(plan_windows(FROM, TO))
+        report = await sync(
+            client, sink, companies=[company], resources=["ledger/posting", "customer"],
+            date_from=FROM, date_to=TO,
+            options=SyncOptions(max_requests=windows, companies_at_once=1),
+        )  # fmt: skip
+    assert report.total().deferred == 0
+    assert report.total().skipped == windows
+
+
+async def test_no_request_is_sent_after_the_deadline_though_the_budget_made_it_wait(
+    make_client: MakeClient, fake: FakeTripletex, clock: LoopClock
+) -> None:
+    """Windows claimed at the start and requests waiting for the next rate window are
+    checked against the deadline when they could go, not before they waited."""
+    config = FakeConfig(rate_limit=RateLimit(limit=5, period=10), faults=Faults(latency=0.05))
+    limited = sibling(fake, config)
+    sent: list[datetime] = []
+    answer = limited.handle
+
+    async def handle(request: FakeRequest) -> FakeResponse:
+        if request.raw_path.endswith(tuple(RESOURCES)):
+            sent.append(clock.now())
+        return await answer(request)
+
+    limited.handle = handle  # type: ignore[method-assign]
+    deadline = clock.now() + timedelta(seconds=15)
+    async with make_client(sim=limited) as client:
+        report = await sync(
+            client, MemorySink(), companies="all", resources=RESOURCES, date_from=FROM,
+            date_to=TO, options=SyncOptions(deadline=deadline),
+        )  # fmt: skip
+    assert report.total().deferred > 0
+    assert sent
+    assert max(sent) <= deadline

@@ -10,9 +10,20 @@ from datetime import date
 from urllib.parse import parse_qs
 
 import anyio
+import msgspec
 import pytest
 
-from tripletex_async import LoopClock, SyncOptions, sync
+from tripletex_async import (
+    RESOURCES,
+    AdaptiveBudget,
+    BudgetSnapshot,
+    LoopClock,
+    SyncOptions,
+    SystemClock,
+    sync,
+)
+from tripletex_async.engine._pages import Page, PageBudget
+from tripletex_async.engine._sizing import RowsPerRequest
 from tripletex_async.sinks import MemorySink
 from tripletex_async.testing import (
     FakeConfig,
@@ -88,8 +99,9 @@ async def run(make_client: MakeClient, fake: FakeTripletex, options: SyncOptions
     return sink
 
 
-#: Fewer calls per window than there are windows to read: the budget binds.
-BINDING = RateLimit(limit=WINDOWS - 1, period=10)
+#: More calls per rate window than windows to read, but not enough to read them all in
+#: parallel pages: the budget binds (judging it ample would spill into the next window).
+BINDING = RateLimit(limit=8, period=10)
 
 
 async def test_a_binding_budget_reads_a_window_under_the_cap_in_one_request(
@@ -125,11 +137,11 @@ async def test_rows_per_request_stay_within_the_memory_budget(
     make_client: MakeClient, portfolio: Portfolio, clock: LoopClock
 ) -> None:
     """A small memory budget caps the rows one request may bring: no answer holds more
-    than half of it."""
+    than a quarter of it (four such pages fit)."""
     memory = 2 * 1024 * 1024
     fake, seen = simulator(portfolio, clock, BINDING)
     await run(make_client, fake, SyncOptions(max_bytes_in_memory=memory))
-    assert max(seen.bodies) <= memory // 2
+    assert max(seen.bodies) <= memory // 4
     assert len(seen.counts) > WINDOWS
 
 
@@ -156,3 +168,45 @@ async def test_pages_of_unknown_size_are_reserved_at_their_largest(
     memory = 10_000 * 2_000
     await run(make_client, fake, SyncOptions(page_size=10_000, max_bytes_in_memory=memory))
     assert most == 1
+
+
+def test_one_wide_record_does_not_shrink_every_later_page() -> None:
+    """Bytes per row are the mean over all rows seen, not the widest page's: a last
+    page holding one 300 kB order must not cut later requests to a few rows."""
+    memory = PageBudget(24 * 1024 * 1024)
+    rows = RowsPerRequest(AdaptiveBudget(SystemClock()), memory, cap=10_000)
+    order = RESOURCES["order"]
+    rows.learn(order, Page(0, [msgspec.Raw(b"x" * 1000)] * 1000, 1000))
+    rows.learn(order, Page(1000, [msgspec.Raw(b"x" * 300_000)], 1000))
+    assert rows.row_bytes(order) < 1500
+
+
+async def test_a_rate_limiter_without_ready_still_syncs(
+    make_client: MakeClient, portfolio: Portfolio, clock: LoopClock
+) -> None:
+    """A limiter written against the protocol before `RateLimiter.ready` existed keeps
+    working with rows per request left to the engine."""
+
+    class Unlimited:
+        async def acquire(self) -> None:
+            return None
+
+        def observe(self, *args: object) -> None:
+            return None
+
+        def rate_limited(self, reset: float | None) -> float:
+            return 1.0
+
+        def unanswered(self) -> None:
+            return None
+
+        def snapshot(self) -> BudgetSnapshot:
+            return BudgetSnapshot(None, None, None, None, 0.0)
+
+    fake, _ = simulator(portfolio, clock)
+    sink = MemorySink()
+    async with make_client(sim=fake, rate_limiter=Unlimited()) as client:
+        report = await sync(
+            client, sink, companies="all", resources=[POSTINGS], date_from=FROM, date_to=TO
+        )
+    assert report.ok

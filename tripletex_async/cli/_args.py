@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeAlias
 
@@ -55,22 +55,31 @@ def _companies(text: str) -> list[int]:
     return [int(part) for part in ids]
 
 
-def deadline(text: str, now: datetime | None = None) -> datetime:
+def deadline(text: str, now: datetime | None = None, zone: tzinfo | None = None) -> datetime:
     """``HH:MM``: the next such time on this machine's clock (today, or tomorrow once it
     passed), as a cron schedule reads it; or an ISO date and time (this machine's zone
-    unless it says another)."""
+    unless it says another). Local times follow the zone's rules on the day itself
+    (``zone``, else the machine's), so a deadline across a DST change is not an hour off."""
     now = now or datetime.now().astimezone()
     try:
         if len(text) <= 5 and ":" in text:
             hour, minute = (int(part) for part in text.split(":"))
-            at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-            return at if at > now else at + timedelta(days=1)
+            clock = time(hour, minute)
+            at = _local(now.date(), clock, zone)
+            return at if at > now else _local(now.date() + timedelta(days=1), clock, zone)
         at = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected HH:MM or an ISO date and time: {text!r}"
         ) from None
-    return at if at.utcoffset() is not None else at.replace(tzinfo=now.tzinfo)
+    return at if at.utcoffset() is not None else _local(at.date(), at.time(), zone)
+
+
+def _local(day: date, clock: time, zone: tzinfo | None) -> datetime:
+    """``day`` at ``clock`` in ``zone`` (the machine's zone, by its own rules, if None)."""
+    if zone is None:
+        return datetime.combine(day, clock).astimezone()
+    return datetime.combine(day, clock, tzinfo=zone)
 
 
 def _bounded(low: int, high: int) -> Callable[[str], int]:

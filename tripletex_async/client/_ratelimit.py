@@ -157,6 +157,8 @@ class AdaptiveBudget:
             pending = self._now_in_flight() if self._now_in_flight else self._in_flight
             self._tokens = max(1, self._limit - pending)
             self._remaining = self._limit
+        else:  # answers said Remaining but no usable Limit: the next answer tells again
+            self._tokens = None
 
     def observe(
         self, limit: int | None, remaining: int | None, reset: float | None, in_flight: int

@@ -4,14 +4,17 @@ Where Tripletex's rate budget binds, throughput is records per request times req
 per window, so a request should carry as many rows as Tripletex allows: 10,000, which is
 also the result-set cap, so a window under the cap costs one request. Where the budget
 is ample, latency binds instead, and smaller pages fetched in parallel finish sooner
-(a page's latency grows with its rows). The budget binds when more windows wait to be
-read than the current rate window has calls left: each needs at least one.
+(a page's latency grows with its rows). The budget binds unless the current rate window
+has calls to spare for every window still to be read in parallel pages (up to
+`AHEAD_PAGES` requests each): judging it ample wrongly costs whole rate windows, judging
+it binding wrongly only some latency on big windows.
 
 The decision is made as late as it can be: when the rate budget would let the query's
 first request go, from what is known then (the limit and what is left of the window, the
 windows still open, the bytes per row of the resource seen so far). Whatever is decided,
-no request may bring more than half the memory budget (`PageBudget`): rows per request
-are capped by bytes per row, assumed large until a page of the resource is seen.
+rows per request are capped so that 4 pages (binding) or 16 (ample) of them fit in the
+memory budget (`PageBudget`), by the bytes per row seen for the resource so far (a
+generous guess from its fields before): a bound as good as that estimate.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ PARALLEL_PAGE = 1000
 #: way), many where latency does.
 _PAGES_AT_ONCE_BINDING = 4
 _PAGES_AT_ONCE_PARALLEL = UNSEEN_PAGES
+#: Requests a window read in parallel pages may take (its first and those ahead).
+AHEAD_PAGES = 5
+#: Bytes per row of an id-only page (``fields=id``): ``{"id":123456789}``.
+ID_ROW_BYTES = 20
 #: Bytes per row assumed for a resource none of whose pages was seen yet: this much per
 #: field asked for, and more per relation expanded (an order's lines). Full rows of the
 #: synced resources run 25-35 bytes per field in Tripletex's JSON (customers: 46 fields,
@@ -54,7 +61,8 @@ class RowsPerRequest:
         #: Windows planned and not finished (each needs at least one more request), and
         #: units not started yet (each has at least one window).
         self._open = 0
-        self._row_bytes: dict[str, float] = {}
+        #: Per resource: (bytes, rows) of the full records fetched so far.
+        self._seen: dict[str, tuple[int, int]] = {}
 
     @property
     def fixed(self) -> bool:
@@ -70,37 +78,39 @@ class RowsPerRequest:
         self._open -= windows
 
     def learn(self, resource: Resource, page: Page) -> None:
-        """Take in the bytes per row of a page of ``resource``."""
+        """Take in the size of a page of ``resource``'s records."""
         if page.values:
-            per_row = page.size() / len(page.values)
-            seen = self._row_bytes.get(resource.name, 0.0)
-            self._row_bytes[resource.name] = max(per_row, seen)
+            size, rows = self._seen.get(resource.name, (0, 0))
+            self._seen[resource.name] = (size + page.size(), rows + len(page.values))
 
     def row_bytes(self, resource: Resource) -> float:
-        """Bytes per row of ``resource``: the widest seen, or a generous guess from the
-        fields asked for."""
-        seen = self._row_bytes.get(resource.name)
-        if seen is not None:
-            return seen
+        """Bytes per row of ``resource``: the mean of all its rows seen (one wide record
+        must not shrink every later page), or a generous guess from the fields asked for
+        before any was."""
+        size, rows = self._seen.get(resource.name, (0, 0))
+        if rows:
+            return size / rows
         fields = resource.fields()
         guess = _UNSEEN_BYTES_PER_FIELD * (fields.count(",") + 1)
         return guess + _UNSEEN_BYTES_PER_EXPANSION * fields.count("(")
 
     def binding(self) -> bool:
-        """Whether the rate budget is the limit now: more windows are open than the
-        current rate window has calls left."""
+        """Whether the rate budget is the limit now: the current rate window has fewer
+        calls left than the open windows could take in parallel pages."""
         budget = self._budget.snapshot()
         if budget.limit is None:
             return False
         left = budget.limit if budget.remaining is None else budget.remaining
-        return self._open > left
+        return self._open * AHEAD_PAGES > left
 
     async def rows(self, resource: Resource) -> int:
         """The ``count`` of a new query of ``resource``, decided when its first request
         could go."""
         if self._fixed is not None:
             return self._fixed
-        await self._budget.ready()
+        ready = getattr(self._budget, "ready", None)
+        if ready is not None:  # a limiter written before `RateLimiter.ready` existed
+            await ready()
         if self.binding():
             wanted, at_once = self._cap, _PAGES_AT_ONCE_BINDING
         else:

@@ -56,7 +56,8 @@ class SyncOptions:
 
     #: Records per request (``count``), 1 to 10,000; ``None``: chosen per query, as many
     #: as Tripletex allows where its rate budget binds, pages of 1000 in parallel where
-    #: it does not, and never more than half of ``max_bytes_in_memory`` (engine/_sizing.py).
+    #: it does not, as many as 4 (or 16) such pages fit in ``max_bytes_in_memory``
+    #: (engine/_sizing.py).
     page_size: int | None = None
     #: Pages of one query fetched ahead of need (after a full page).
     ahead: int = 4

@@ -45,7 +45,7 @@ from ._pages import CapReached, Page, PageBudget, fetch_held, scan
 from ._report import ResourceReport
 from ._resources import Partition, Resource
 from ._rows import RowBuilder
-from ._sizing import RowsPerRequest
+from ._sizing import ID_ROW_BYTES, RowsPerRequest
 from ._windows import UNDATED, Window, plan_windows
 from ._writer import Writer
 
@@ -113,10 +113,19 @@ class Allowance:
         Requests already sent finish and are stored: the run stops cleanly."""
         if self.left is not None and self.left <= 0:
             raise BudgetSpent
-        if self._deadline is not None and self._clock and self._clock.now() >= self._deadline:
-            raise BudgetSpent
+        self.check_deadline()
         if self.left is not None:
             self.left -= 1
+
+    @property
+    def has_deadline(self) -> bool:
+        """Whether the run stops at a time."""
+        return self._deadline is not None
+
+    def check_deadline(self) -> None:
+        """`BudgetSpent` once the deadline passed."""
+        if self._deadline is not None and self._clock and self._clock.now() >= self._deadline:
+            raise BudgetSpent
 
     def claim(self) -> Claim:
         """Take a window's first request now, before its task runs: windows are claimed
@@ -137,8 +146,11 @@ class Claim:
 
     def use(self) -> bool:
         """Spend the claimed request on the window's first request (once: later calls
-        return ``False`` and the caller spends from the allowance)."""
+        return ``False`` and the caller spends from the allowance). `BudgetSpent` if the
+        run's deadline passed while the window waited."""
         used, self._used = self._used, True
+        if not used:
+            self._allowance.check_deadline()
         return not used
 
     def close(self) -> None:
@@ -190,7 +202,7 @@ class Unit:
                     for window in windows:
                         state = None if ctx.full else states.get(window)
                         claim = None
-                        if ctx.allowance is not None:
+                        if ctx.allowance is not None and not self._fresh(state):
                             try:
                                 claim = ctx.allowance.claim()
                             except BudgetSpent:
@@ -410,7 +422,9 @@ class Unit:
             live.update(self._ids(page))
             page.release()
 
-        await self._scan_with(ids, collect, page_size=ctx.result_cap)
+        await self._scan_with(
+            ids, collect, page_size=ctx.result_cap, estimate=ctx.result_cap * ID_ROW_BYTES
+        )
         done = replace(
             state,
             scan=_scan_id(),
@@ -433,6 +447,7 @@ class Unit:
         first: Page | None = None,
         page_size: int | None = None,
         claim: Claim | None = None,
+        estimate: int | None = None,
     ) -> None:
         size = page_size or int(params["count"])
         await scan(
@@ -444,7 +459,7 @@ class Unit:
             page_size=size,
             cap=self._ctx.result_cap,
             ahead=self._ctx.ahead,
-            estimate=self._reserve(size),
+            estimate=estimate or self._reserve(size),
         )
 
     # -- requests and records -------------------------------------------------------------
@@ -464,7 +479,7 @@ class Unit:
     async def _first_page(
         self, params: Mapping[str, Any], if_none_match: str, claim: Claim | None
     ) -> Page | None:
-        self._spend(claim)
+        await self._spend(claim)
         envelope = await self._view.get_list(
             self.resource.path,
             msgspec.Raw,
@@ -480,7 +495,7 @@ class Unit:
     async def _page(
         self, params: Mapping[str, Any], offset: int, claim: Claim | None = None
     ) -> Page:
-        self._spend(claim)
+        await self._spend(claim)
         envelope = await self._view.get_list(
             self.resource.path,
             msgspec.Raw,
@@ -489,13 +504,21 @@ class Unit:
         )
         return Page(offset, envelope.values, int(params["count"]), envelope.fullResultSize)
 
-    def _spend(self, claim: Claim | None = None) -> None:
+    async def _spend(self, claim: Claim | None = None) -> None:
         """Count one request against the run's budget (the window's claim first);
-        `BudgetSpent` when none is left."""
+        `BudgetSpent` when none is left. With a deadline, only once the rate budget
+        would let the request go: one that passed the check and then waited for the
+        next rate window would be sent after the deadline."""
+        allowance = self._ctx.allowance
+        if allowance is None:
+            return
+        if allowance.has_deadline:
+            ready = getattr(self._ctx.connection.budget, "ready", None)
+            if ready is not None:
+                await ready()
         if claim is not None and claim.use():
             return
-        if self._ctx.allowance is not None:
-            self._ctx.allowance.spend()
+        allowance.spend()
 
     def _page_rows(self, page: Page, seen: set[int]) -> list[Row]:
         """The page's rows (its records are taken: the page is empty afterwards)."""
