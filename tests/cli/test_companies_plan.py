@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from urllib.parse import parse_qsl
 
 import pytest
 
+from tripletex_async.cli._plan_model import Probe, ResourcePlan
 from tripletex_async.engine._resources import RESOURCES
+from tripletex_async.engine._windows import Window
 from tripletex_async.testing import FakeConfig, RateLimit
 
 from .conftest import DATES, Run, Served, expected_counts
@@ -110,3 +113,15 @@ def test_plan_of_a_refused_resource_exits_1(
     assert result.code == 1
     assert "403" in result.out
     assert "could not be probed" in result.err
+
+
+def test_plan_probes_1000_rows_and_estimates_the_syncs_own_pages() -> None:
+    """Without --page-size a probe asks 1000 rows; a full one of a window of ~1500 is
+    one request where a sync asks for 10,000."""
+    window = Window(date(2025, 1, 1), date(2026, 1, 1))
+    probe = Probe(1, "ledger/posting", window, records=1000, full=True, hint=1500)
+    plan = ResourcePlan(1, "ledger/posting")
+    plan.add(probe, 10_000)
+    assert (plan.requests_at_least, plan.requests_estimate) == (1, 1)
+    plan.add(probe, 1000)
+    assert (plan.requests_at_least, plan.requests_estimate) == (3, 3)

@@ -2,7 +2,8 @@
 
 For every company, resource and date window a sync would start with, it fetches page 0
 exactly as the sync would (same ``fields``, sorting, page size and date params; with no
-``--page-size``, 10,000 rows, what a sync asks for where the rate budget binds) and
+``--page-size``, 1000 rows, and requests estimated at 10,000 rows, what a sync asks for
+where the rate budget binds) and
 counts. A short first page is an exact count and the whole cost (one request). A full one
 means "at least a page more"; ``fullResultSize`` then gives an estimate, labelled as such
 because Tripletex made it inexact (tripletex-api2#127). Time comes from the rate limit
@@ -29,6 +30,7 @@ from ..client._errors import (
     TransportError,
 )
 from ..engine._resources import RESOURCES, Partition, Resource
+from ..engine._sizing import PARALLEL_PAGE
 from ..engine._sync import MAX_PAGE
 from ..engine._targets import resolve_targets
 from ..engine._windows import UNDATED, Window, plan_windows
@@ -119,7 +121,7 @@ async def _probe_all(
     async def worker() -> None:
         # Workers share one iterator: bounded fan-out however many jobs there are.
         for company, resource, part, window in jobs:
-            probe = await _probe(client, company, resource, part, window, _page_size(request))
+            probe = await _probe(client, company, resource, part, window, _probe_size(request))
             probes.append(probe)
 
     async with anyio.create_task_group() as tg:
@@ -153,8 +155,14 @@ async def _probe(
     )
 
 
+def _probe_size(request: SyncRequest) -> int:
+    """The ``count`` of a probe: the page size given, else 1000 (16 probes at once of
+    10,000 full rows could hold 700 MB; a full probe is a lower bound plus an estimate)."""
+    return request.page_size or PARALLEL_PAGE
+
+
 def _page_size(request: SyncRequest) -> int:
-    """The ``count`` a sync's first request of a window asks for: the one given, else
+    """The ``count`` a sync's requests ask for, to estimate them: the one given, else
     the largest, which is what a sync asks where the rate budget binds (a portfolio)."""
     return request.page_size or MAX_PAGE
 

@@ -72,8 +72,10 @@ def _requests(probe: Probe, page_size: int) -> tuple[int, int]:
         return low, max(low, 1 + (probe.hint or 0) // page_size + 1)
     if not probe.full:
         return 1, 1
-    # A scan stops at the first short page: N records take N // size + 1 requests.
-    return 2, max(2, (probe.hint or 0) // page_size + 1)
+    # A scan stops at the first short page: N records take N // size + 1 requests; a
+    # full probe smaller than the sync's page may still be the whole window.
+    low = 2 if page_size <= probe.records else 1
+    return low, max(low, (probe.hint or 0) // page_size + 1)
 
 
 @dataclass(frozen=True, slots=True)
