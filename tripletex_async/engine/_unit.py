@@ -232,11 +232,21 @@ class Unit:
         self, part: Partition, window: Window, state: WindowState | None, claim: Claim | None
     ) -> None:
         """A planned window, once the run admits it (its halves run within its slot)."""
-        if self._ctx.admission is None:
+        admission = self._ctx.admission
+        if admission is None:
             await self._guarded(part, window, state, (), claim)
             return
-        async with self._ctx.admission:
+        try:
+            await admission.acquire()
+        except BaseException:  # cancelled while waiting: the window never started
+            self._ctx.rows.closed()
+            if claim is not None:
+                claim.close()
+            raise
+        try:
             await self._guarded(part, window, state, (), claim)
+        finally:
+            admission.release()
 
     async def _guarded(
         self,
