@@ -47,8 +47,10 @@ def stored(db: Path, table: str, company: int) -> dict[int, object]:
         return {int(i): json.loads(data) for i, data in rows}
 
 
-def interrupt_after_first_commit(args: list[str], db: Path) -> tuple[int, str]:
-    """Run the CLI, SIGINT it once postings are committed to ``db``: exit code, stderr."""
+def interrupt_after_first_commit(
+    args: list[str], db: Path, signum: int = signal.SIGINT
+) -> tuple[int, str]:
+    """Run the CLI, signal it once postings are committed to ``db``: exit code, stderr."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tripletex_async.cli", *args],
         stdout=subprocess.PIPE,
@@ -62,7 +64,7 @@ def interrupt_after_first_commit(args: list[str], db: Path) -> tuple[int, str]:
             assert time.monotonic() < deadline, "nothing was committed"
             time.sleep(0.02)
         assert process.poll() is None, "the run ended before it could be interrupted"
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         _, err = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
@@ -94,6 +96,21 @@ def test_sigint_exits_130_and_a_rerun_completes_exactly(
         table = resource.replace("/", "_")
         for company in companies:
             assert stored(db, table, company) == expected(served.fake, company, resource)
+
+
+def test_sigterm_exits_143_and_says_what_it_got(served: Served, tmp_path: Path) -> None:
+    """SIGTERM (a scheduler stopping the job): the same clean stop, exit 143, and the
+    message names the signal instead of telling a service manager to press Ctrl-C."""
+    db = tmp_path / "terminated.db"
+    args = [
+        "sync", "--base-url", served.api_url, "--sink", f"sqlite:///{db}", "--all-companies",
+        "--resources", ",".join(RESOURCES), "--page-size", "10", "--progress", "off", *DATES,
+    ]  # fmt: skip
+    code, err = interrupt_after_first_commit(args, db, signal.SIGTERM)
+    assert code == 143, err
+    assert "SIGTERM" in err
+    assert "Ctrl-C" not in err
+    assert "rerun the same command to continue where it stopped" in err
 
 
 def test_sigint_still_writes_the_report_of_what_was_done(served: Served, tmp_path: Path) -> None:

@@ -136,8 +136,13 @@ async def _watch_signals(
                 sys.stdout.flush()
                 os._exit(128 + signum)
             received.append(signum)
-            print("stopping: finishing the writes in progress (Ctrl-C again to quit at once)",
-                  file=err, flush=True)  # fmt: skip
+            again = "Ctrl-C again" if signum == signal.SIGINT else "a second signal"
+            print(
+                f"stopping on {signal.Signals(signum).name}: finishing the writes in progress"
+                f" ({again} to quit at once)",
+                file=err,
+                flush=True,
+            )
             work.cancel()
 
 
