@@ -68,4 +68,6 @@ def test_webhooks_serve_without_uvicorn_says_how_to_install(
     )  # fmt: skip
     assert result.code == 2
     assert "tripletex-async[webhooks]" in result.err
+    assert "receiving" not in result.err  # nothing announced that is not served
+    assert not (tmp_path / "q.db").exists()
     assert "s3cret-hmac" not in result.err + result.out

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from ..client._errors import ConfigurationError
 from ..webhooks import Secret, WebhookAuth, create_app, serve
+from ..webhooks._serve import require_server
 from ._connect import open_client, resolve
 from ._run import EXIT_OK, Context
 
@@ -47,6 +48,7 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
     auth = auth_from(args, ctx.environ)
     for secret in auth.secrets():
         ctx.logs.scrubber.add(secret)
+    require_server()  # before anything is opened or announced
     endpoint = resolve(args, ctx.environ, ctx.logs.scrubber, ctx.err)
     async with open_client(endpoint, ctx.logs.scrubber) as client:
         app = create_app(args.sink, client, auth=auth, queue_path=args.queue)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterable
+from types import ModuleType
 from typing import Any
 
 import anyio
@@ -64,12 +65,7 @@ async def serve(
     It needs asyncio and the extra: ``pip install "tripletex-async[webhooks]"``. Put it
     behind a TLS-terminating proxy: Tripletex only calls HTTPS URLs.
     """
-    try:
-        uvicorn = importlib.import_module("uvicorn")
-    except ImportError:
-        raise ConfigurationError(
-            'serving webhooks needs uvicorn: pip install "tripletex-async[webhooks]"'
-        ) from None
+    uvicorn = require_server()
     config = uvicorn.Config(
         app,
         host=host,
@@ -80,6 +76,17 @@ async def serve(
         access_log=False,
     )
     await _until_stopped(uvicorn.Server(config), grace)
+
+
+def require_server() -> ModuleType:
+    """uvicorn, or the `ConfigurationError` saying which extra installs it (checked
+    before anything is opened or announced)."""
+    try:
+        return importlib.import_module("uvicorn")
+    except ImportError:
+        raise ConfigurationError(
+            'serving webhooks needs uvicorn: pip install "tripletex-async[webhooks]"'
+        ) from None
 
 
 async def _until_stopped(server: Any, grace: float) -> None:
