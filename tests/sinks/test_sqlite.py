@@ -95,6 +95,23 @@ async def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     await sink.aclose()
 
 
+async def test_a_path_in_a_missing_directory_says_which_directory(tmp_path: Path) -> None:
+    """SQLite's own "unable to open database file" names neither; nothing is created."""
+    sink = SQLiteSink(tmp_path / "no-such-dir" / "sync.db")
+    with pytest.raises(SinkError, match=r"no directory .*no-such-dir"):
+        await sink.open([INVOICE])
+    await sink.aclose()
+    assert not (tmp_path / "no-such-dir").exists()
+
+
+async def test_a_directory_given_as_the_database_is_named_as_such(tmp_path: Path) -> None:
+    """``--sink sqlite:///some/dir`` says it is a directory."""
+    sink = SQLiteSink(tmp_path)
+    with pytest.raises(SinkError, match="it is a directory"):
+        await sink.open([INVOICE])
+    await sink.aclose()
+
+
 async def test_newer_version_is_refused_untouched(sink: SQLiteSink, path: Path) -> None:
     """A database of a newer version is refused before any table is created in it."""
     set_sqlite_version(path, SCHEMA_VERSION + 1)

@@ -140,8 +140,12 @@ class SQLiteSink(SinkBase):
     def _connect(self) -> sqlite3.Connection:
         if self._connection is not None:
             return self._connection
+        _check_path(self.path)
         # isolation_level=None: no implicit transactions, ours are explicit.
-        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise SinkError(f"cannot open SQLite database {self.path}: {exc}") from None
         try:
             # The first statement that reads the file: a file that is not a database
             # fails here.
@@ -224,3 +228,18 @@ class SQLiteSink(SinkBase):
 def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
     """The columns of ``table``; empty when it does not exist."""
     return {row[1] for row in connection.execute(f"PRAGMA table_info({_sql.ident(table)})")}
+
+
+def _check_path(path: str) -> None:
+    """A `SinkError` saying what is wrong with a database path SQLite cannot open (its
+    own message, "unable to open database file", says neither which nor why)."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    where = Path(path)
+    if where.is_dir():
+        raise SinkError(f"cannot open SQLite database {path}: it is a directory")
+    parent = where.absolute().parent
+    if not parent.is_dir():
+        raise SinkError(f"cannot open SQLite database {path}: no directory {parent}")
+    if not where.exists() and not os.access(parent, os.W_OK):
+        raise SinkError(f"cannot create SQLite database {path}: {parent} is not writable")
