@@ -71,7 +71,9 @@ async def backfill(db: Path) -> None:
                 resources=resources,
                 date_from=date(2025, 1, 1),
                 date_to=date(2026, 1, 1),
-                options=SyncOptions(page_size=1000),
+                # Rows per request follow the rate budget; a nightly job would also
+                # bound itself: SyncOptions(deadline=...) or max_requests=.
+                options=SyncOptions(max_bytes_in_memory=16 * 1024 * 1024),
             )
     finally:
         await sink.aclose()
