@@ -38,8 +38,9 @@ AHEAD_PAGES = 5
 ID_ROW_BYTES = 20
 #: Bytes per row assumed for a resource none of whose pages was seen yet: this much per
 #: field asked for, and more per relation expanded (an order's lines). Full rows of the
-#: synced resources run 25-35 bytes per field in Tripletex's JSON (customers: 46 fields,
-#: ~1.5 kB; orders with their lines: ~4.5 kB).
+#: synced resources run 25-35 bytes per field in the simulator's JSON, generated from
+#: Tripletex's schema (customers: 46 fields, ~1.5 kB; orders with their lines: ~4.5 kB);
+#: the guess errs high, and is replaced by what the first page shows.
 _UNSEEN_BYTES_PER_FIELD = 48
 _UNSEEN_BYTES_PER_EXPANSION = 2048
 
