@@ -88,8 +88,7 @@ def print_summary(
     if deferred:
         console.print(
             f"{deferred:,} windows left for the next run (--max-requests or --deadline was"
-            " reached); "
-            "what was fetched is committed"
+            " reached); what was fetched is committed"
         )
     if where is not None:
         console.print(f"stored in {where}")

@@ -25,7 +25,7 @@ import anyio
 
 from ._clock import Clock
 
-__all__ = ["AdaptiveBudget", "BudgetSnapshot", "RateLimiter"]
+__all__ = ["AdaptiveBudget", "BudgetSnapshot", "RateLimiter", "until_ready"]
 
 #: Seconds the first call may go unanswered before another one is sent to learn the limit.
 _PROBE_PATIENCE = 5.0
@@ -72,6 +72,14 @@ class RateLimiter(Protocol):
     def snapshot(self) -> BudgetSnapshot:
         """The budget's state."""
         ...
+
+
+async def until_ready(limiter: RateLimiter) -> None:
+    """`RateLimiter.ready` of ``limiter``; at once for a limiter written before that
+    method existed (it then only tells what its answers report)."""
+    ready = getattr(limiter, "ready", None)
+    if ready is not None:
+        await ready()
 
 
 class AdaptiveBudget:

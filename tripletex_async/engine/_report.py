@@ -11,7 +11,8 @@ from ..client._connection import Tally
 __all__ = ["ResourceReport", "Status", "SyncReport"]
 
 #: ``interrupted``: the sync was cancelled before the unit finished (what it committed
-#: stays); ``deferred``: the run's request budget ran out first (the next run continues).
+#: stays); ``deferred``: the run's bound (``max_requests``, ``deadline``) was reached
+#: first (the next run continues).
 Status = Literal["pending", "running", "done", "failed", "interrupted", "deferred"]
 
 
@@ -34,8 +35,8 @@ class ResourceReport:
     splits: int = 0
     #: Complete windows read whole again for freshness (`SyncOptions.reread_every`).
     reread: int = 0
-    #: Windows left, whole or in part, for the next run: the run's request budget
-    #: (`SyncOptions.max_requests`) was spent.
+    #: Windows left, whole or in part, for the next run: the run's bound
+    #: (`SyncOptions.max_requests`, `SyncOptions.deadline`) was reached.
     deferred: int = 0
     tally: Tally = field(default_factory=Tally)
     errors: list[str] = field(default_factory=list)
@@ -84,7 +85,7 @@ class SyncReport:
     @property
     def ok(self) -> bool:
         """Whether every company synced every resource, or left the rest for the next run
-        as its request budget said (``deferred``); nothing failed."""
+        as its bound said (``deferred``); nothing failed."""
         return all(r.status in ("done", "deferred") for r in self.resources)
 
     @property

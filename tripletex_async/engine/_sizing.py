@@ -19,7 +19,7 @@ generous guess from its fields before): a bound as good as that estimate.
 
 from __future__ import annotations
 
-from ..client._ratelimit import RateLimiter
+from ..client._ratelimit import RateLimiter, until_ready
 from ._pages import UNSEEN_PAGES, Page, PageBudget
 from ._resources import Resource
 
@@ -109,9 +109,7 @@ class RowsPerRequest:
         could go."""
         if self._fixed is not None:
             return self._fixed
-        ready = getattr(self._budget, "ready", None)
-        if ready is not None:  # a limiter written before `RateLimiter.ready` existed
-            await ready()
+        await until_ready(self._budget)
         if self.binding():
             wanted, at_once = self._cap, _PAGES_AT_ONCE_BINDING
         else:

@@ -245,7 +245,6 @@ async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncRe
     )
     context = job.context(writer, budget, run)
     units = [Unit(context, c, r) for c in job.companies for r in job.resources]
-    context.rows.opened(len(units))
     report = SyncReport(job.connection_key, [u.report for u in units])
     began = clock.monotonic()
     try:

@@ -39,6 +39,7 @@ from ..client._client import CompanyView
 from ..client._clock import OSLO, Clock
 from ..client._connection import Connection
 from ..client._errors import APIError, DecodeError, ResultSetTooLargeError, TripletexError
+from ..client._ratelimit import until_ready
 from ..sinks._base import Batch, Row, Sink, StateKey, Table, WindowState
 from ._fields import fields_hash
 from ._pages import CapReached, Page, PageBudget, fetch_held, scan
@@ -173,6 +174,7 @@ class Unit:
         self._table: Table = resource.table()
         self._rows = RowBuilder(resource, ctx.connection)
         self._view = CompanyView(ctx.connection, company_id)
+        ctx.rows.opened(1)  # the unit itself, until it has planned its windows
 
     async def run(self) -> None:
         """Sync every window; record errors in the report."""
@@ -181,7 +183,7 @@ class Unit:
         self._progress()
         started = ctx.clock.monotonic()
         cancelled = False
-        ctx.rows.closed()  # the unit itself was counted open until its windows are
+        ctx.rows.closed()  # the unit itself: its windows are counted from here on
         try:
             stored = await ctx.sink.load_state(
                 ctx.connection_key, self.company_id, self.resource.name
@@ -523,9 +525,7 @@ class Unit:
         if allowance is None:
             return
         if allowance.has_deadline:
-            ready = getattr(self._ctx.connection.budget, "ready", None)
-            if ready is not None:
-                await ready()
+            await until_ready(self._ctx.connection.budget)
         if claim is not None and claim.use():
             return
         allowance.spend()
