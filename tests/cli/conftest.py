@@ -29,6 +29,7 @@ from tripletex_async.testing import (
 )
 from tripletex_async.testing._http import json_response
 
+from ..client.conftest import basic_user
 from ..expectations import FROM, TO
 
 #: The date flags every sync test passes, matching `tests.expectations`.
@@ -71,9 +72,7 @@ class Served:
         original = self.fake.handle
 
         async def handle(request: FakeRequest) -> FakeResponse:
-            header = request.headers.get("authorization", "")[6:]
-            username = base64.b64decode(header).decode().partition(":")[0] if header else ""
-            if username == str(company) and request.path.endswith(f"/{resource}"):
+            if basic_user(request) == str(company) and request.path.endswith(f"/{resource}"):
                 body = {"status": 403, "code": 9000, "message": "You do not have permission"}
                 return json_response(403, body)
             return await original(request)

@@ -7,6 +7,7 @@ windows are tested without real waiting.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,8 @@ import pytest
 from tripletex_async import LoopClock, TripletexClient
 from tripletex_async.testing import (
     FakeConfig,
+    FakeRequest,
+    FakeResponse,
     FakeTransport,
     FakeTripletex,
     PortfolioConfig,
@@ -111,3 +114,33 @@ def client_id(fake: FakeTripletex, nth: int = 0) -> int:
     """The id of the ``nth`` non-empty client company."""
     ids = [c["id"] for c in fake.portfolio.clients if fake.portfolio.count(c["id"], "customer") > 0]
     return int(ids[nth])
+
+
+def observe(
+    fake: FakeTripletex,
+    *,
+    arrived: Callable[[FakeRequest], None] | None = None,
+    answered: Callable[[FakeRequest, FakeResponse], None] | None = None,
+) -> None:
+    """Have ``fake`` tell each request as it arrives (before its latency) and as it is
+    answered, answering exactly as before."""
+    answer = fake.handle
+
+    async def handle(request: FakeRequest) -> FakeResponse:
+        if arrived is not None:
+            arrived(request)
+        response = await answer(request)
+        if answered is not None:
+            answered(request, response)
+        return response
+
+    fake.handle = handle  # type: ignore[method-assign]
+
+
+def basic_user(request: FakeRequest) -> str:
+    """The username of a request's Basic authorization: the company id it acts for
+    (``"0"``: the token owner's own), ``""`` without one."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return ""
+    return base64.b64decode(header[6:]).decode().partition(":")[0]

@@ -14,13 +14,12 @@ from tripletex_async.sinks import MemorySink
 from tripletex_async.testing import (
     FakeConfig,
     FakeRequest,
-    FakeResponse,
     FakeTripletex,
     Faults,
     RateLimit,
 )
 
-from ..client.conftest import MakeClient, sibling
+from ..client.conftest import MakeClient, observe, sibling
 from ..expectations import FROM, TO, expected, stored
 
 pytestmark = pytest.mark.anyio
@@ -160,14 +159,12 @@ async def test_no_request_is_sent_after_the_deadline_though_the_budget_made_it_w
     config = FakeConfig(rate_limit=RateLimit(limit=5, period=10), faults=Faults(latency=0.05))
     limited = sibling(fake, config)
     sent: list[datetime] = []
-    answer = limited.handle
 
-    async def handle(request: FakeRequest) -> FakeResponse:
+    def arrived(request: FakeRequest) -> None:
         if request.raw_path.endswith(tuple(RESOURCES)):
             sent.append(clock.now())
-        return await answer(request)
 
-    limited.handle = handle  # type: ignore[method-assign]
+    observe(limited, arrived=arrived)
     deadline = clock.now() + timedelta(seconds=15)
     async with make_client(sim=limited) as client:
         report = await sync(

@@ -4,10 +4,8 @@ where it does not, smaller pages in parallel. Always within the memory budget.""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from urllib.parse import parse_qs
 
 import anyio
 import msgspec
@@ -37,7 +35,7 @@ from tripletex_async.testing import (
     generate_portfolio,
 )
 
-from ..client.conftest import MakeClient
+from ..client.conftest import MakeClient, observe
 from ..expectations import expected, stored
 
 pytestmark = pytest.mark.anyio
@@ -53,16 +51,13 @@ ROWS = 3_000
 class Recorder:
     """Every posting request's ``count`` and the size of its answer."""
 
-    answer: Callable[[FakeRequest], Awaitable[FakeResponse]]
     counts: list[int] = field(default_factory=list)
     bodies: list[int] = field(default_factory=list)
 
-    async def handle(self, request: FakeRequest) -> FakeResponse:
-        response = await self.answer(request)
+    def note(self, request: FakeRequest, response: FakeResponse) -> None:
         if request.raw_path.endswith(POSTINGS):
-            self.counts.append(int(parse_qs(request.query)["count"][0]))
+            self.counts.append(int(request.params()["count"]))
             self.bodies.append(len(response.body))
-        return response
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +76,8 @@ def simulator(
     requests."""
     config = FakeConfig(rate_limit=rate_limit, faults=Faults(latency=0.05))
     fake = FakeTripletex(portfolio, config, clock=clock.now, sleep=anyio.sleep)
-    recorder = Recorder(fake.handle)
-    fake.handle = recorder.handle  # type: ignore[method-assign]
+    recorder = Recorder()
+    observe(fake, answered=recorder.note)
     return fake, recorder
 
 
@@ -153,18 +148,17 @@ async def test_pages_of_unknown_size_are_reserved_at_their_largest(
     (guessing their size low let sixteen come back at once)."""
     fake, _ = simulator(portfolio, clock)
     in_flight = most = 0
-    answer = fake.handle
 
-    async def counting(request: FakeRequest) -> FakeResponse:
+    def arrived(request: FakeRequest) -> None:
         nonlocal in_flight, most
         in_flight += 1
         most = max(most, in_flight) if request.raw_path.endswith(POSTINGS) else most
-        try:
-            return await answer(request)
-        finally:
-            in_flight -= 1
 
-    fake.handle = counting  # type: ignore[method-assign]
+    def answered(request: FakeRequest, response: FakeResponse) -> None:
+        nonlocal in_flight
+        in_flight -= 1
+
+    observe(fake, arrived=arrived, answered=answered)
     memory = 10_000 * 2_000
     await run(make_client, fake, SyncOptions(page_size=10_000, max_bytes_in_memory=memory))
     assert most == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import anyio
@@ -14,7 +13,7 @@ from tripletex_async.engine._resources import RESOURCES
 from tripletex_async.sinks import MemorySink
 from tripletex_async.testing import FakeRequest, FakeResponse, FakeTripletex
 
-from ..client.conftest import MakeClient, client_id
+from ..client.conftest import MakeClient, basic_user, client_id
 from ..expectations import FROM, TO, expected, stored
 
 pytestmark = pytest.mark.anyio
@@ -101,9 +100,7 @@ async def test_one_failing_company_does_not_stop_the_others(
     served = fake.handle
 
     async def handle(request: FakeRequest) -> FakeResponse:
-        auth = request.headers.get("authorization", "")
-        who = base64.b64decode(auth[6:]).decode().partition(":")[0] if auth else ""
-        if request.path.endswith("/customer") and who == str(denied):
+        if request.path.endswith("/customer") and basic_user(request) == str(denied):
             return FakeResponse(403, b'{"status": 403, "code": 9000, "message": "No"}')
         return await served(request)
 
