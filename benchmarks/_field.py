@@ -198,8 +198,7 @@ def field_round(
     for contender in contenders:
         target = bench.target(contender)
         for name in [contender, RERUN] if contender == ENGINE else [contender]:
-            period = workload.limit[1]
-            time.sleep(period + min(period, 0.5))  # the token's window ends: a fresh start
+            time.sleep(workload.fresh_window)
             run = bench.run(
                 contender,
                 variant=variant,

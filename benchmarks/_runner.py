@@ -45,6 +45,11 @@ class Target:
     #: ``None``: not measured in this run (a contender skipped).
     passed: bool | None
 
+    def line(self) -> str:
+        """``PASS  name: measured (target goal)``, or MISS, or SKIP."""
+        status = "SKIP" if self.passed is None else "PASS" if self.passed else "MISS"
+        return f"{status}  {self.name}: {self.measured} (target {self.goal})"
+
 
 @dataclass
 class Run:

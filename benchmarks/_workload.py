@@ -103,6 +103,13 @@ class FieldWorkload:
         calls, _, period = self.rate_limit.partition("/")
         return int(calls), float(period)
 
+    @property
+    def fresh_window(self) -> float:
+        """Seconds to wait before a run so that it starts in a rate window of its own
+        (the token's last one has ended)."""
+        period = self.limit[1]
+        return period + min(period, 0.5)
+
     def portfolio_flags(self) -> list[str]:
         """The simulator's flags that decide the data."""
         return [

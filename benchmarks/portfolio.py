@@ -395,8 +395,7 @@ def print_table(outcome: Outcome) -> None:
 
 def _print_targets(outcome: Outcome) -> None:
     for t in outcome.targets:
-        status = "SKIP" if t.passed is None else "PASS" if t.passed else "MISS"
-        print(f"{status}  {t.name}: {t.measured} (target {t.goal})")
+        print(t.line())
     for note in outcome.notes:
         print(f"note: {note[:300]}")
 

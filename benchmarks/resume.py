@@ -122,7 +122,7 @@ def measure(
 ) -> tuple[Leg, list[Leg], list[ResumeRow]]:
     """The reference run, then a killed and a resumed run per fraction."""
     limit, period = workload.limit
-    gap = period + min(period, 0.5)  # the token's rate window ends: a fresh start
+    gap = workload.fresh_window
     slowest = (workload.latency_ms / 1e3) + workload.latency_per_row_us * MAX_ROWS / 1e6
     settle = max(gap, slowest + 0.5)
     poll = max(0.002, min(0.02, period / limit / 2))
@@ -283,8 +283,7 @@ def lines(workload: FieldWorkload, reference: Leg, rows: list[ResumeRow]) -> lis
 def print_targets(found: list[Target]) -> None:
     """PASS/MISS lines, as ``portfolio.py`` prints them."""
     for t in found:
-        status = "SKIP" if t.passed is None else "PASS" if t.passed else "MISS"
-        print(f"{status}  {t.name}: {t.measured} (target {t.goal})")
+        print(t.line())
 
 
 def write_json(payload: dict[str, Any], out: Path) -> Path:
