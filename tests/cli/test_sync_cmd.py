@@ -58,6 +58,19 @@ def test_a_bounded_run_exits_0_says_what_is_left_and_the_next_completes(
         assert table_counts(db, resource) == expected_counts(served.fake, resource), resource
 
 
+def test_a_bounded_run_does_not_call_itself_all_synced(
+    run: Run, served: Served, tmp_path: Path
+) -> None:
+    """The summary's headline and the company table say which companies were left in
+    part for the next run."""
+    args = sync_args(served, tmp_path / "part.db", "--all-companies", "--max-requests", "20")
+    result = run(*args)
+    assert result.code == 0, result.err
+    assert "all synced" not in result.out
+    assert " in part:" in result.out
+    assert "deferred" in result.out
+
+
 def test_a_deadline_that_has_passed_exits_2_and_creates_nothing(
     run: Run, served: Served, tmp_path: Path
 ) -> None:

@@ -122,12 +122,22 @@ def _by_company(report: SyncReport) -> Table:
     rows: list[list[object]] = []
     for company, rs in list(groups.items())[:MAX_COMPANY_ROWS]:
         failed = sum(r.status == "failed" for r in rs)
-        status = "failed" if failed else "done" if all(r.status == "done" for r in rs) else "-"
+        status = "failed" if failed else _company_status(rs)
         rows.append([str(company), *_sums(rs, "records", "requests", "unchanged"), failed, status])
     if len(groups) > MAX_COMPANY_ROWS:
         more = len(groups) - MAX_COMPANY_ROWS
         rows.append([f"+{more} more (see --report-json)", "", "", "", "", ""])
     return simple_table("by company", columns, rows)
+
+
+def _company_status(reports: list[ResourceReport]) -> str:
+    """``done``; ``deferred`` when a bound left some of it for the next run; ``-`` while
+    it runs or after an interruption."""
+    if all(r.status == "done" for r in reports):
+        return "done"
+    if all(r.status in ("done", "deferred") for r in reports):
+        return "deferred"
+    return "-"
 
 
 def _failures(failed: list[ResourceReport]) -> Table:
@@ -151,7 +161,13 @@ def _total_line(report: SyncReport, stats: ConnectionStatistics) -> str:
     failed = report.failed_companies
     companies = len(report.companies)
     noun = "company" if companies == 1 else "companies"
-    outcome = f"{len(failed)} of {companies} failed" if failed else "all synced"
+    partly = len({r.company_id for r in report if r.status == "deferred"})
+    if failed:
+        outcome = f"{len(failed)} of {companies} failed"
+    elif partly:
+        outcome = f"{companies - partly} of {companies} synced, {partly} in part"
+    else:
+        outcome = "all synced"
     return (
         f"{companies} {noun}, {outcome}: {total.records:,} records in "
         f"{report.seconds:.1f}s ({rate:,.0f}/s); {stats.requests:,} requests, "
