@@ -132,12 +132,12 @@ class _Table:
 
 
 def count_field_records(path: str) -> int:
-    """Rows in every resource table of a SQLite file (tables it lacks count 0)."""
+    """Rows in every resource table of a SQLite file (tables it lacks count 0), under the
+    engine's table names or the baselines' (version 3: the API path, see `_workload`)."""
     with sqlite3.connect(path) as db:
         have = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
         total = 0
         for res in RESOURCES.values():
-            name = res.table().name
-            if name in have:
+            for name in {res.table().name, res.table().folder} & have:
                 total += int(db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
     return total

@@ -1,11 +1,13 @@
 """The workload every contender of ``portfolio.py`` runs, defined once.
 
-One resource (``customer``), one ``fields=`` selection and one table layout, all taken
-from the engine's own `Resource`, so that every contender asks the same query (the
-simulator caches its pages under it) and writes the same columns into SQLite:
-``company_id, id, data, _date, _scan`` and one typed column per scalar field or
-reference (``name``, ``currency_id``, ...). The table helpers take any `Resource`: the
-field scenario (``_field.py``) writes every resource the same way.
+One resource (``customer``) and one ``fields=`` selection, taken from the engine's own
+`Resource`, so that every contender asks the same query (the simulator caches its pages
+under it). The baselines write one fixed table layout, the engine's at schema version 3
+(``company_id, id, data, _date, _scan, _version, _part`` and one typed column per scalar
+field or reference under its API name: ``name``, ``currency_id``, amounts as REAL), so
+their speed is a fixed reference while the engine's layout evolves. The table helpers
+take any `Resource`: the field scenario (``_field.py``) writes every resource the same
+way.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import msgspec
 
 from tripletex_async import RESOURCES, Ref, Resource
 from tripletex_async.sinks import Row, Table
-from tripletex_async.sinks._sql import SQLITE, insert_columns, table_ddl
 
 __all__ = [
     "FieldWorkload",
@@ -169,31 +171,61 @@ def resource(narrow: bool) -> Resource:
     return full.with_model(SmallCustomer) if narrow else full
 
 
+# The baselines write a fixed reference: the engine's table layout as it was at schema
+# version 3 (before snake_case names and exact types), so that "engine vs raw" measures
+# the engine against the same hand-written pipeline from one release to the next.
+
+#: Columns every version-3 table had, before its typed ones.
+_V3_INTERNAL = ("company_id", "id", "data", "_date", "_scan", "_version", "_part")
+#: Version 3's SQLite type of each column kind (amounts were floats, dates text).
+_V3_TYPES = {
+    "integer": "INTEGER",
+    "real": "REAL",
+    "decimal": "REAL",
+    "text": "TEXT",
+    "boolean": "INTEGER",
+    "date": "TEXT",
+    "timestamp": "TEXT",
+}
+
+
+def _v3_columns(table: Table) -> list[tuple[str, str]]:
+    """``(name, SQLite type)`` of each typed column as version 3 named it: the API field's
+    own name, ``<field>_id`` for a reference."""
+    return [
+        ("_".join(c.path) if len(c.path) > 1 else c.path[0], _V3_TYPES[c.kind])
+        for c in table.columns
+    ]
+
+
 def sqlite_ddl(res: Resource) -> list[str]:
-    """The engine's own DDL for the resource's table (key, index and typed columns)."""
-    return table_ddl(SQLITE, res.table())
+    """The version-3 DDL of the resource's table (key, date index and typed columns)."""
+    table = res.table()
+    name = table.folder
+    typed = "".join(f', "{n}" {t}' for n, t in _v3_columns(table))
+    return [
+        f'CREATE TABLE IF NOT EXISTS "{name}" (company_id INTEGER NOT NULL, '
+        'id INTEGER NOT NULL, data TEXT NOT NULL, "_date" TEXT, "_scan" TEXT, '
+        f'"_version" INTEGER, "_part" TEXT{typed}, PRIMARY KEY (company_id, id))',
+        f'CREATE INDEX IF NOT EXISTS "{name}_company_date" ON "{name}" (company_id, "_date")',
+    ]
 
 
 def insert_sql(res: Resource) -> str:
-    """``INSERT OR REPLACE`` of one row into the same columns the engine writes."""
+    """``INSERT OR REPLACE`` of one row into the version-3 columns."""
     table = res.table()
-    names = insert_columns(table)
+    names = [*_V3_INTERNAL, *(n for n, _ in _v3_columns(table))]
     quoted = ", ".join(f'"{n}"' for n in names)
-    into = SQLITE.table(table.name)
-    return f"INSERT OR REPLACE INTO {into} ({quoted}) VALUES ({SQLITE.params(len(names))})"
+    marks = ", ".join("?" * len(names))
+    return f'INSERT OR REPLACE INTO "{table.folder}" ({quoted}) VALUES ({marks})'
 
 
 def row_maker(res: Resource) -> Callable[[int, int, str, object, tuple[object, ...]], Row]:
-    """``(company, id, data, version, typed values)`` to a row for `insert_sql`.
-
-    The engine's sinks own their internal columns (``_date``, ``_scan``, ...); the ones
-    known here get the record's value, any other stays NULL, so the baselines keep
-    writing the engine's table layout as it evolves.
-    """
-    table = res.table()
-    internal = insert_columns(table)[: len(insert_columns(table)) - len(table.columns)]
+    """``(company, id, data, version, typed values)`` to a row for `insert_sql`; the
+    internal columns the baselines do not know (``_date``, ``_scan``, ``_part``) stay
+    NULL."""
     known = {"company_id": 0, "id": 1, "data": 2, "_version": 3}
-    picks = [known.get(name) for name in internal]
+    picks = [known.get(name) for name in _V3_INTERNAL]
 
     def make(company: int, id_: int, data: str, version: object, typed: tuple[object, ...]) -> Row:
         given = (company, id_, data, version)
@@ -202,21 +234,15 @@ def row_maker(res: Resource) -> Callable[[int, int, str, object, tuple[object, .
     return make
 
 
-def _typed(table: Table, model: type[msgspec.Struct]) -> list[tuple[str, bool]]:
+def _typed(table: Table) -> list[tuple[str, bool]]:
     """(field name, is a reference) per typed column, in column order."""
-    names = {f.encode_name for f in msgspec.structs.fields(model)}
-    out = []
-    for column in table.columns:
-        base = column.name.removesuffix("_id")
-        ref = column.name.endswith("_id") and base in names and column.name not in names
-        out.append((base if ref else column.name, ref))
-    return out
+    return [(c.path[0], len(c.path) > 1) for c in table.columns]
 
 
 def dict_values(res: Resource) -> Callable[[dict[str, Any]], tuple[object, ...]]:
     """Typed column values of a record decoded by ``json`` (a dict)."""
     assert res.model is not None
-    typed = _typed(res.table(), res.model)
+    typed = _typed(res.table())
 
     def values(record: dict[str, Any]) -> tuple[object, ...]:
         out: list[object] = []
@@ -231,7 +257,7 @@ def dict_values(res: Resource) -> Callable[[dict[str, Any]], tuple[object, ...]]
 def struct_values(res: Resource) -> Callable[[Any], tuple[object, ...]]:
     """Typed column values of a record decoded into the resource's Struct."""
     assert res.model is not None
-    typed = _typed(res.table(), res.model)
+    typed = _typed(res.table())
     unset = msgspec.UNSET
 
     def values(obj: Any) -> tuple[object, ...]:
@@ -240,6 +266,8 @@ def struct_values(res: Resource) -> Callable[[Any], tuple[object, ...]]:
             value = getattr(obj, name)
             if ref:
                 value = getattr(value, "id", None)
+            elif isinstance(value, Decimal):  # version 3 stored amounts as floats
+                value = float(value)
             out.append(None if value is unset else value)
         return tuple(out)
 

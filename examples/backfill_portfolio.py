@@ -1,7 +1,9 @@
 """Back-fill an accountant's whole portfolio from Python, choosing fields with a Struct.
 
 Declaring a Struct is how you choose fields: the engine derives ``fields=`` from it, so
-only what you declare is fetched, decoded and given a typed column. Runs against the
+only what you declare is fetched, decoded and given a typed column (snake_case, of the
+field's type: ``Decimal`` amounts exact, `DateText` / ``datetime.date`` dates). Runs
+against the
 in-process simulator when TRIPLETEX_BASE_URL is not set, so it needs no account:
 
     python examples/backfill_portfolio.py [path/to/backfill.db]
@@ -15,6 +17,7 @@ import sqlite3
 import sys
 import tempfile
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import anyio
@@ -22,7 +25,7 @@ import msgspec
 import structlog
 from msgspec import UNSET, UnsetType
 
-from tripletex_async import RESOURCES, Ref, SyncOptions, TripletexClient, sync
+from tripletex_async import RESOURCES, DateText, Ref, SyncOptions, TripletexClient, sync
 from tripletex_async.sinks import SQLiteSink
 from tripletex_async.testing import (
     FakeTransport,
@@ -33,14 +36,14 @@ from tripletex_async.testing import (
 
 
 class Invoice(msgspec.Struct, kw_only=True, gc=False):
-    """The eight invoice fields this report needs (Tripletex's names and types)."""
+    """The eight invoice fields this report needs (Tripletex's names; amounts exact)."""
 
     id: int
     invoiceNumber: int | UnsetType | None = UNSET  # noqa: N815
-    invoiceDate: str | UnsetType | None = UNSET  # noqa: N815
-    invoiceDueDate: str | UnsetType | None = UNSET  # noqa: N815
-    amount: float | UnsetType | None = UNSET
-    amountOutstanding: float | UnsetType | None = UNSET  # noqa: N815
+    invoiceDate: DateText | UnsetType | None = UNSET  # noqa: N815
+    invoiceDueDate: DateText | UnsetType | None = UNSET  # noqa: N815
+    amount: Decimal | UnsetType | None = UNSET
+    amountOutstanding: Decimal | UnsetType | None = UNSET  # noqa: N815
     currency: Ref | UnsetType | None = UNSET
     customer: Ref | UnsetType | None = UNSET
 
@@ -82,13 +85,15 @@ async def backfill(db: Path) -> None:
         f"{len(report.companies)} companies, {total.records} records, "
         f"{total.requests} requests in {report.seconds:.2f} s; failed: {report.failed_companies}"
     )
+    # Column names need no quotes; SQLite sums money exactly in hundredths (``_minor``).
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT company_id, count(*), round(sum(amountOutstanding), 2) FROM invoice "
-            "GROUP BY company_id ORDER BY 3 DESC LIMIT 3"
+            "SELECT company_id, count(*), sum(amount_outstanding_minor) FROM invoice "
+            "WHERE invoice_due_date < '2025-07-01' GROUP BY company_id ORDER BY 3 DESC LIMIT 3"
         ).fetchall()
-    for company, invoices, outstanding in rows:
-        print(f"company {company}: {invoices} invoices, {outstanding} outstanding")
+    for company, invoices, minor in rows:
+        outstanding = Decimal(minor or 0).scaleb(-2)  # hundredths to kroner, exactly
+        print(f"company {company}: {invoices} invoices due by July, {outstanding} outstanding")
 
 
 def main() -> None:

@@ -55,6 +55,7 @@ from .engine._sync import SyncOptions as SyncOptions
 from .engine._sync import default_date_range as default_date_range
 from .engine._sync import sync as sync
 from .engine._windows import Window as Window
+from .models import DateText as DateText
 from .sinks import Sink as Sink
 from .sinks import SinkError as SinkError
 from .sinks._lease import Fence as Fence
@@ -82,6 +83,7 @@ __all__ = [
     "Connection",
     "ConnectionStatistics",
     "Credentials",
+    "DateText",
     "DecodeError",
     "EndpointError",
     "Fence",

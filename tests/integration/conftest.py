@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
-from tripletex_async import TripletexClient
+from tripletex_async import SyncReport, TripletexClient, sync
+from tripletex_async.sinks import Sink
 from tripletex_async.testing import (
     FakeConfig,
     FakeRequest,
     FakeResponse,
+    FakeTransport,
     FakeTripletex,
     Faults,
     Portfolio,
@@ -25,6 +27,8 @@ from tripletex_async.testing import (
     generate_portfolio,
     serve,
 )
+
+from ..expectations import FROM, TO
 
 Handler = Callable[[FakeRequest], Awaitable[FakeResponse]]
 Connect = Callable[..., AbstractAsyncContextManager[TripletexClient]]
@@ -92,3 +96,18 @@ def client_id(fake: FakeTripletex, nth: int = 0) -> int:
     """The id of the ``nth`` client company that has customers."""
     ids = [c["id"] for c in fake.portfolio.clients if fake.portfolio.count(c["id"], "customer") > 0]
     return int(ids[nth])
+
+
+async def sync_into(fake: FakeTripletex, sink: Sink, resources: list[Any]) -> SyncReport:
+    """``resources`` of every company of ``fake`` (in-process), dated FROM..TO, into
+    ``sink``, which the caller opens by this and closes."""
+    async with TripletexClient(
+        fake.credentials.consumer_token,
+        fake.credentials.employee_token,
+        base_url="http://tripletex.test/v2",
+        transport=FakeTransport(fake),
+        environ={},
+    ) as client:
+        return await sync(
+            client, sink, companies="all", resources=resources, date_from=FROM, date_to=TO
+        )

@@ -10,12 +10,13 @@ from typing import Any
 import msgspec
 import pytest
 
-from tripletex_async import RESOURCES, TripletexClient, sync
+from tripletex_async import RESOURCES
 from tripletex_async.sinks import JSONLSink, PostgresSink, ReadableSink, SQLiteSink
-from tripletex_async.testing import FakeTransport, FakeTripletex
+from tripletex_async.testing import FakeTripletex
 
-from ..expectations import FROM, TO, expected, stored
+from ..expectations import expected, stored
 from ..sinks.conftest import postgres_schema, postgres_url  # noqa: F401 - fixtures
+from .conftest import sync_into
 
 pytestmark = pytest.mark.anyio
 SOME = ["customer", "order", "ledger/posting", "ledger/vatType"]
@@ -44,25 +45,12 @@ async def sink(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         await made.aclose()
 
 
-async def run(fake: FakeTripletex, sink: ReadableSink, resources: list[Any]) -> Any:
-    async with TripletexClient(
-        fake.credentials.consumer_token,
-        fake.credentials.employee_token,
-        base_url="http://tripletex.test/v2",
-        transport=FakeTransport(fake),
-        environ={},
-    ) as client:
-        return await sync(
-            client, sink, companies="all", resources=resources, date_from=FROM, date_to=TO
-        )
-
-
 async def test_every_sink_holds_the_exact_data_and_reruns_on_checksums(
     fake: FakeTripletex, sink: ReadableSink
 ) -> None:
     """Records are exact in each sink; the rerun changes nothing and asks only 304s."""
-    assert (await run(fake, sink, SOME)).ok
-    again = await run(fake, sink, SOME)
+    assert (await sync_into(fake, sink, SOME)).ok
+    again = await sync_into(fake, sink, SOME)
     assert again.total().records == 0
     assert again.total().not_modified == again.total().windows
     for resource in SOME:
@@ -81,7 +69,7 @@ async def test_a_custom_struct_fetches_only_its_fields(fake: FakeTripletex, tmp_
     sink = SQLiteSink(tmp_path / "narrow.db")
     narrow = RESOURCES["customer"].with_model(CustomerName)
     try:
-        assert (await run(fake, sink, [narrow])).ok
+        assert (await sync_into(fake, sink, [narrow])).ok
         records = await sink.read("customer")
     finally:
         await sink.aclose()
@@ -95,7 +83,7 @@ async def test_raw_mode_keeps_every_field_as_fetched(fake: FakeTripletex, tmp_pa
     """fields=* records are stored whole: every field the simulator holds, but changes."""
     sink = SQLiteSink(tmp_path / "raw.db")
     try:
-        assert (await run(fake, sink, [RESOURCES["invoice"].raw()])).ok
+        assert (await sync_into(fake, sink, [RESOURCES["invoice"].raw()])).ok
         records = await sink.read("invoice")
     finally:
         await sink.aclose()

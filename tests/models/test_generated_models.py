@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from tripletex_async._spec import models_json
 from tripletex_async.models import (
     MODELS,
     Customer,
+    DateText,
     Employee,
     Invoice,
     Order,
@@ -58,11 +60,12 @@ def _fields(struct: type[msgspec.Struct]) -> dict[str, Any]:
 def _expected(model: str, field: str) -> Any:
     """The annotation the rules give ``model.field``, written out independently."""
     kind, spec_type, target, _ = DATA["models"][model][field]
-    scalar = {"integer": int, "number": float, "boolean": bool, "string": str}.get(
+    scalar = {"integer": int, "number": Decimal, "boolean": bool, "string": str}.get(
         spec_type.split(":")[0], dict[str, Any]
     )
     if kind == "scalar":
-        inner: Any = scalar
+        is_date = field == "date" or field.endswith("Date") or field.startswith("dateOf")
+        inner: Any = DateText if scalar is str and is_date else scalar
     elif kind == "array":
         inner = list[scalar]  # type: ignore[valid-type]
     elif (model, field) == ("Order", "orderLines"):
@@ -72,6 +75,14 @@ def _expected(model: str, field: str) -> Any:
         one: Any = Ref if "id" in DATA["models"][target] else dict[str, Any]
         inner = one if kind == "ref" else list[one]
     return inner | UnsetType | None
+
+
+def _builtins(value: Any) -> Any:
+    """``value`` as JSON values, decimals as the numbers they were."""
+    return msgspec.json.decode(_NUMBERS.encode(value))
+
+
+_NUMBERS = msgspec.json.Encoder(decimal_format="number")
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -128,7 +139,7 @@ def test_package_reexports_every_struct() -> None:
     """tripletex_async.models exports every generated Struct, Ref and MODELS, sorted."""
     names = tripletex_async.models.__all__
     assert names == sorted(names, key=_isort_key)
-    assert set(names) == {*STRUCTS, "MODELS", "Ref"}
+    assert set(names) == {*STRUCTS, "MODELS", "Ref", "DateText"}
     assert all(getattr(tripletex_async.models, name) is STRUCTS[name] for name in STRUCTS)
 
 
@@ -164,8 +175,9 @@ def test_field_types_follow_the_rules(name: str) -> None:
         (Customer, "name", str),
         (Customer, "id", int),
         (Customer, "bankAccounts", list[str]),
-        (Posting, "amount", float),
-        (Posting, "date", str),
+        (Posting, "amount", Decimal),
+        (Posting, "date", DateText),
+        (Posting, "description", str),
         (Invoice, "customer", Ref),
         (Invoice, "orders", list[Ref]),
         (Order, "orderLines", list[OrderLine]),
@@ -174,7 +186,8 @@ def test_field_types_follow_the_rules(name: str) -> None:
     ],
 )
 def test_concrete_field_types(struct: type[msgspec.Struct], field: str, expected: Any) -> None:
-    """A few fields checked by hand: str, int, float, bool, Ref, list[OrderLine], dict."""
+    """A few fields checked by hand: str, int, Decimal, DateText, bool, Ref,
+    list[OrderLine], dict."""
     assert _fields(struct)[field] == expected | UnsetType | None
 
 
@@ -261,9 +274,7 @@ def test_simulator_records_decode_without_loss(
     decoded = msgspec.json.Decoder(list[struct]).decode(msgspec.json.encode(records))  # type: ignore[valid-type]
     known = set(_fields(struct))
     assert records
-    assert msgspec.to_builtins(decoded) == [
-        {k: v for k, v in r.items() if k in known} for r in records
-    ]
+    assert _builtins(decoded) == [{k: v for k, v in r.items() if k in known} for r in records]
 
 
 @pytest.mark.anyio
@@ -292,7 +303,7 @@ async def test_expanded_order_lines_decode(portfolio: Portfolio, company: int) -
     for line in got:
         assert isinstance(line, OrderLine)
         expected = {k: v for k, v in lines[line.id].items() if k in known}
-        assert msgspec.to_builtins(line) == expected
+        assert _builtins(line) == expected
 
 
 # -- the contract with the real spec -------------------------------------------------------

@@ -13,6 +13,7 @@ import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -59,10 +60,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 INVOICE = Table(
     "invoice",
     (
-        Column("invoiceDate", "text"),
-        Column("customer_id", "integer"),
-        Column("amount", "real"),
-        Column("isPaid", "boolean"),
+        Column("invoice_date", "date", ("invoiceDate",)),
+        Column("customer_id", "integer", ("customer", "id")),
+        Column("amount", "decimal"),
+        Column("is_paid", "boolean", ("isPaid",)),
     ),
 )
 CUSTOMER = Table("customer", (Column("name", "text"),))
@@ -75,7 +76,7 @@ def record(id_: int, version: int = 1) -> bytes:
 
 def invoice(id_: int, date: str | None = "2024-01-15", version: int = 1) -> Row:
     """An `INVOICE` row: id, data, date and its four typed values."""
-    return (id_, record(id_, version), date, date, 100 + id_, 12.5, id_ % 2 == 0)
+    return (id_, record(id_, version), date, date, 100 + id_, Decimal("12.50"), id_ % 2 == 0)
 
 
 def customer(id_: int, version: int = 1) -> Row:

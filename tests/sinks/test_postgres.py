@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -57,10 +58,10 @@ async def test_typed_columns_have_postgres_types(sink: PostgresSink, postgres_ur
         "_scan": "text",
         "_version": "bigint",
         "_part": "text",
-        "invoiceDate": "text",
+        "invoice_date": "date",
         "customer_id": "bigint",
-        "amount": "double precision",
-        "isPaid": "boolean",
+        "amount": "numeric",
+        "is_paid": "boolean",
     }
 
 
@@ -68,8 +69,11 @@ async def test_many_rows_are_copied_in(sink: PostgresSink, postgres_url: str) ->
     """A large batch goes through COPY and lands whole, typed values included."""
     await sink.write([Batch(INVOICE, 1, [invoice(i) for i in range(3000)])])
     table = f'"{sink.schema}".invoice'
-    rows = query(postgres_url, f'SELECT count(*), sum(customer_id), bool_or("isPaid") FROM {table}')
-    assert rows == [(3000, sum(100 + i for i in range(3000)), True)]
+    rows = query(
+        postgres_url,
+        f"SELECT count(*), sum(customer_id), bool_or(is_paid), sum(amount) FROM {table}",
+    )
+    assert rows == [(3000, sum(100 + i for i in range(3000)), True, Decimal("37500.00"))]
 
 
 async def test_tables_live_in_the_chosen_schema(sink: PostgresSink, postgres_url: str) -> None:

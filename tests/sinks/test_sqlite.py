@@ -45,14 +45,17 @@ async def test_database_is_in_wal_mode(sink: SQLiteSink, path: Path) -> None:
 
 
 async def test_typed_columns_are_queryable(sink: SQLiteSink, path: Path) -> None:
-    """Typed columns hold the row's values under their API names."""
+    """Typed columns hold the row's values under snake_case names, with no quotes."""
     await sink.write([Batch(INVOICE, 1, [invoice(2, "2024-01-20")])])
-    rows = query(path, 'SELECT "invoiceDate", customer_id, amount, "isPaid" FROM invoice')
-    assert rows == [("2024-01-20", 102, 12.5, 1)]
+    rows = query(
+        path, "SELECT invoice_date, customer_id, amount, amount_minor, is_paid FROM invoice"
+    )
+    assert rows == [("2024-01-20", 102, 12.5, 1250, 1)]
 
 
 async def test_columns_have_their_affinities(sink: SQLiteSink, path: Path) -> None:
-    """Internal and typed columns get INTEGER, REAL and TEXT as the contract says."""
+    """Internal and typed columns get the declared types the contract says: a decimal is
+    REAL beside its exact INTEGER hundredths, dates DATE, booleans BOOLEAN."""
     types = {name: kind for _, name, kind, *_ in query(path, "PRAGMA table_info(invoice)")}
     assert types == {
         "company_id": "INTEGER",
@@ -62,10 +65,11 @@ async def test_columns_have_their_affinities(sink: SQLiteSink, path: Path) -> No
         "_scan": "TEXT",
         "_version": "INTEGER",
         "_part": "TEXT",
-        "invoiceDate": "TEXT",
+        "invoice_date": "DATE",
         "customer_id": "INTEGER",
         "amount": "REAL",
-        "isPaid": "INTEGER",
+        "amount_minor": "INTEGER",
+        "is_paid": "BOOLEAN",
     }
 
 

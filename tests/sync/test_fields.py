@@ -50,13 +50,14 @@ def test_extra_fields_are_added_once() -> None:
 
 
 def test_columns_are_scalars_and_reference_ids() -> None:
-    """Scalars keep their API name, references become <name>_id, lists are left out."""
+    """Scalars take their API name in snake_case, references become <name>_id, lists are
+    left out; each column knows where its value is in the JSON."""
     shape = row_shape(Order)
     assert shape.columns == (
         Column("number", "text"),
-        Column("isClosed", "boolean"),
-        Column("customer_id", "integer"),
-        Column("contact_id", "integer"),
+        Column("is_closed", "boolean", ("isClosed",)),
+        Column("customer_id", "integer", ("customer", "id")),
+        Column("contact_id", "integer", ("contact", "id")),
     )
 
 

@@ -6,7 +6,9 @@ become ``customer(id,name)``; a Struct holding nothing but ``id`` and ``url`` (`
 asked for by its bare name, which Tripletex answers with ``{id, url}``.
 
 The same walk gives the typed columns a SQL sink adds beside the JSON: scalar fields under
-their API name, references as ``<name>_id``.
+their name in snake_case, references as ``<name>_id``, each of the kind its Python type
+says: ``Decimal`` exact, ``datetime.date`` (or `DateText`, a string holding a date) a
+date, ``datetime.datetime`` a timestamp, enums and ``Literal`` text or integer.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from msgspec import inspect as mi
 
 from ..sinks._base import Column, ColumnKind
 from ..sinks._common import INTERNAL_COLUMNS
+from ..sinks._names import column_name, snake
 
 __all__ = ["RowShape", "fields_for", "fields_hash", "row_shape"]
 
@@ -33,18 +36,46 @@ _SCALAR_KINDS: dict[type[mi.Type], ColumnKind] = {
     mi.FloatType: "real",
     mi.StrType: "text",
     mi.BoolType: "boolean",
+    mi.DecimalType: "decimal",
+    mi.DateType: "date",
+    mi.DateTimeType: "timestamp",
 }
+#: JSON Schema formats of a string (``msgspec.Meta(extra_json_schema={"format": ...})``)
+#: that make its column a date or a timestamp.
+_STRING_FORMATS: dict[str, ColumnKind] = {"date": "date", "date-time": "timestamp"}
 
 
-def _strip(t: mi.Type) -> mi.Type:
-    """The type without ``None`` (msgspec already leaves ``UNSET`` out of unions)."""
+def _strip(t: mi.Type, *, keep_metadata: bool = False) -> mi.Type:
+    """The type without ``None`` (msgspec already leaves ``UNSET`` out of unions) and,
+    unless ``keep_metadata``, without its constraints."""
     if isinstance(t, mi.UnionType):
         rest = [x for x in t.types if not isinstance(x, mi.NoneType)]
         if len(rest) == 1:
-            return rest[0]
-    if isinstance(t, mi.Metadata):
+            return _strip(rest[0], keep_metadata=keep_metadata)
+    if isinstance(t, mi.Metadata) and not keep_metadata:
         return _strip(t.type)
     return t
+
+
+def _scalar_kind(t: mi.Type) -> tuple[ColumnKind, bool] | None:
+    """The column kind of a scalar type, and whether its value is an enum member (stored
+    as its value); ``None`` for anything else."""
+    t = _strip(t, keep_metadata=True)
+    if isinstance(t, mi.Metadata):
+        fmt = (t.extra_json_schema or {}).get("format")
+        inner = _strip(t.type)
+        if isinstance(inner, mi.StrType) and fmt in _STRING_FORMATS:
+            return _STRING_FORMATS[fmt], False
+        t = inner
+    if isinstance(t, mi.EnumType | mi.LiteralType):
+        values = [m.value for m in t.cls] if isinstance(t, mi.EnumType) else list(t.values)
+        if all(isinstance(v, str) for v in values):
+            return "text", isinstance(t, mi.EnumType)
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            return "integer", isinstance(t, mi.EnumType)
+        return None
+    kind = _SCALAR_KINDS.get(type(t))
+    return None if kind is None else (kind, False)
 
 
 def _struct_of(t: mi.Type) -> mi.StructType | None:
@@ -98,7 +129,8 @@ class RowShape:
 
 @functools.lru_cache(maxsize=256)
 def row_shape(model: type[msgspec.Struct]) -> RowShape:
-    """Typed columns of ``model``: scalars under their name, references as ``name_id``.
+    """Typed columns of ``model``: scalars under their name in snake_case, references as
+    ``name_id``.
 
     Lists and free-form objects stay in ``data`` only. Cached per Struct: building it
     costs milliseconds, and a portfolio sync asks once per company and resource.
@@ -109,14 +141,16 @@ def row_shape(model: type[msgspec.Struct]) -> RowShape:
     parts: list[str] = []
     for f in info.fields:
         t = _strip(f.type)
-        kind = _SCALAR_KINDS.get(type(t))
-        if kind is not None and f.encode_name not in _TAKEN:
-            columns.append(Column(f.encode_name, kind))
-            parts.append(f"(None if (v := o.{_attr(f.name)}) is U else v)")
+        scalar = _scalar_kind(f.type)
+        if scalar is not None and (name := column_name(f.encode_name)) not in _TAKEN:
+            kind, member = scalar
+            columns.append(Column(name, kind, (f.encode_name,)))
+            value = "v.value" if member else "v"
+            parts.append(f"(None if (v := o.{_attr(f.name)}) is U or v is None else {value})")
         elif isinstance(t, mi.StructType) and any(x.encode_name == "id" for x in t.fields):
-            name = f"{f.encode_name}_id"
+            name = f"{snake(f.encode_name)}_id"
             if name not in _TAKEN:
-                columns.append(Column(name, "integer"))
+                columns.append(Column(name, "integer", (f.encode_name, "id")))
                 parts.append(f"_id(o.{_attr(f.name)}, 'id', None)")
     return RowShape(tuple(columns), _compile(parts))
 

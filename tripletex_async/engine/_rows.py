@@ -7,6 +7,7 @@ row means the same whichever way it arrived.
 from __future__ import annotations
 
 import functools
+from datetime import date
 
 import msgspec
 
@@ -52,6 +53,8 @@ class RowBuilder:
             record_id, day = key.id, key.date
         if not isinstance(record_id, int):
             raise msgspec.ValidationError("a record without an integer `id`")
+        if isinstance(day, date):  # a Struct may declare its date field a datetime.date
+            day = day.isoformat()
         return record_id, day if isinstance(day, str) else None, self._shape.values(obj)
 
 

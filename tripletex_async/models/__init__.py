@@ -6,7 +6,9 @@ Every field is optional: a field the request did not ask for (``fields=``) stays
 ``msgspec.UNSET``, a JSON ``null`` decodes as None, and fields the Struct does not know
 are ignored, so a newer API version does not break decoding. References are `Ref`
 (``id`` + ``url``), except `Order.orderLines`, which are `OrderLine` (ask for
-``orderLines(*)``). Dates are the strings Tripletex sends (``""`` when empty).
+``orderLines(*)``). Amounts and other numbers are exact `decimal.Decimal`; dates are the
+strings Tripletex sends (`DateText`: ``""`` when empty), which the SQL sinks store as
+dates.
 ``changes`` is left out: ``fields=*`` does not return it.
 
 To fetch and decode only some fields, declare your own Struct with those fields and ask
@@ -51,6 +53,7 @@ from ._generated import SupplierInvoice as SupplierInvoice
 from ._generated import TimesheetEntry as TimesheetEntry
 from ._generated import VatType as VatType
 from ._generated import Voucher as Voucher
+from ._types import DateText as DateText
 
 __all__ = [
     "MODELS",
@@ -59,6 +62,7 @@ __all__ = [
     "Contact",
     "Currency",
     "Customer",
+    "DateText",
     "Department",
     "Employee",
     "Invoice",

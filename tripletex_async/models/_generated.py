@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from ..client._envelopes import Ref
+from ._types import DateText
 
 __all__ = [
     "MODELS",
@@ -53,7 +55,7 @@ class Customer(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     deliveryAddress: Ref | UnsetType | None = UNSET
     department: Ref | UnsetType | None = UNSET
     description: str | UnsetType | None = UNSET
-    discountPercentage: float | UnsetType | None = UNSET
+    discountPercentage: Decimal | UnsetType | None = UNSET
     displayName: str | UnsetType | None = UNSET
     email: str | UnsetType | None = UNSET
     emailAttachmentType: str | UnsetType | None = UNSET
@@ -156,7 +158,7 @@ class Employee(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     comments: str | UnsetType | None = UNSET
     companyId: int | UnsetType | None = UNSET
     creditorBankCountryId: int | UnsetType | None = UNSET
-    dateOfBirth: str | UnsetType | None = UNSET
+    dateOfBirth: DateText | UnsetType | None = UNSET
     department: Ref | UnsetType | None = UNSET
     displayName: str | UnsetType | None = UNSET
     dnumber: str | UnsetType | None = UNSET
@@ -204,54 +206,54 @@ class Product(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """Product, listed at /product (spec 2.74.00)."""
 
     account: Ref | UnsetType | None = UNSET
-    availableStock: float | UnsetType | None = UNSET
-    costExcludingVatCurrency: float | UnsetType | None = UNSET
-    costPrice: float | UnsetType | None = UNSET
+    availableStock: Decimal | UnsetType | None = UNSET
+    costExcludingVatCurrency: Decimal | UnsetType | None = UNSET
+    costPrice: Decimal | UnsetType | None = UNSET
     currency: Ref | UnsetType | None = UNSET
     department: Ref | UnsetType | None = UNSET
     description: str | UnsetType | None = UNSET
     discountGroup: Ref | UnsetType | None = UNSET
-    discountPrice: float | UnsetType | None = UNSET
+    discountPrice: Decimal | UnsetType | None = UNSET
     displayName: str | UnsetType | None = UNSET
     displayNumber: str | UnsetType | None = UNSET
     ean: str | UnsetType | None = UNSET
     elNumber: str | UnsetType | None = UNSET
-    expenses: float | UnsetType | None = UNSET
-    expensesInPercent: float | UnsetType | None = UNSET
+    expenses: Decimal | UnsetType | None = UNSET
+    expensesInPercent: Decimal | UnsetType | None = UNSET
     hasSupplierProductConnected: bool | UnsetType | None = UNSET
     hsnCode: str | UnsetType | None = UNSET
     id: int | UnsetType | None = UNSET
     image: Ref | UnsetType | None = UNSET
-    incomingStock: float | UnsetType | None = UNSET
+    incomingStock: Decimal | UnsetType | None = UNSET
     isDeletable: bool | UnsetType | None = UNSET
     isInactive: bool | UnsetType | None = UNSET
     isRoundPriceIncVat: bool | UnsetType | None = UNSET
     isStockItem: bool | UnsetType | None = UNSET
     mainSupplierProduct: Ref | UnsetType | None = UNSET
-    markupListPercentage: float | UnsetType | None = UNSET
-    markupNetPercentage: float | UnsetType | None = UNSET
-    minStockLevel: float | UnsetType | None = UNSET
+    markupListPercentage: Decimal | UnsetType | None = UNSET
+    markupNetPercentage: Decimal | UnsetType | None = UNSET
+    minStockLevel: Decimal | UnsetType | None = UNSET
     name: str | UnsetType | None = UNSET
     nrfNumber: str | UnsetType | None = UNSET
     number: str | UnsetType | None = UNSET
     orderLineDescription: str | UnsetType | None = UNSET
-    outgoingStock: float | UnsetType | None = UNSET
-    priceExcludingVatCurrency: float | UnsetType | None = UNSET
-    priceInTargetCurrency: float | UnsetType | None = UNSET
-    priceIncludingVatCurrency: float | UnsetType | None = UNSET
+    outgoingStock: Decimal | UnsetType | None = UNSET
+    priceExcludingVatCurrency: Decimal | UnsetType | None = UNSET
+    priceInTargetCurrency: Decimal | UnsetType | None = UNSET
+    priceIncludingVatCurrency: Decimal | UnsetType | None = UNSET
     productUnit: Ref | UnsetType | None = UNSET
-    profit: float | UnsetType | None = UNSET
-    profitInPercent: float | UnsetType | None = UNSET
-    purchasePriceCurrency: float | UnsetType | None = UNSET
+    profit: Decimal | UnsetType | None = UNSET
+    profitInPercent: Decimal | UnsetType | None = UNSET
+    purchasePriceCurrency: Decimal | UnsetType | None = UNSET
     resaleProduct: Ref | UnsetType | None = UNSET
-    stockOfGoods: float | UnsetType | None = UNSET
+    stockOfGoods: Decimal | UnsetType | None = UNSET
     supplier: Ref | UnsetType | None = UNSET
     url: str | UnsetType | None = UNSET
     vatType: Ref | UnsetType | None = UNSET
     version: int | UnsetType | None = UNSET
-    volume: float | UnsetType | None = UNSET
+    volume: Decimal | UnsetType | None = UNSET
     volumeUnit: str | UnsetType | None = UNSET
-    weight: float | UnsetType | None = UNSET
+    weight: Decimal | UnsetType | None = UNSET
     weightUnit: str | UnsetType | None = UNSET
 
 
@@ -263,19 +265,19 @@ class Project(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     attention: Ref | UnsetType | None = UNSET
     boligmappaAddress: Ref | UnsetType | None = UNSET
     contact: Ref | UnsetType | None = UNSET
-    contributionMarginPercent: float | UnsetType | None = UNSET
+    contributionMarginPercent: Decimal | UnsetType | None = UNSET
     currency: Ref | UnsetType | None = UNSET
     customer: Ref | UnsetType | None = UNSET
     customerName: str | UnsetType | None = UNSET
     deliveryAddress: Ref | UnsetType | None = UNSET
     department: Ref | UnsetType | None = UNSET
     description: str | UnsetType | None = UNSET
-    discountPercentage: float | UnsetType | None = UNSET
+    discountPercentage: Decimal | UnsetType | None = UNSET
     displayName: str | UnsetType | None = UNSET
     displayNameFormat: str | UnsetType | None = UNSET
-    endDate: str | UnsetType | None = UNSET
+    endDate: DateText | UnsetType | None = UNSET
     externalAccountsNumber: str | UnsetType | None = UNSET
-    fixedprice: float | UnsetType | None = UNSET
+    fixedprice: Decimal | UnsetType | None = UNSET
     forParticipantsOnly: bool | UnsetType | None = UNSET
     generalProjectActivitiesPerProjectOnly: bool | UnsetType | None = UNSET
     hierarchyLevel: int | UnsetType | None = UNSET
@@ -287,7 +289,7 @@ class Project(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     invoiceDueDateType: str | UnsetType | None = UNSET
     invoiceOnAccountVatHigh: bool | UnsetType | None = UNSET
     invoiceReceiverEmail: str | UnsetType | None = UNSET
-    invoiceReserveTotalAmountCurrency: float | UnsetType | None = UNSET
+    invoiceReserveTotalAmountCurrency: Decimal | UnsetType | None = UNSET
     invoicingPlan: list[Ref] | UnsetType | None = UNSET
     isClosed: bool | UnsetType | None = UNSET
     isFixedPrice: bool | UnsetType | None = UNSET
@@ -296,8 +298,8 @@ class Project(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     isPriceCeiling: bool | UnsetType | None = UNSET
     isReadyForInvoicing: bool | UnsetType | None = UNSET
     mainProject: Ref | UnsetType | None = UNSET
-    markUpFeesEarned: float | UnsetType | None = UNSET
-    markUpOrderLines: float | UnsetType | None = UNSET
+    markUpFeesEarned: Decimal | UnsetType | None = UNSET
+    markUpOrderLines: Decimal | UnsetType | None = UNSET
     name: str | UnsetType | None = UNSET
     number: str | UnsetType | None = UNSET
     numberOfProjectParticipants: int | UnsetType | None = UNSET
@@ -306,15 +308,15 @@ class Project(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     overdueNoticeEmail: str | UnsetType | None = UNSET
     participants: list[Ref] | UnsetType | None = UNSET
     preliminaryInvoice: Ref | UnsetType | None = UNSET
-    priceCeilingAmount: float | UnsetType | None = UNSET
+    priceCeilingAmount: Decimal | UnsetType | None = UNSET
     projectActivities: list[Ref] | UnsetType | None = UNSET
     projectCategory: Ref | UnsetType | None = UNSET
     projectHourlyRates: list[Ref] | UnsetType | None = UNSET
     projectManager: Ref | UnsetType | None = UNSET
     projectManagerNameAndNumber: str | UnsetType | None = UNSET
     reference: str | UnsetType | None = UNSET
-    startDate: str | UnsetType | None = UNSET
-    totalInvoicedOnAccountAmountAbsoluteCurrency: float | UnsetType | None = UNSET
+    startDate: DateText | UnsetType | None = UNSET
+    totalInvoicedOnAccountAmountAbsoluteCurrency: Decimal | UnsetType | None = UNSET
     url: str | UnsetType | None = UNSET
     useProductNetPrice: bool | UnsetType | None = UNSET
     vatType: Ref | UnsetType | None = UNSET
@@ -325,7 +327,7 @@ class Activity(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """Activity, listed at /activity (spec 2.74.00)."""
 
     activityType: str | UnsetType | None = UNSET
-    costPercentage: float | UnsetType | None = UNSET
+    costPercentage: Decimal | UnsetType | None = UNSET
     deletable: bool | UnsetType | None = UNSET
     description: str | UnsetType | None = UNSET
     displayName: str | UnsetType | None = UNSET
@@ -337,7 +339,7 @@ class Activity(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     isTask: bool | UnsetType | None = UNSET
     name: str | UnsetType | None = UNSET
     number: str | UnsetType | None = UNSET
-    rate: float | UnsetType | None = UNSET
+    rate: Decimal | UnsetType | None = UNSET
     url: str | UnsetType | None = UNSET
     version: int | UnsetType | None = UNSET
 
@@ -385,13 +387,13 @@ class Account(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
 class VatType(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """VatType, listed at /ledger/vatType (spec 2.74.00)."""
 
-    deductionPercentage: float | UnsetType | None = UNSET
+    deductionPercentage: Decimal | UnsetType | None = UNSET
     displayName: str | UnsetType | None = UNSET
     id: int | UnsetType | None = UNSET
     name: str | UnsetType | None = UNSET
     number: str | UnsetType | None = UNSET
     parentType: Ref | UnsetType | None = UNSET
-    percentage: float | UnsetType | None = UNSET
+    percentage: Decimal | UnsetType | None = UNSET
     url: str | UnsetType | None = UNSET
     version: int | UnsetType | None = UNSET
 
@@ -422,9 +424,9 @@ class Order(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     customerName: str | UnsetType | None = UNSET
     deliveryAddress: Ref | UnsetType | None = UNSET
     deliveryComment: str | UnsetType | None = UNSET
-    deliveryDate: str | UnsetType | None = UNSET
+    deliveryDate: DateText | UnsetType | None = UNSET
     department: Ref | UnsetType | None = UNSET
-    discountPercentage: float | UnsetType | None = UNSET
+    discountPercentage: Decimal | UnsetType | None = UNSET
     displayName: str | UnsetType | None = UNSET
     id: int | UnsetType | None = UNSET
     invoiceComment: str | UnsetType | None = UNSET
@@ -438,9 +440,9 @@ class Order(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     isShowOpenPostsOnInvoices: bool | UnsetType | None = UNSET
     isSubscription: bool | UnsetType | None = UNSET
     isSubscriptionAutoInvoicing: bool | UnsetType | None = UNSET
-    markUpOrderLines: float | UnsetType | None = UNSET
+    markUpOrderLines: Decimal | UnsetType | None = UNSET
     number: str | UnsetType | None = UNSET
-    orderDate: str | UnsetType | None = UNSET
+    orderDate: DateText | UnsetType | None = UNSET
     orderGroups: list[Ref] | UnsetType | None = UNSET
     orderLineSorting: str | UnsetType | None = UNSET
     orderLines: list[OrderLine] | UnsetType | None = UNSET
@@ -461,7 +463,7 @@ class Order(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     subscriptionInvoicingTimeType: str | UnsetType | None = UNSET
     subscriptionPeriodsOnInvoice: int | UnsetType | None = UNSET
     subscriptionPeriodsOnInvoiceType: str | UnsetType | None = UNSET
-    totalInvoicedOnAccountAmountAbsoluteCurrency: float | UnsetType | None = UNSET
+    totalInvoicedOnAccountAmountAbsoluteCurrency: Decimal | UnsetType | None = UNSET
     travelReports: list[Ref] | UnsetType | None = UNSET
     url: str | UnsetType | None = UNSET
     version: int | UnsetType | None = UNSET
@@ -470,12 +472,12 @@ class Order(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
 class OrderLine(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """OrderLine, expanded in Order.orderLines (spec 2.74.00)."""
 
-    amountExcludingVatCurrency: float | UnsetType | None = UNSET
-    amountIncludingVatCurrency: float | UnsetType | None = UNSET
-    count: float | UnsetType | None = UNSET
+    amountExcludingVatCurrency: Decimal | UnsetType | None = UNSET
+    amountIncludingVatCurrency: Decimal | UnsetType | None = UNSET
+    count: Decimal | UnsetType | None = UNSET
     currency: Ref | UnsetType | None = UNSET
     description: str | UnsetType | None = UNSET
-    discount: float | UnsetType | None = UNSET
+    discount: Decimal | UnsetType | None = UNSET
     displayName: str | UnsetType | None = UNSET
     id: int | UnsetType | None = UNSET
     inventory: Ref | UnsetType | None = UNSET
@@ -483,18 +485,18 @@ class OrderLine(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     isCharged: bool | UnsetType | None = UNSET
     isPicked: bool | UnsetType | None = UNSET
     isSubscription: bool | UnsetType | None = UNSET
-    markup: float | UnsetType | None = UNSET
+    markup: Decimal | UnsetType | None = UNSET
     order: Ref | UnsetType | None = UNSET
     orderGroup: Ref | UnsetType | None = UNSET
-    orderedQuantity: float | UnsetType | None = UNSET
-    pickedDate: str | UnsetType | None = UNSET
+    orderedQuantity: Decimal | UnsetType | None = UNSET
+    pickedDate: DateText | UnsetType | None = UNSET
     product: Ref | UnsetType | None = UNSET
     sortIndex: int | UnsetType | None = UNSET
     subscriptionPeriodEnd: str | UnsetType | None = UNSET
     subscriptionPeriodStart: str | UnsetType | None = UNSET
-    unitCostCurrency: float | UnsetType | None = UNSET
-    unitPriceExcludingVatCurrency: float | UnsetType | None = UNSET
-    unitPriceIncludingVatCurrency: float | UnsetType | None = UNSET
+    unitCostCurrency: Decimal | UnsetType | None = UNSET
+    unitPriceExcludingVatCurrency: Decimal | UnsetType | None = UNSET
+    unitPriceIncludingVatCurrency: Decimal | UnsetType | None = UNSET
     url: str | UnsetType | None = UNSET
     vatType: Ref | UnsetType | None = UNSET
     vendor: Ref | UnsetType | None = UNSET
@@ -504,27 +506,27 @@ class OrderLine(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
 class Invoice(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """Invoice, listed at /invoice (spec 2.74.00)."""
 
-    amount: float | UnsetType | None = UNSET
-    amountCurrency: float | UnsetType | None = UNSET
-    amountCurrencyOutstanding: float | UnsetType | None = UNSET
-    amountCurrencyOutstandingTotal: float | UnsetType | None = UNSET
-    amountExcludingVat: float | UnsetType | None = UNSET
-    amountExcludingVatCurrency: float | UnsetType | None = UNSET
-    amountOutstanding: float | UnsetType | None = UNSET
-    amountOutstandingTotal: float | UnsetType | None = UNSET
-    amountRoundoff: float | UnsetType | None = UNSET
-    amountRoundoffCurrency: float | UnsetType | None = UNSET
+    amount: Decimal | UnsetType | None = UNSET
+    amountCurrency: Decimal | UnsetType | None = UNSET
+    amountCurrencyOutstanding: Decimal | UnsetType | None = UNSET
+    amountCurrencyOutstandingTotal: Decimal | UnsetType | None = UNSET
+    amountExcludingVat: Decimal | UnsetType | None = UNSET
+    amountExcludingVatCurrency: Decimal | UnsetType | None = UNSET
+    amountOutstanding: Decimal | UnsetType | None = UNSET
+    amountOutstandingTotal: Decimal | UnsetType | None = UNSET
+    amountRoundoff: Decimal | UnsetType | None = UNSET
+    amountRoundoffCurrency: Decimal | UnsetType | None = UNSET
     comment: str | UnsetType | None = UNSET
     creditedInvoice: int | UnsetType | None = UNSET
     currency: Ref | UnsetType | None = UNSET
     customer: Ref | UnsetType | None = UNSET
-    deliveryDate: str | UnsetType | None = UNSET
+    deliveryDate: DateText | UnsetType | None = UNSET
     documentId: int | UnsetType | None = UNSET
     ehfSendStatus: str | UnsetType | None = UNSET
     id: int | UnsetType | None = UNSET
     invoiceComment: str | UnsetType | None = UNSET
-    invoiceDate: str | UnsetType | None = UNSET
-    invoiceDueDate: str | UnsetType | None = UNSET
+    invoiceDate: DateText | UnsetType | None = UNSET
+    invoiceDueDate: DateText | UnsetType | None = UNSET
     invoiceNumber: int | UnsetType | None = UNSET
     invoiceRemark: Ref | UnsetType | None = UNSET
     invoiceRemarks: str | UnsetType | None = UNSET
@@ -536,12 +538,12 @@ class Invoice(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     kid: str | UnsetType | None = UNSET
     orderLines: list[Ref] | UnsetType | None = UNSET
     orders: list[Ref] | UnsetType | None = UNSET
-    paidAmount: float | UnsetType | None = UNSET
+    paidAmount: Decimal | UnsetType | None = UNSET
     paymentTypeId: int | UnsetType | None = UNSET
     postings: list[Ref] | UnsetType | None = UNSET
     projectInvoiceDetails: list[Ref] | UnsetType | None = UNSET
     reminders: list[Ref] | UnsetType | None = UNSET
-    sumRemits: float | UnsetType | None = UNSET
+    sumRemits: Decimal | UnsetType | None = UNSET
     travelReports: list[Ref] | UnsetType | None = UNSET
     url: str | UnsetType | None = UNSET
     version: int | UnsetType | None = UNSET
@@ -551,21 +553,21 @@ class Invoice(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
 class SupplierInvoice(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """SupplierInvoice, listed at /supplierInvoice (spec 2.74.00)."""
 
-    amount: float | UnsetType | None = UNSET
-    amountCurrency: float | UnsetType | None = UNSET
-    amountExcludingVat: float | UnsetType | None = UNSET
-    amountExcludingVatCurrency: float | UnsetType | None = UNSET
+    amount: Decimal | UnsetType | None = UNSET
+    amountCurrency: Decimal | UnsetType | None = UNSET
+    amountExcludingVat: Decimal | UnsetType | None = UNSET
+    amountExcludingVatCurrency: Decimal | UnsetType | None = UNSET
     approvalListElements: list[Ref] | UnsetType | None = UNSET
     currency: Ref | UnsetType | None = UNSET
     id: int | UnsetType | None = UNSET
-    invoiceDate: str | UnsetType | None = UNSET
-    invoiceDueDate: str | UnsetType | None = UNSET
+    invoiceDate: DateText | UnsetType | None = UNSET
+    invoiceDueDate: DateText | UnsetType | None = UNSET
     invoiceNumber: str | UnsetType | None = UNSET
     isCreditNote: bool | UnsetType | None = UNSET
     kidOrReceiverReference: str | UnsetType | None = UNSET
     orderLines: list[Ref] | UnsetType | None = UNSET
     originalInvoiceDocumentId: int | UnsetType | None = UNSET
-    outstandingAmount: float | UnsetType | None = UNSET
+    outstandingAmount: Decimal | UnsetType | None = UNSET
     payments: list[Ref] | UnsetType | None = UNSET
     supplier: Ref | UnsetType | None = UNSET
     url: str | UnsetType | None = UNSET
@@ -577,7 +579,7 @@ class Voucher(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     """Voucher, listed at /ledger/voucher (spec 2.74.00)."""
 
     attachment: Ref | UnsetType | None = UNSET
-    date: str | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
     description: str | UnsetType | None = UNSET
     displayName: str | UnsetType | None = UNSET
     document: Ref | UnsetType | None = UNSET
@@ -603,17 +605,17 @@ class Posting(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
 
     account: Ref | UnsetType | None = UNSET
     amortizationAccount: Ref | UnsetType | None = UNSET
-    amortizationEndDate: str | UnsetType | None = UNSET
-    amortizationStartDate: str | UnsetType | None = UNSET
-    amount: float | UnsetType | None = UNSET
-    amountCurrency: float | UnsetType | None = UNSET
-    amountGross: float | UnsetType | None = UNSET
-    amountGrossCurrency: float | UnsetType | None = UNSET
+    amortizationEndDate: DateText | UnsetType | None = UNSET
+    amortizationStartDate: DateText | UnsetType | None = UNSET
+    amount: Decimal | UnsetType | None = UNSET
+    amountCurrency: Decimal | UnsetType | None = UNSET
+    amountGross: Decimal | UnsetType | None = UNSET
+    amountGrossCurrency: Decimal | UnsetType | None = UNSET
     asset: Ref | UnsetType | None = UNSET
     closeGroup: Ref | UnsetType | None = UNSET
     currency: Ref | UnsetType | None = UNSET
     customer: Ref | UnsetType | None = UNSET
-    date: str | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
     department: Ref | UnsetType | None = UNSET
     description: str | UnsetType | None = UNSET
     employee: Ref | UnsetType | None = UNSET
@@ -629,8 +631,8 @@ class Posting(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
     postingRuleId: int | UnsetType | None = UNSET
     product: Ref | UnsetType | None = UNSET
     project: Ref | UnsetType | None = UNSET
-    quantityAmount1: float | UnsetType | None = UNSET
-    quantityAmount2: float | UnsetType | None = UNSET
+    quantityAmount1: Decimal | UnsetType | None = UNSET
+    quantityAmount2: Decimal | UnsetType | None = UNSET
     quantityType1: Ref | UnsetType | None = UNSET
     quantityType2: Ref | UnsetType | None = UNSET
     row: int | UnsetType | None = UNSET
@@ -651,19 +653,19 @@ class TimesheetEntry(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False)
 
     activity: Ref | UnsetType | None = UNSET
     chargeable: bool | UnsetType | None = UNSET
-    chargeableHours: float | UnsetType | None = UNSET
+    chargeableHours: Decimal | UnsetType | None = UNSET
     comment: str | UnsetType | None = UNSET
-    date: str | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
     employee: Ref | UnsetType | None = UNSET
-    hourlyCost: float | UnsetType | None = UNSET
-    hourlyCostPercentage: float | UnsetType | None = UNSET
-    hourlyRate: float | UnsetType | None = UNSET
-    hours: float | UnsetType | None = UNSET
+    hourlyCost: Decimal | UnsetType | None = UNSET
+    hourlyCostPercentage: Decimal | UnsetType | None = UNSET
+    hourlyRate: Decimal | UnsetType | None = UNSET
+    hours: Decimal | UnsetType | None = UNSET
     id: int | UnsetType | None = UNSET
     invoice: Ref | UnsetType | None = UNSET
     locked: bool | UnsetType | None = UNSET
     project: Ref | UnsetType | None = UNSET
-    projectChargeableHours: float | UnsetType | None = UNSET
+    projectChargeableHours: Decimal | UnsetType | None = UNSET
     timeClocks: list[Ref] | UnsetType | None = UNSET
     url: str | UnsetType | None = UNSET
     version: int | UnsetType | None = UNSET

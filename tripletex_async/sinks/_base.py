@@ -8,14 +8,19 @@ leaves either both or neither.
 
 Table contract (SQL sinks; other sinks keep the same information):
 
-- one table per resource named `Table.name` (``ledger/posting`` -> ``ledger_posting``);
+- one table per resource named `Table.name`: the API path in snake_case
+  (``ledger/vatType`` -> ``ledger_vat_type``; ``order`` -> ``orders``, see `_names`);
 - key columns ``company_id`` and ``id`` (unique together), ``data`` (the record's JSON
   exactly as fetched), ``_date`` (the resource's window date, for dated resources),
   ``_scan`` (the id of the window scan that last wrote the row), ``_version`` (the
   record's integer ``version``, NULL when it has none; see `Batch.only_newer`) and
   ``_part`` (the partition of the query that last wrote the row, see `Batch.partition`);
-- one typed column per `Column` (scalars under their API name, references as
-  ``<name>_id``), all nullable;
+- one typed column per `Column` (scalars under their name in snake_case, references as
+  ``<name>_id``), all nullable, of the column's `ColumnKind`: exact decimals, dates,
+  timestamps, booleans and 64-bit integers where the database has them (SQLite, which has
+  no exact decimal, stores a decimal column twice: ``<name>`` as REAL and
+  ``<name>_minor``, the value in hundredths as an INTEGER, NULL when it has more than
+  two decimals);
 - a state table ``_tripletex_state`` keyed by `StateKey`, and ``_tripletex_meta`` holding
   the schema version.
 """
@@ -28,8 +33,10 @@ from typing import Literal, Protocol, runtime_checkable
 
 from ..client._errors import TripletexError
 from ._lease import Fence
+from ._names import table_name
 
 __all__ = [
+    "COLUMN_KINDS",
     "SCHEMA_VERSION",
     "Batch",
     "Column",
@@ -51,9 +58,20 @@ __all__ = [
 #: record's JSON when a version-1 store is migrated.
 #: 3: the ``_part`` column (JSONL: a sixth element), the state key's ``partition`` and
 #: the state's ``verified_at``.
-SCHEMA_VERSION = 3
+#: 4: snake_case table and typed column names, exact types (decimal, date, timestamp);
+#: the typed columns of a migrated table are filled again from its stored JSON.
+SCHEMA_VERSION = 4
 
-ColumnKind = Literal["integer", "real", "text", "boolean"]
+#: What a typed column holds. ``decimal`` is exact (`decimal.Decimal` in Python);
+#: ``real`` is a float (a user Struct's ``float`` field); ``date`` an ISO date (a
+#: `datetime.date`, or text as Tripletex sends it, ``""`` meaning none); ``timestamp`` a
+#: date and time (naive ones are Tripletex's local time, Europe/Oslo).
+ColumnKind = Literal["integer", "real", "decimal", "text", "boolean", "date", "timestamp"]
+
+#: Every `ColumnKind`, for checks.
+COLUMN_KINDS: frozenset[str] = frozenset(
+    {"integer", "real", "decimal", "text", "boolean", "date", "timestamp"}
+)
 
 #: One record: ``(id, data, date, *typed values)``. ``data`` is the record's JSON as
 #: fetched; ``date`` is its window date (``None`` for undated resources); typed values
@@ -65,17 +83,20 @@ class SinkError(TripletexError):
     """A sink could not open, migrate, read or write (the message says which and why)."""
 
 
-def table_name(resource: str) -> str:
-    """The table of a resource: its API path with ``/`` replaced by ``_``."""
-    return resource.replace("/", "_")
-
-
 @dataclass(frozen=True, slots=True)
 class Column:
     """A typed column derived from a scalar field or a reference (``customer_id``)."""
 
     name: str
     kind: ColumnKind
+    #: Where its value is in the record's JSON: ``("invoiceDate",)``,
+    #: ``("customer", "id")``; empty means ``(name,)``. A sink fills a column it adds to
+    #: a table that already holds rows from this path of each row's ``data``.
+    path: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            object.__setattr__(self, "path", (self.name,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +108,14 @@ class Table:
 
     @property
     def name(self) -> str:
-        """``ledger/posting`` -> ``ledger_posting``."""
+        """The table's name: ``ledger/vatType`` -> ``ledger_vat_type`` (`table_name`)."""
         return table_name(self.resource)
+
+    @property
+    def folder(self) -> str:
+        """The API path with ``/`` as ``_`` (``ledger_vatType``): the name of the
+        resource's directory in a file sink, which keeps the API's names like ``data``."""
+        return self.resource.replace("/", "_")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from typing import TypeVar
 import anyio
 import msgspec
 
-from ._base import SCHEMA_VERSION, Batch, SinkError, StateKey, Table
+from ._base import COLUMN_KINDS, SCHEMA_VERSION, Batch, SinkError, StateKey, Table
 from ._lease import Fence
 
 __all__ = [
@@ -98,9 +98,15 @@ def check_table(table: Table) -> None:
         check_name(column.name, f"column name in {table.name}")
         if column.name in seen:
             raise SinkError(f"{table.name}: column {column.name!r} is reserved or repeated")
-        if column.kind not in ("integer", "real", "text", "boolean"):
+        if column.kind not in COLUMN_KINDS:
             raise SinkError(f"{table.name}.{column.name}: unknown column kind {column.kind!r}")
+        for step in column.path:
+            check_name(step, f"JSON path of {table.name}.{column.name}")
         seen.add(column.name)
+        if column.kind == "decimal":  # SQLite stores it twice (see _sql_columns)
+            if column.name + "_minor" in seen:
+                raise SinkError(f"{table.name}: column {column.name}_minor is repeated")
+            seen.add(column.name + "_minor")
 
 
 #: A checked row: ``(id, data, date, version, typed values)``.

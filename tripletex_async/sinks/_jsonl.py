@@ -3,8 +3,9 @@
 Layout under the sink's directory::
 
     _state.json                  commit point: committed file lengths, window states
-    <table>/<company_id>.jsonl   one record's JSON per line, as fetched (the lake)
-    _index/<table>/<company_id>.jsonl
+    <folder>/<company_id>.jsonl  one record's JSON per line, as fetched (the lake);
+                                 <folder> is the API path, / as _ (`Table.folder`)
+    _index/<folder>/<company_id>.jsonl
                                  [id, date, scan, false, version] per written record,
                                  [id, null, null, true] per deletion: what
                                  delete_unseen and only_newer need
@@ -141,7 +142,7 @@ class _Changes:
 class JSONLSink(SinkBase):
     """Records as JSON Lines under ``directory``, for data lakes and pipes.
 
-    ``<directory>/<table>/<company_id>.jsonl`` holds one record per line exactly as fetched
+    ``<directory>/<folder>/<company_id>.jsonl`` holds one record per line exactly as fetched
     (line breaks, which JSON only allows between tokens, become spaces); each record's JSON
     must carry its ``id``. Until compaction a file is a log: a changed record appears again,
     a deleted one as ``{"id": N, "_deleted": true}``; `read` always gives the compacted
@@ -183,7 +184,7 @@ class JSONLSink(SinkBase):
     async def read(self, resource: str) -> dict[tuple[int, int], bytes]:
         """Every live record of ``resource`` (last version, deletions applied)."""
         async with self._using():
-            return await self._run(partial(self._read, Table(resource).name), "read from")
+            return await self._run(partial(self._read, Table(resource).folder), "read from")
 
     async def compact(self) -> None:
         """Rewrite every file that needs it to one line per live record, in id order."""
@@ -241,7 +242,7 @@ class JSONLSink(SinkBase):
         states = {s.key: s for s in self._committed().states}
         for batch in batches:
             self._check_batch(batch)
-            key = (batch.table.name, batch.company_id)
+            key = (batch.table.folder, batch.company_id)
             path = _data_path(*key)
             if path not in changes:
                 changes[path] = _Changes(*key, self._live.setdefault(key, {}))
@@ -254,7 +255,7 @@ class JSONLSink(SinkBase):
 
     def _open(self, tables: Sequence[Table]) -> None:
         for table in tables:
-            if table.name == _INDEX:
+            if table.folder == _INDEX:
                 raise SinkError(f"a JSONLSink cannot hold a table named {_INDEX}")
         if self._state is None:
             state = self._load_state_file(tables)
@@ -265,8 +266,10 @@ class JSONLSink(SinkBase):
             self._state = self._migrate(state)
         committed = self._state.files
         for table in tables:
-            _files.remove_strays(self.directory, [table.name, _index_path(table.name)], committed)
-            self._load_index(table.name)
+            _files.remove_strays(
+                self.directory, [table.folder, _index_path(table.folder)], committed
+            )
+            self._load_index(table.folder)
 
     def _load_state_file(self, tables: Sequence[Table]) -> _StateFile:
         path = self.directory / _STATE
@@ -274,10 +277,10 @@ class JSONLSink(SinkBase):
             for table in tables:
                 if any(
                     _DATA_FILE.fullmatch(p.name)
-                    for p in _files.listing(self.directory / table.name)
+                    for p in _files.listing(self.directory / table.folder)
                 ):
                     raise SinkError(
-                        f"{self.directory / table.name} holds files but {path} is missing: "
+                        f"{self.directory / table.folder} holds files but {path} is missing: "
                         "not written by JSONLSink, refusing to touch it"
                     )
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -442,6 +445,9 @@ def _nothing_to_restate(directory: Path, state: _StateFile) -> _StateFile:
 
 _MIGRATIONS: tuple[Callable[[Path, _StateFile], _StateFile], ...] = (
     _add_versions,
+    _nothing_to_restate,
+    # Version 3 to 4 renamed the SQL sinks' tables and columns; files keep the API's
+    # names (`Table.folder`) and hold no typed columns.
     _nothing_to_restate,
 )
 

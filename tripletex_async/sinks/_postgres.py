@@ -278,7 +278,12 @@ class PostgresSink(SinkBase):
             row = await cursor.fetchone()
             stored = None if row is None else stored_version(row[0])
             existing = await self._existing_columns(cursor)
-            for statement, params in _sql.open_statements(d, stored, tables, existing):
+            migrations = _sql.migration_statements(d, stored, existing)
+            for statement in migrations:
+                await cursor.execute(statement)
+            if migrations:
+                existing = await self._existing_columns(cursor)
+            for statement, params in _sql.table_statements(d, tables, existing):
                 await cursor.execute(statement, params)
 
     async def _ensure_schema(self, cursor: AsyncCursor[Any]) -> None:
@@ -307,7 +312,7 @@ class PostgresSink(SinkBase):
             await self._check_fences(batches, cursor)
             for batch in batches:
                 self._check_batch(batch)
-                rows = _sql.upsert_rows(batch)
+                rows = _sql.upsert_rows(self._dialect, batch)
                 if rows:
                     await self._upsert(cursor, batch, rows, stages)
                 for statement, params in _sql.after_upsert(self._dialect, batch):
@@ -322,7 +327,7 @@ class PostgresSink(SinkBase):
     ) -> None:
         """COPY ``rows`` into a temporary table, then upsert them all in one statement."""
         d, table = self._dialect, batch.table
-        columns = ", ".join(_sql.ident(name) for name in _sql.insert_columns(table))
+        columns = ", ".join(_sql.ident(name) for name in _sql.insert_columns(d, table))
         shape = (table.name, table.columns)
         stage = stages.get(shape)
         if stage is None:
@@ -340,7 +345,7 @@ class PostgresSink(SinkBase):
                 await copy.write_row(row)
         await cursor.execute(
             f"{_sql.upsert_tail(d, table)} SELECT {columns} FROM {stage}"
-            f"{_sql.upsert_conflict(table, only_newer=batch.only_newer)}"
+            f"{_sql.upsert_conflict(d, table, only_newer=batch.only_newer)}"
         )
 
 

@@ -1,8 +1,8 @@
 """SQL shared by the SQLite and PostgreSQL sinks: DDL, upserts, deletions and state.
 
 Statements differ between the two only in parameter style, column types and the schema
-qualifier, which a `Dialect` carries. Every identifier passes `ident` (checked, quoted);
-every value is a parameter.
+qualifier, which a `Dialect` carries; how each typed column is stored is `_sql_columns`'.
+Every identifier passes `ident` (checked, quoted); every value is a parameter.
 """
 
 from __future__ import annotations
@@ -12,7 +12,16 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from ._base import SCHEMA_VERSION, Batch, ColumnKind, SinkError, StateKey, Table, WindowState
+from ._base import (
+    SCHEMA_VERSION,
+    Batch,
+    Column,
+    ColumnKind,
+    SinkError,
+    StateKey,
+    Table,
+    WindowState,
+)
 from ._common import (
     INTERNAL_COLUMNS,
     check_name,
@@ -20,6 +29,8 @@ from ._common import (
     pending_migrations,
     row_scan,
 )
+from ._names import table_name
+from ._sql_columns import converter, derive, physical
 
 __all__ = [
     "MIGRATIONS",
@@ -34,12 +45,13 @@ __all__ = [
     "insert_columns",
     "meta_query",
     "meta_upsert",
-    "open_statements",
+    "migration_statements",
     "postgres_dialect",
     "read_query",
     "state_from_row",
     "state_query",
     "table_ddl",
+    "table_statements",
     "upsert_conflict",
     "upsert_rows",
     "upsert_tail",
@@ -79,6 +91,8 @@ Statement = tuple[str, list[tuple[object, ...]]]
 class Dialect:
     """How one database spells parameters, types and table names."""
 
+    #: ``"sqlite"`` or ``"postgres"``: how typed columns are stored (`_sql_columns`).
+    engine: str
     param: str
     types: Mapping[ColumnKind, str]
     data_type: str
@@ -106,8 +120,19 @@ class Dialect:
 
 
 SQLITE: Final = Dialect(
+    engine="sqlite",
     param="?",
-    types={"integer": "INTEGER", "real": "REAL", "text": "TEXT", "boolean": "INTEGER"},
+    # Declared types BI tools read; SQLite stores dates and timestamps as ISO text and
+    # booleans as 0/1 (a decimal is two columns, see `_sql_columns`).
+    types={
+        "integer": "INTEGER",
+        "real": "REAL",
+        "decimal": "REAL",
+        "text": "TEXT",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        "timestamp": "TIMESTAMP",
+    },
     data_type="TEXT",
     not_in_ids="id NOT IN (SELECT value FROM json_each(?))",
     ids_as_json=True,
@@ -122,12 +147,16 @@ SQLITE: Final = Dialect(
 def postgres_dialect(schema: str) -> Dialect:
     """PostgreSQL with every table in ``schema``."""
     return Dialect(
+        engine="postgres",
         param="%s",
         types={
             "integer": "bigint",
             "real": "double precision",
+            "decimal": "numeric",
             "text": "text",
             "boolean": "boolean",
+            "date": "date",
+            "timestamp": "timestamptz",
         },
         data_type="jsonb",
         data_out='"data"::text',
@@ -211,28 +240,74 @@ def _add_partitions(d: Dialect, existing: Mapping[str, Collection[str]]) -> list
     ]
 
 
+def _snake_case(d: Dialect, existing: Mapping[str, Collection[str]]) -> list[str]:
+    """Version 3 to 4: resource tables take their snake_case names (`table_name`:
+    ``supplierInvoice`` -> ``supplier_invoice``, ``order`` -> ``orders``) and lose their
+    typed columns (camelCase, floats for amounts, text for dates), which `table_statements`
+    adds back under the new names and types, filled from each row's JSON, whenever the
+    table is opened. Rows, their internal columns and the window states stay as they are:
+    nothing is fetched again."""
+    out: list[str] = []
+    renamed: dict[str, str] = {}
+    for name, columns in sorted(existing.items()):
+        if not _RESOURCE_TABLE.issubset(columns):
+            continue
+        new = table_name(name)
+        if new in renamed.values() or (new != name and new.lower() in _lower(existing)):
+            raise SinkError(f"cannot rename table {name} to {new}: {new} exists")
+        renamed[name] = new
+        out.append(f"DROP INDEX IF EXISTS {d.prefix}{ident(name + '_company_date')}")
+        typed = [c for c in sorted(columns) if c not in INTERNAL_COLUMNS]
+        if d.rebuild_to_change_key:
+            old = d.table(name + "__v3")
+            base = _column_list(INTERNAL_COLUMNS)
+            out += [
+                f"ALTER TABLE {d.table(name)} RENAME TO {ident(name + '__v3')}",
+                table_ddl(d, new, ())[0],
+                f"INSERT INTO {d.table(new)} ({base}) SELECT {base} FROM {old}",
+                f"DROP TABLE {old}",
+            ]
+        else:
+            out += [f"ALTER TABLE {d.table(name)} DROP COLUMN {ident(c)}" for c in typed]
+            if new != name:
+                out.append(f"ALTER TABLE {d.table(name)} RENAME TO {ident(new)}")
+        out.append(table_ddl(d, new, ())[1])
+    return out
+
+
+def _lower(existing: Mapping[str, Collection[str]]) -> set[str]:
+    return {name.lower() for name in existing}
+
+
 MIGRATIONS: Final[tuple[Callable[[Dialect, Mapping[str, Collection[str]]], list[str]], ...]] = (
     _add_version_column,
     _add_partitions,
+    _snake_case,
 )
 
 
-def open_statements(
-    d: Dialect, stored: int | None, tables: Sequence[Table], existing: Mapping[str, Collection[str]]
-) -> list[tuple[str, tuple[object, ...]]]:
-    """What `Sink.open` runs once the meta and state tables exist (`base_ddl`).
-
-    ``stored`` is the stored schema version (``None``: a new database, nothing to migrate);
-    ``existing`` maps every table of the database (schema) to its columns. A newer version
-    is refused.
-    """
+def migration_statements(
+    d: Dialect, stored: int | None, existing: Mapping[str, Collection[str]]
+) -> list[str]:
+    """What `Sink.open` runs first, once the meta and state tables exist (`base_ddl`):
+    the migrations from schema version ``stored`` (``None``: a new database, nothing to
+    migrate). ``existing`` maps every table of the database (schema) to its columns. A
+    newer version is refused. The sink then reads the columns again for
+    `table_statements`."""
     where = f"the database (schema {d.prefix[:-1]})" if d.prefix else "the database"
     steps = pending_migrations(SCHEMA_VERSION if stored is None else stored, MIGRATIONS, where)
-    plan: list[tuple[str, tuple[object, ...]]]
-    plan = [(sql, ()) for step in steps for sql in step(d, existing)]
+    return [sql for step in steps for sql in step(d, existing)]
+
+
+def table_statements(
+    d: Dialect, tables: Sequence[Table], existing: Mapping[str, Collection[str]]
+) -> list[tuple[str, tuple[object, ...]]]:
+    """Create the tables of ``tables`` that do not exist, add the typed columns missing
+    from those that do (filled from each row's JSON), and store the schema version."""
+    plan: list[tuple[str, tuple[object, ...]]] = []
     for table in tables:
         columns = existing.get(table.name)
-        plan += [(sql, ()) for sql in table_ddl(d, table)]
+        plan += [(sql, ()) for sql in table_ddl(d, table.name, table.columns)]
         plan += [(sql, ()) for sql in add_columns(d, table, columns)] if columns else []
     plan.append((meta_upsert(d, "schema_version"), (str(SCHEMA_VERSION),)))
     return plan
@@ -255,41 +330,66 @@ def meta_upsert(d: Dialect, key: MetaKey) -> str:
     )
 
 
-def table_ddl(d: Dialect, table: Table) -> list[str]:
+def table_ddl(d: Dialect, name: str, columns: Sequence[Column]) -> list[str]:
     """Create a resource's table, with every column it has today, and its date index."""
-    typed = "".join(f", {ident(c.name)} {d.types[c.kind]}" for c in table.columns)
+    typed = "".join(f", {ident(n)} {sql_type}" for n, sql_type in _physical(d, columns))
     integer = d.types["integer"]
     return [
-        f"CREATE TABLE IF NOT EXISTS {d.table(table.name)} ("
+        f"CREATE TABLE IF NOT EXISTS {d.table(name)} ("
         f"company_id {integer} NOT NULL, id {integer} NOT NULL, data {d.data_type} NOT NULL, "
         f'"_date" TEXT, "_scan" TEXT, "_version" {integer}, "_part" TEXT{typed}, '
         "PRIMARY KEY (company_id, id))",
-        f"CREATE INDEX IF NOT EXISTS {ident(table.name + '_company_date')} "
-        f'ON {d.table(table.name)} (company_id, "_date")',
+        f"CREATE INDEX IF NOT EXISTS {ident(name + '_company_date')} "
+        f'ON {d.table(name)} (company_id, "_date")',
     ]
+
+
+def _physical(d: Dialect, columns: Sequence[Column]) -> list[tuple[str, str]]:
+    return [p for c in columns for p in physical(d.engine, c, d.types)]
 
 
 def add_columns(d: Dialect, table: Table, existing: Collection[str]) -> list[str]:
-    """Add the columns of ``table`` missing from ``existing`` (nothing is ever dropped)."""
+    """Add the columns of ``table`` missing from ``existing`` and fill them from each
+    row's JSON, as a sync would have (nothing is ever dropped)."""
+    added: list[tuple[str, str, str]] = [
+        (name, sql_type, expression)
+        for column in table.columns
+        for (name, sql_type), expression in zip(
+            physical(d.engine, column, d.types), derive(d.engine, column), strict=True
+        )
+        if name not in existing
+    ]
+    if not added:
+        return []
+    target = d.table(table.name)
+    fill = ", ".join(f"{ident(name)} = {expression}" for name, _, expression in added)
     return [
-        f"ALTER TABLE {d.table(table.name)} ADD COLUMN {ident(c.name)} {d.types[c.kind]}"
-        for c in table.columns
-        if c.name not in existing
+        *(
+            f"ALTER TABLE {target} ADD COLUMN {ident(name)} {sql_type}"
+            for name, sql_type, _ in added
+        ),
+        f"UPDATE {target} SET {fill}",
     ]
 
 
-def insert_columns(table: Table) -> list[str]:
+def insert_columns(d: Dialect, table: Table) -> list[str]:
     """The columns an upsert writes, in the order of `upsert_rows`' tuples."""
-    return [*INTERNAL_COLUMNS, *(c.name for c in table.columns)]
+    return [*INTERNAL_COLUMNS, *(name for name, _ in _physical(d, table.columns))]
 
 
-def upsert_rows(batch: Batch) -> list[tuple[object, ...]]:
+def upsert_rows(d: Dialect, batch: Batch) -> list[tuple[object, ...]]:
     """The batch's rows as parameter tuples for `insert_columns` (one per id, last wins)."""
     scan, part = row_scan(batch), batch.partition
     company = batch.company_id
+    convert = converter(d.engine, batch.table.columns)
     try:
+        if convert is None:
+            return [
+                (company, id_, data.decode(), date, scan, version, part, *values)
+                for id_, data, date, version, values in checked_rows(batch)
+            ]
         return [
-            (company, id_, data.decode(), date, scan, version, part, *values)
+            (company, id_, data.decode(), date, scan, version, part, *convert(values))
             for id_, data, date, version, values in checked_rows(batch)
         ]
     except UnicodeDecodeError as exc:
@@ -298,15 +398,15 @@ def upsert_rows(batch: Batch) -> list[tuple[object, ...]]:
 
 def upsert_tail(d: Dialect, table: Table) -> str:
     """``INSERT INTO t (columns)``, to be followed by a source and `upsert_conflict`."""
-    return f"INSERT INTO {d.table(table.name)} ({_column_list(insert_columns(table))})"
+    return f"INSERT INTO {d.table(table.name)} ({_column_list(insert_columns(d, table))})"
 
 
-def upsert_conflict(table: Table, *, only_newer: bool = False) -> str:
+def upsert_conflict(d: Dialect, table: Table, *, only_newer: bool = False) -> str:
     """The upsert's conflict clause: the new row wins, except a missing ``_scan`` keeps the
     stored one (see `row_scan`); with ``only_newer``, only when its version is not older
     (`Batch.only_newer`, the rule of `_common.replaces`)."""
     target = ident(table.name)
-    updates = [f"{ident(n)} = excluded.{ident(n)}" for n in insert_columns(table)[2:]]
+    updates = [f"{ident(n)} = excluded.{ident(n)}" for n in insert_columns(d, table)[2:]]
     updates[2] = f'"_scan" = COALESCE(excluded."_scan", {target}."_scan")'
     updates[4] = f'"_part" = COALESCE(excluded."_part", {target}."_part")'
     clause = " ON CONFLICT (company_id, id) DO UPDATE SET " + ", ".join(updates)
@@ -318,8 +418,8 @@ def upsert_conflict(table: Table, *, only_newer: bool = False) -> str:
 
 def upsert_values(d: Dialect, table: Table, *, only_newer: bool = False) -> str:
     """Upsert one row from parameters (for ``executemany``)."""
-    values = d.params(len(insert_columns(table)))
-    conflict = upsert_conflict(table, only_newer=only_newer)
+    values = d.params(len(insert_columns(d, table)))
+    conflict = upsert_conflict(d, table, only_newer=only_newer)
     return f"{upsert_tail(d, table)} VALUES ({values}){conflict}"
 
 

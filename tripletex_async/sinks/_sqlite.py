@@ -36,7 +36,7 @@ class SQLiteSink(SinkBase):
     Example::
 
         sink = SQLiteSink("tripletex.db")
-        await sink.open([Table("invoice", (Column("invoiceDate", "text"),))])
+        await sink.open([Table("invoice", (Column("invoice_date", "date", ("invoiceDate",)),))])
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -162,9 +162,13 @@ class SQLiteSink(SinkBase):
             connection.execute(statement)
         row = connection.execute(_sql.meta_query(_D, "schema_version")).fetchone()
         stored = None if row is None else stored_version(row[0])
-        names = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        existing = {name: _columns(connection, name) for (name,) in names.fetchall()}
-        for statement, params in _sql.open_statements(_D, stored, tables, existing):
+        existing = _tables(connection)
+        migrations = _sql.migration_statements(_D, stored, existing)
+        for statement in migrations:
+            connection.execute(statement)
+        if migrations:
+            existing = _tables(connection)
+        for statement, params in _sql.table_statements(_D, tables, existing):
             connection.execute(statement, params)
 
     def _acquire(
@@ -210,7 +214,7 @@ class SQLiteSink(SinkBase):
         self._check_fences(batches, connection)
         for batch in batches:
             self._check_batch(batch)
-            rows = _sql.upsert_rows(batch)
+            rows = _sql.upsert_rows(_D, batch)
             if rows:
                 upsert = _sql.upsert_values(_D, batch.table, only_newer=batch.only_newer)
                 connection.executemany(upsert, rows)
@@ -223,6 +227,12 @@ class SQLiteSink(SinkBase):
             return {}
         rows = connection.execute(_sql.read_query(_D, table))
         return {(company, id_): data.encode() for company, id_, data in rows}
+
+
+def _tables(connection: sqlite3.Connection) -> dict[str, set[str]]:
+    """Every table of the database with its columns."""
+    names = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return {name: _columns(connection, name) for (name,) in names.fetchall()}
 
 
 def _columns(connection: sqlite3.Connection, table: str) -> set[str]:

@@ -1,0 +1,224 @@
+"""Typed columns in SQL: the physical columns each `Column` becomes, the values bound for
+them, and the SQL that derives them from a row's stored JSON.
+
+The three must agree: a column filled from ``data`` (added to a table that already holds
+rows, or refilled by a migration) holds what a sync would have written.
+
+Exactness. PostgreSQL stores a ``decimal`` as ``numeric``, exactly. SQLite has no exact
+decimal type, so a ``decimal`` column ``amount`` is two: ``amount`` (REAL, for filters
+and charts) and ``amount_minor`` (INTEGER, the value in hundredths: øre for NOK), exact,
+so ``SUM(amount_minor)`` over a balanced voucher is exactly 0. ``amount_minor`` is NULL
+when the value has more than two decimals (unit prices may have up to ten) or is 10^15
+or more in magnitude; ``data`` always holds the value as Tripletex sent it.
+
+Dates are ``date`` in PostgreSQL and ISO text (declared ``DATE``) in SQLite; anything
+but a real ``YYYY-MM-DD`` date (Tripletex sends ``""`` for none) is NULL. Timestamps are
+``timestamptz`` / ISO text; a timestamp without an offset is Tripletex's local time,
+Europe/Oslo.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from ._base import Column, ColumnKind
+from ._common import check_name
+
+__all__ = ["MINOR_SUFFIX", "converter", "derive", "physical"]
+
+#: The suffix of a decimal's exact column in SQLite.
+MINOR_SUFFIX: Final = "_minor"
+
+_OSLO: Final = ZoneInfo("Europe/Oslo")
+_ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MINOR_LIMIT: Final = 10**17
+_HUNDRED: Final = Decimal(100)
+
+#: SQLite's ``->`` (JSON text of a value, 3.38): the exact text of a number.
+_SQLITE_ARROW: Final = sqlite3.sqlite_version_info >= (3, 38, 0)
+
+
+def physical(engine: str, column: Column, types: Mapping[ColumnKind, str]) -> list[tuple[str, str]]:
+    """``[(name, SQL type)]`` of the columns that store ``column``."""
+    if engine == "sqlite" and column.kind == "decimal":
+        return [(column.name, "REAL"), (column.name + MINOR_SUFFIX, "INTEGER")]
+    return [(column.name, types[column.kind])]
+
+
+# -- values bound for a row ------------------------------------------------------------
+
+
+def _minor(value: Any) -> int | None:
+    """A decimal in hundredths, when that is a whole number below the limit."""
+    if value is None:
+        return None
+    try:
+        scaled = Decimal(value) * _HUNDRED
+        if scaled != scaled.to_integral_value() or abs(scaled) >= _MINOR_LIMIT:
+            return None
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return int(scaled)
+
+
+def _real(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _date_text(value: Any) -> str | None:
+    """An ISO date, as text; NULL for anything that is not a real date."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    day = _date(value)
+    return None if day is None else value
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=_OSLO)
+
+
+def _timestamp_text(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value or None if isinstance(value, str) else None
+
+
+#: Per engine and kind: the functions giving each physical column's value (none listed:
+#: the value is bound as it is).
+_CONVERT: Final[dict[str, dict[str, tuple[Callable[[Any], Any], ...]]]] = {
+    "sqlite": {"decimal": (_real, _minor), "date": (_date_text,), "timestamp": (_timestamp_text,)},
+    "postgres": {"date": (_date,), "timestamp": (_timestamp,)},
+}
+
+
+def converter(
+    engine: str, columns: Sequence[Column]
+) -> Callable[[Sequence[object]], tuple[object, ...]] | None:
+    """A function from a row's typed values (one per column) to the values bound for its
+    physical columns; ``None`` when they are the same."""
+    table = _CONVERT[engine]
+    if not any(c.kind in table for c in columns):
+        return None
+    namespace: dict[str, Any] = {}
+    parts: list[str] = []
+    for i, column in enumerate(columns):
+        functions = table.get(column.kind, ())
+        if not functions:
+            parts.append(f"v[{i}]")
+            continue
+        for j, function in enumerate(functions):
+            name = f"f{i}_{j}"
+            namespace[name] = function
+            parts.append(f"{name}(v[{i}])")
+    exec(f"def convert(v):\n    return ({', '.join(parts)},)\n", namespace)
+    convert: Callable[[Sequence[object]], tuple[object, ...]] = namespace["convert"]
+    return convert
+
+
+# -- the same values, derived in SQL from a row's ``data`` -----------------------------
+
+
+def derive(engine: str, column: Column) -> list[str]:
+    """SQL expressions, one per physical column (as `physical`), computing the value of
+    ``column`` from the row's ``data``, as `converter` would bind it."""
+    path = [check_name(step, "JSON field name") for step in column.path]
+    if engine == "sqlite":
+        return _sqlite(column.kind, "$." + ".".join(path))
+    return [_postgres(column.kind, "{" + ",".join(path) + "}")]
+
+
+def _sqlite(kind: str, path: str) -> list[str]:
+    x, t = f"json_extract(data, '{path}')", f"json_type(data, '{path}')"
+    number = f"{t} IN ('integer', 'real')"
+    if kind == "integer":
+        return [f"CASE WHEN {t} = 'integer' THEN {x} END"]
+    if kind == "real":
+        return [f"CASE WHEN {number} THEN CAST({x} AS REAL) END"]
+    if kind == "decimal":
+        return [f"CASE WHEN {number} THEN CAST({x} AS REAL) END", _sqlite_minor(path, number)]
+    if kind == "text":
+        return [f"CASE WHEN {t} = 'text' THEN {x} END"]
+    if kind == "boolean":
+        return [f"CASE {t} WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"]
+    if kind == "date":
+        return [f"CASE WHEN {t} = 'text' AND date({x}) IS {x} THEN {x} END"]
+    return [f"CASE WHEN {t} = 'text' AND {x} <> '' THEN {x} END"]
+
+
+def _sqlite_minor(path: str, number: str) -> str:
+    """The hundredths of a JSON number, from its exact text (``->``, SQLite 3.38); older
+    SQLite only has the number as a float, exact to about 15 digits."""
+    if not _SQLITE_ARROW:  # pragma: no cover - the SQLite of CI has ->
+        x = f"json_extract(data, '{path}')"
+        return (
+            f"CASE WHEN {number} AND abs({x}) < 1e13 AND abs(round({x} * 100) - {x} * 100) "
+            f"< 1e-6 THEN CAST(round({x} * 100) AS INTEGER) END"
+        )
+    raw = f"(data -> '{path}')"
+    # Without trailing zeros after the point: 12.340 -> 12.34, 12.0 -> 12.
+    trimmed = f"(CASE WHEN instr({raw}, '.') > 0 THEN rtrim(rtrim({raw}, '0'), '.') ELSE {raw} END)"
+    point = f"instr({trimmed}, '.')"
+    decimals = f"(CASE WHEN {point} = 0 THEN 0 ELSE length({trimmed}) - {point} END)"
+    digits = f"replace({trimmed}, '.', '')"
+    return (
+        f"CASE WHEN {number} AND {raw} NOT GLOB '*[eE]*' AND {decimals} <= 2 "
+        f"AND length(ltrim(replace({digits}, '-', ''), '0')) <= 17 - (2 - {decimals}) "
+        f"THEN CAST({digits} AS INTEGER) * (CASE {decimals} WHEN 0 THEN 100 WHEN 1 THEN 10 "
+        "ELSE 1 END) END"
+    )
+
+
+_PG_DATE: Final = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+_PG_STAMP: Final = "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
+_PG_OFFSET: Final = "(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def _postgres(kind: str, path: str) -> str:
+    j, s = f"(data #> '{path}')", f"(data #>> '{path}')"
+    typed = f"jsonb_typeof({j})"
+    if kind == "integer":
+        return f"CASE WHEN {typed} = 'number' AND {s} ~ '^-?[0-9]{{1,18}}$' THEN {s}::bigint END"
+    if kind in ("real", "decimal"):
+        cast = "double precision" if kind == "real" else "numeric"
+        return f"CASE WHEN {typed} = 'number' THEN {s}::{cast} END"
+    if kind == "text":
+        return f"CASE WHEN {typed} = 'string' THEN {s} END"
+    if kind == "boolean":
+        return f"CASE WHEN {typed} = 'boolean' THEN {s}::boolean END"
+    if kind == "date":
+        # The regex rules out what cannot be a date; the last day of the month the rest.
+        first = f"(substr({s}, 1, 7) || '-01')::date"
+        month_end = f"extract(day from {first} + interval '1 month - 1 day')"
+        return (
+            f"CASE WHEN {typed} = 'string' AND {s} ~ '{_PG_DATE}' "
+            f"AND substr({s}, 9, 2)::int <= {month_end} THEN {s}::date END"
+        )
+    stamp = f"{typed} = 'string' AND {s} ~ '{_PG_STAMP}'"
+    return (
+        f"CASE WHEN {stamp} THEN CASE WHEN {s} ~ '{_PG_OFFSET}' THEN {s}::timestamptz "
+        f"ELSE {s}::timestamp AT TIME ZONE 'Europe/Oslo' END END"
+    )
