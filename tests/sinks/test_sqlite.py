@@ -53,6 +53,18 @@ async def test_typed_columns_are_queryable(sink: SQLiteSink, path: Path) -> None
     assert rows == [("2024-01-20", 102, 12.5, 1250, 1)]
 
 
+@pytest.mark.parametrize("count", [1, 17, 145, 2730, 2731, 6000])
+async def test_every_row_of_a_large_batch_lands_once(
+    sink: SQLiteSink, path: Path, count: int
+) -> None:
+    """A batch is written in multi-row statements of as many rows as SQLite takes
+    parameters, then smaller ones: every row lands, with its own values, none twice."""
+    rows = [invoice(i, version=i % 7) for i in range(count)]
+    await sink.write([Batch(INVOICE, 1, rows)])
+    stored = query(path, "SELECT id, customer_id, _version FROM invoice ORDER BY id")
+    assert stored == [(i, 100 + i, i % 7) for i in range(count)]
+
+
 async def test_columns_have_their_affinities(sink: SQLiteSink, path: Path) -> None:
     """Internal and typed columns get the declared types the contract says: a decimal is
     REAL beside its exact INTEGER hundredths, dates DATE, booleans BOOLEAN."""

@@ -416,11 +416,11 @@ def upsert_conflict(d: Dialect, table: Table, *, only_newer: bool = False) -> st
     return clause
 
 
-def upsert_values(d: Dialect, table: Table, *, only_newer: bool = False) -> str:
-    """Upsert one row from parameters (for ``executemany``)."""
-    values = d.params(len(insert_columns(d, table)))
+def upsert_values(d: Dialect, table: Table, *, only_newer: bool = False, rows: int = 1) -> str:
+    """Upsert ``rows`` rows from parameters (their values one after the other)."""
+    values = ", ".join([f"({d.params(len(insert_columns(d, table)))})"] * rows)
     conflict = upsert_conflict(d, table, only_newer=only_newer)
-    return f"{upsert_tail(d, table)} VALUES ({values}){conflict}"
+    return f"{upsert_tail(d, table)} VALUES {values}{conflict}"
 
 
 def after_upsert(d: Dialect, batch: Batch) -> list[Statement]:

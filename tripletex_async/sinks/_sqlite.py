@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -215,9 +215,10 @@ class SQLiteSink(SinkBase):
         for batch in batches:
             self._check_batch(batch)
             rows = _sql.upsert_rows(_D, batch)
-            if rows:
-                upsert = _sql.upsert_values(_D, batch.table, only_newer=batch.only_newer)
-                connection.executemany(upsert, rows)
+            most = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // _width(rows)
+            for size, chunk in _chunks(rows, most):
+                upsert = _sql.upsert_values(_D, batch.table, only_newer=batch.only_newer, rows=size)
+                connection.execute(upsert, chunk)
             for statement, params in _sql.after_upsert(_D, batch):
                 connection.executemany(statement, params)
 
@@ -227,6 +228,32 @@ class SQLiteSink(SinkBase):
             return {}
         rows = connection.execute(_sql.read_query(_D, table))
         return {(company, id_): data.encode() for company, id_, data in rows}
+
+
+#: Statement sizes (rows) a batch's remainder is cut into, so that a connection's
+#: statement cache holds few distinct texts per table.
+_REMAINDERS = (128, 16, 1)
+
+
+def _chunks(rows: Sequence[tuple[object, ...]], most: int) -> Iterator[tuple[int, list[object]]]:
+    """``rows`` as ``(row count, their values one after the other)`` per statement.
+
+    One multi-row INSERT per chunk instead of ``executemany``: the sqlite3 module releases
+    the GIL around every statement step, and reacquiring it after each of a page's
+    thousand rows waits behind the event loop's thread (up to its 5 ms switch interval),
+    which made a busy sync's writer thread several times slower than SQLite itself. A
+    statement of a few hundred rows steps once.
+    """
+    start = 0
+    for size in (max(1, most), *_REMAINDERS):
+        while len(rows) - start >= size:
+            chunk = rows[start : start + size]
+            yield size, [value for row in chunk for value in row]
+            start += size
+
+
+def _width(rows: Sequence[tuple[object, ...]]) -> int:
+    return len(rows[0]) if rows else 1
 
 
 def _tables(connection: sqlite3.Connection) -> dict[str, set[str]]:
