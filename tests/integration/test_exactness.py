@@ -114,6 +114,32 @@ async def test_columns_have_names_an_analyst_can_type(synced: tuple[str, Any]) -
     ).fetchall()
 
 
+async def test_every_reference_column_is_indexed_once_synced(synced: tuple[str, Any]) -> None:
+    """Joins and lookups on ``*_id`` columns use an index on (company_id, column), built
+    when the run ended (not kept up to date row by row while the tables loaded)."""
+    kind, connection = synced
+    for name in SYNCED:
+        table = RESOURCES[name].table()
+        references = [c.name for c in table.columns if c.name.endswith("_id")]
+        assert references, table.name
+        assert _indexed(kind, connection, table.name) >= {("company_id", c) for c in references}
+
+
+def _indexed(kind: str, connection: Any, table: str) -> set[tuple[str, ...]]:
+    """The column lists of a table's indexes."""
+    if kind == "sqlite":
+        names = [row[1] for row in connection.execute(f"PRAGMA index_list({table})")]
+        return {
+            tuple(row[2] for row in connection.execute(f"PRAGMA index_info({name})"))
+            for name in names
+        }
+    rows = connection.execute(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s",
+        (table,),
+    ).fetchall()
+    return {tuple(row[0].rpartition("(")[2].rstrip(")").split(", ")) for row in rows}
+
+
 async def test_every_typed_value_equals_the_json_value(synced: tuple[str, Any]) -> None:
     """Each typed column of each synced table holds its field of ``data``: numbers exactly,
     dates as dates, booleans as booleans, references as the referenced id."""

@@ -8,7 +8,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from tripletex_async.sinks import Batch, PostgresSink, SinkError
+from tripletex_async.sinks import Batch, Column, PostgresSink, SinkError, Table
 
 from .conftest import CUSTOMER, INVOICE, customer, invoice, key, state
 
@@ -128,3 +128,35 @@ async def test_missing_database_is_a_sink_error(postgres_url: str) -> None:
     with pytest.raises(SinkError, match="no_such_database_here"):
         await sink.open([INVOICE])
     await sink.aclose()
+
+
+async def test_tables_and_columns_carry_their_descriptions(
+    postgres_url: str, postgres_schema: str
+) -> None:
+    """COMMENT ON the table and each column when created (quotes kept), so psql's \\d+ and
+    BI tools show what a column holds; a column added later gets its own."""
+    date = Column("invoice_date", "date", ("invoiceDate",), description="The day it's dated.")
+    table = Table("invoice", (date,), description="Invoices of GET /invoice.")
+    sink = PostgresSink(postgres_url, schema=postgres_schema)
+    try:
+        await sink.open([table])
+    finally:
+        await sink.aclose()
+    later = Table("invoice", (date, Column("amount", "decimal", description="Total.")))
+    sink = PostgresSink(postgres_url, schema=postgres_schema)
+    try:
+        await sink.open([later])
+    finally:
+        await sink.aclose()
+    relation = f"'\"{postgres_schema}\".invoice'::regclass"
+    comments = query(
+        postgres_url,
+        f"SELECT attname, col_description({relation}, attnum) FROM pg_attribute "
+        f"WHERE attrelid = {relation} AND attnum > 0 ORDER BY attnum",
+    )
+    described = dict(comments)
+    assert described["invoice_date"] == "The day it's dated."
+    assert described["amount"] == "Total."
+    assert "company" in str(described["company_id"])
+    [(text,)] = query(postgres_url, f"SELECT obj_description({relation}, 'pg_class')")
+    assert text == "Invoices of GET /invoice."

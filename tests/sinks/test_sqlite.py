@@ -65,6 +65,35 @@ async def test_every_row_of_a_large_batch_lands_once(
     assert stored == [(i, 100 + i, i % 7) for i in range(count)]
 
 
+async def test_reference_indexes_wait_for_the_rows_of_a_new_table(path: Path) -> None:
+    """A table created by open gets its (company_id, *_id) index from build_indexes, or
+    from the next open when a run ended without it (killed): not while it loads."""
+    index = "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'invoice_customer_id'"
+    first = SQLiteSink(path)
+    await first.open([INVOICE])
+    await first.write([Batch(INVOICE, 1, [invoice(i) for i in range(10)])])
+    assert query(path, index) == []
+    await first.aclose()
+    again = SQLiteSink(path)
+    try:
+        await again.open([INVOICE])
+        assert query(path, index) == [("invoice_customer_id",)]
+    finally:
+        await again.aclose()
+
+
+async def test_build_indexes_indexes_every_reference_column(sink: SQLiteSink, path: Path) -> None:
+    """build_indexes: one index on (company_id, column) per reference column, once."""
+    await sink.build_indexes()
+    await sink.build_indexes()
+    names = query(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+    assert sorted(names) == [
+        ("customer_company_date",),
+        ("invoice_company_date",),
+        ("invoice_customer_id",),
+    ]
+
+
 async def test_columns_have_their_affinities(sink: SQLiteSink, path: Path) -> None:
     """Internal and typed columns get the declared types the contract says: a decimal is
     REAL beside its exact INTEGER hundredths, dates DATE, booleans BOOLEAN."""

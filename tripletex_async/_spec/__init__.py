@@ -1,17 +1,41 @@
-"""Facts distilled from Tripletex's OpenAPI spec, as data: ``models.json``.
+"""Facts distilled from Tripletex's OpenAPI spec, as data: ``models.json`` and
+``descriptions.json``.
 
-Read at run time by the simulator (which fields each object has, their types, which are
-read-only) and by the generator of `tripletex_async.models`; written only by
-``python -m tools.distil_spec``. Nothing here reads the spec itself.
+``models.json`` is read at run time by the simulator (which fields each object has, their
+types, which are read-only) and by the generator of `tripletex_async.models`; written only
+by ``python -m tools.distil_spec``. ``descriptions.json`` (the spec's descriptions of
+fields and list endpoints, for the data dictionary and PostgreSQL comments) is written by
+``python -m tools.distil_descriptions``. Nothing here reads the spec itself.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from importlib import resources
 
-__all__ = ["models_json"]
+__all__ = ["field_description", "list_summary", "models_json"]
 
 
 def models_json() -> bytes:
     """The content of ``models.json``."""
     return resources.files(__name__).joinpath("models.json").read_bytes()
+
+
+@functools.cache
+def _descriptions() -> dict[str, dict[str, dict[str, str] | str]]:
+    text = resources.files(__name__).joinpath("descriptions.json").read_bytes()
+    loaded: dict[str, dict[str, dict[str, str] | str]] = json.loads(text)
+    return loaded
+
+
+def field_description(model: str, field: str) -> str:
+    """The spec's description of ``model.field`` (``""`` when it has none)."""
+    found = _descriptions()["fields"].get(model, {})
+    return found.get(field, "") if isinstance(found, dict) else ""
+
+
+def list_summary(path: str) -> str:
+    """The spec's summary of ``GET /path`` (``""`` when it has none)."""
+    found = _descriptions()["lists"].get(path, "")
+    return found if isinstance(found, str) else ""

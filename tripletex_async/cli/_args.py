@@ -246,6 +246,7 @@ def _build(today: date) -> tuple[argparse.ArgumentParser, dict[str, argparse.Arg
         "plan": _add_plan(commands, today),
         "demo": _add_demo(commands),
         "webhooks": _add_webhooks(commands),
+        "describe": _add_describe(commands),
     }
     commands.add_parser(
         "fake-server",
@@ -336,6 +337,31 @@ def _add_plan(commands: Subparsers, today: date) -> argparse.ArgumentParser:
     _add_scope(plan, today)
     _add_output(plan)
     return plan
+
+
+def _add_describe(commands: Subparsers) -> argparse.ArgumentParser:
+    describe = commands.add_parser(
+        "describe",
+        help="the data dictionary: tables, columns, SQL types and what they hold",
+        description="Print the table of each resource as the SQL sinks create it: its "
+        "columns, their types in PostgreSQL and SQLite, and what each holds (Tripletex's "
+        "description where its spec has one). Needs no token.",
+    )
+    describe.add_argument(
+        "resources",
+        nargs="*",
+        type=_resources,
+        metavar="RESOURCE",
+        help="API paths (ledger/posting), comma-separated or not (default: every resource)",
+    )
+    describe.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="a table per resource on the terminal, or one Markdown document (text)",
+    )
+    _add_output(describe)
+    return describe
 
 
 def _add_demo(commands: Subparsers) -> argparse.ArgumentParser:

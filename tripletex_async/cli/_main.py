@@ -62,6 +62,10 @@ def _command(name: str) -> Command:
         from ._webhooks_cmd import run as webhooks
 
         return webhooks
+    if name == "describe":
+        from ._describe_cmd import run as describe
+
+        return describe
     from ._demo_cmd import run as demo
 
     return demo

@@ -16,6 +16,7 @@ import msgspec
 from ..client._errors import ConfigurationError
 from ..models import MODELS
 from ..sinks._base import Table
+from ._describe import described
 from ._fields import RowShape, fields_for, row_shape
 from ._windows import Window
 
@@ -125,8 +126,10 @@ class Resource:
         return row_shape(self.model)
 
     def table(self) -> Table:
-        """The sink table of this resource."""
-        return Table(self.name, self.shape().columns)
+        """The sink table of this resource, its columns described (`_describe`)."""
+        default = MODELS.get(self.name)
+        schema = default.__name__ if default is not None else None
+        return described(Table(self.name, self.shape().columns), schema)
 
 
 def _dated(name: str, field_name: str, prefix: str) -> Resource:

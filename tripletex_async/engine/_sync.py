@@ -30,7 +30,7 @@ from ..client._clock import OSLO, Clock
 from ..client._errors import ConfigurationError, LeaseHeldError
 from ..client._log import Log
 from ..client._ratelimit import RateLimiter
-from ..sinks._base import Batch, Sink, StateKey, Table, WindowState
+from ..sinks._base import Batch, IndexingSink, Sink, StateKey, Table, WindowState
 from ..sinks._lease import Fence, Lease, LeaseStore
 from ._groups import sole_exception
 from ._pages import PageBudget
@@ -255,6 +255,8 @@ async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncRe
     # leak is a bug of ours, which the tests would see here).
     assert budget.held == 0, f"a finished sync still holds page budget: {budget!r}"
     await run.finish()
+    if isinstance(sink, IndexingSink):
+        await sink.build_indexes()
     return report
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "Batch",
     "Column",
     "ColumnKind",
+    "IndexingSink",
     "ReadableSink",
     "Row",
     "Sink",
@@ -93,6 +94,8 @@ class Column:
     #: ``("customer", "id")``; empty means ``(name,)``. A sink fills a column it adds to
     #: a table that already holds rows from this path of each row's ``data``.
     path: tuple[str, ...] = ()
+    #: What it holds, for people (PostgreSQL's ``COMMENT ON``, ``describe``).
+    description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -105,6 +108,8 @@ class Table:
 
     resource: str
     columns: tuple[Column, ...] = ()
+    #: What it holds, for people (PostgreSQL's ``COMMENT ON``, ``describe``).
+    description: str = field(default="", compare=False)
 
     @property
     def name(self) -> str:
@@ -236,6 +241,16 @@ class Sink(Protocol):
 
     async def aclose(self) -> None:
         """Flush and release everything; idempotent."""
+        ...
+
+
+@runtime_checkable
+class IndexingSink(Protocol):
+    """A sink whose tables get indexes once filled (the built-in SQL sinks): `sync`
+    calls `build_indexes` when a run ends."""
+
+    async def build_indexes(self) -> None:
+        """Build the indexes deferred while tables were loaded."""
         ...
 
 

@@ -39,6 +39,21 @@ __all__ = [
 #: Columns every table has before its typed ones; a `Column` may not reuse these names.
 INTERNAL_COLUMNS = ("company_id", "id", "data", "_date", "_scan", "_version", "_part")
 
+#: What each internal column holds, for people (``describe``, PostgreSQL's comments).
+INTERNAL_DESCRIPTIONS: dict[str, str] = {
+    "company_id": "The Tripletex company the record belongs to: a client company of an "
+    "accountant's token, or the token's own company.",
+    "id": "The record's id in Tripletex, unique within its company.",
+    "data": "The record as fetched: JSON with Tripletex's own field names.",
+    "_date": "The date the sync cuts this resource into windows by (ISO text); NULL for "
+    "undated resources.",
+    "_scan": "Internal: the sync scan that last saw the record.",
+    "_version": "Internal: the record's version in Tripletex (an older version never "
+    "replaces a newer one); NULL when it has none.",
+    "_part": "Internal: which of the resource's queries last returned it, such as "
+    "isInactive=true (Tripletex hides some records unless asked).",
+}
+
 # Names become SQL identifiers and directory names: nothing that could quote, escape or
 # traverse.
 _NAME = re.compile(r"[A-Za-z0-9_]+")
@@ -247,6 +262,8 @@ class SinkBase:
         self._opened = False
         #: Table name -> names of its typed columns, as opened on this sink.
         self._opened_columns: dict[str, set[str]] = {}
+        #: Tables `open` created, whose indexes wait for `build_indexes`.
+        self._deferred: dict[str, Table] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._description}>"
@@ -300,6 +317,18 @@ class SinkBase:
                 return
             self._closed = True
             await self._release()
+
+    async def build_indexes(self) -> None:
+        """Build the indexes of the tables `open` created, now that a sync has filled
+        them (at once: faster than keeping them up to date row by row while a backfill
+        loads). A run that ends without this (killed) leaves them to the next `open`."""
+        async with self._using():
+            deferred, self._deferred = list(self._deferred.values()), {}
+            if deferred:
+                await self._build_indexes(deferred)
+
+    async def _build_indexes(self, tables: Sequence[Table]) -> None:
+        """Subclasses with indexes build those of ``tables`` here."""
 
     async def _release(self) -> None:
         """Subclasses release their connection or files here."""

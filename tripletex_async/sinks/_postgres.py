@@ -61,6 +61,17 @@ class PostgresSink(SinkBase):
     async def _open_tables(self, tables: Sequence[Table]) -> None:
         await self._run(partial(self._open, tables), "open")
 
+    async def _build_indexes(self, tables: Sequence[Table]) -> None:
+        d = self._dialect
+        statements = [sql for table in tables for sql in _sql.index_statements(d, table)]
+
+        async def build(conn: AsyncConnection[Any]) -> None:
+            async with conn.transaction(), conn.cursor() as cursor:
+                for statement in statements:
+                    await cursor.execute(statement)
+
+        await self._run(build, "index")
+
     async def load_state(
         self, connection: str, company_id: int, resource: str
     ) -> list[WindowState]:
@@ -283,8 +294,10 @@ class PostgresSink(SinkBase):
                 await cursor.execute(statement)
             if migrations:
                 existing = await self._existing_columns(cursor)
+            self._deferred.update((t.name, t) for t in _sql.deferred_indexes(tables, existing))
             for statement, params in _sql.table_statements(d, tables, existing):
-                await cursor.execute(statement, params)
+                # No parameters: no placeholders either (a comment may hold a "%").
+                await cursor.execute(statement, params or None)
 
     async def _ensure_schema(self, cursor: AsyncCursor[Any]) -> None:
         # Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when

@@ -7,6 +7,7 @@ Every identifier passes `ident` (checked, quoted); every value is a parameter.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from ._base import (
 )
 from ._common import (
     INTERNAL_COLUMNS,
+    INTERNAL_DESCRIPTIONS,
     check_name,
     checked_rows,
     pending_migrations,
@@ -41,7 +43,9 @@ __all__ = [
     "add_columns",
     "after_upsert",
     "base_ddl",
+    "deferred_indexes",
     "ident",
+    "index_statements",
     "insert_columns",
     "meta_query",
     "meta_upsert",
@@ -109,6 +113,10 @@ class Dialect:
     version_backfill: str = ""
     #: SQLite cannot change a table's primary key in place: such changes rebuild it.
     rebuild_to_change_key: bool = False
+    #: Whether tables and columns take ``COMMENT ON`` (their descriptions).
+    comments: bool = False
+    #: Whether tables get secondary indexes (`table_ddl`, `index_statements`).
+    indexes: bool = True
 
     def table(self, name: str) -> str:
         """A table's qualified, quoted name."""
@@ -161,6 +169,7 @@ def postgres_dialect(schema: str) -> Dialect:
         data_type="jsonb",
         data_out='"data"::text',
         prefix=ident(schema) + ".",
+        comments=True,
         not_in_ids="id <> ALL(%s)",
         version_backfill="""SET "_version" = (data->>'version')::bigint """
         """WHERE jsonb_typeof(data->'version') = 'number' """
@@ -271,7 +280,7 @@ def _snake_case(d: Dialect, existing: Mapping[str, Collection[str]]) -> list[str
             out += [f"ALTER TABLE {d.table(name)} DROP COLUMN {ident(c)}" for c in typed]
             if new != name:
                 out.append(f"ALTER TABLE {d.table(name)} RENAME TO {ident(new)}")
-        out.append(table_ddl(d, new, ())[1])
+        out += table_ddl(d, new, ())[1:]
     return out
 
 
@@ -303,12 +312,18 @@ def table_statements(
     d: Dialect, tables: Sequence[Table], existing: Mapping[str, Collection[str]]
 ) -> list[tuple[str, tuple[object, ...]]]:
     """Create the tables of ``tables`` that do not exist, add the typed columns missing
-    from those that do (filled from each row's JSON), and store the schema version."""
+    from those that do (filled from each row's JSON) and their missing `index_statements`,
+    and store the schema version. A table created here gets its reference indexes later
+    (`deferred_indexes`)."""
     plan: list[tuple[str, tuple[object, ...]]] = []
     for table in tables:
         columns = existing.get(table.name)
         plan += [(sql, ()) for sql in table_ddl(d, table.name, table.columns)]
-        plan += [(sql, ()) for sql in add_columns(d, table, columns)] if columns else []
+        if columns:
+            plan += [(sql, ()) for sql in add_columns(d, table, columns)]
+            plan += [(sql, ()) for sql in index_statements(d, table)]
+        if d.comments:
+            plan += [(sql, ()) for sql in _comments(d, table, columns)]
     plan.append((meta_upsert(d, "schema_version"), (str(SCHEMA_VERSION),)))
     return plan
 
@@ -331,17 +346,74 @@ def meta_upsert(d: Dialect, key: MetaKey) -> str:
 
 
 def table_ddl(d: Dialect, name: str, columns: Sequence[Column]) -> list[str]:
-    """Create a resource's table, with every column it has today, and its date index."""
+    """Create a resource's table, with every column it has today, and its date index
+    (when the dialect has `Dialect.indexes`)."""
     typed = "".join(f", {ident(n)} {sql_type}" for n, sql_type in _physical(d, columns))
     integer = d.types["integer"]
-    return [
+    create = (
         f"CREATE TABLE IF NOT EXISTS {d.table(name)} ("
         f"company_id {integer} NOT NULL, id {integer} NOT NULL, data {d.data_type} NOT NULL, "
         f'"_date" TEXT, "_scan" TEXT, "_version" {integer}, "_part" TEXT{typed}, '
-        "PRIMARY KEY (company_id, id))",
+        "PRIMARY KEY (company_id, id))"
+    )
+    index = (
         f"CREATE INDEX IF NOT EXISTS {ident(name + '_company_date')} "
-        f'ON {d.table(name)} (company_id, "_date")',
+        f'ON {d.table(name)} (company_id, "_date")'
+    )
+    return [create, index] if d.indexes else [create]
+
+
+def _comments(d: Dialect, table: Table, existing: Collection[str] | None) -> list[str]:
+    """``COMMENT ON`` the table and its columns when it is created (``existing`` is
+    ``None``), or on the columns added to it."""
+    target = d.table(table.name)
+    out = []
+    if existing is None:
+        if table.description:
+            out.append(f"COMMENT ON TABLE {target} IS {_literal(table.description)}")
+        out += [
+            f"COMMENT ON COLUMN {target}.{ident(name)} IS {_literal(text)}"
+            for name, text in INTERNAL_DESCRIPTIONS.items()
+        ]
+    for column in table.columns:
+        if column.description and (existing is None or column.name not in existing):
+            text = _literal(column.description)
+            out.append(f"COMMENT ON COLUMN {target}.{ident(column.name)} IS {text}")
+    return out
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (``COMMENT`` takes no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def index_statements(d: Dialect, table: Table) -> list[str]:
+    """An index on ``(company_id, column)`` for every reference column (``*_id``), for
+    joins and lookups by customer, account, voucher, ... within a company.
+
+    A table created empty gets these once a sync has filled it (`deferred_indexes`):
+    building an index over a backfill's rows at once is several times faster than
+    keeping ten of them up to date row by row while it loads."""
+    return [
+        f"CREATE INDEX IF NOT EXISTS {ident(_index_name(table.name, c.name))} "
+        f"ON {d.table(table.name)} (company_id, {ident(c.name)})"
+        for c in table.columns
+        if d.indexes and c.kind == "integer" and c.name.endswith("_id")
     ]
+
+
+def deferred_indexes(tables: Sequence[Table], existing: Mapping[str, object]) -> list[Table]:
+    """The tables `table_statements` creates, whose indexes wait for their rows."""
+    return [table for table in tables if table.name not in existing]
+
+
+def _index_name(table: str, column: str) -> str:
+    """``<table>_<column>``, shortened with a hash past PostgreSQL's 63 characters."""
+    name = f"{table}_{column}"
+    if len(name) <= 63:
+        return name
+    digest = hashlib.blake2b(name.encode(), digest_size=4).hexdigest()
+    return f"{name[:54]}_{digest}"
 
 
 def _physical(d: Dialect, columns: Sequence[Column]) -> list[tuple[str, str]]:

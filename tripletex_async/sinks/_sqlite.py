@@ -50,6 +50,15 @@ class SQLiteSink(SinkBase):
     async def _open_tables(self, tables: Sequence[Table]) -> None:
         await self._run(partial(self._open, tables), "open", transaction=True)
 
+    async def _build_indexes(self, tables: Sequence[Table]) -> None:
+        statements = [sql for table in tables for sql in _sql.index_statements(_D, table)]
+
+        def build(connection: sqlite3.Connection) -> None:
+            for statement in statements:
+                connection.execute(statement)
+
+        await self._run(build, "index", transaction=True)
+
     async def load_state(
         self, connection: str, company_id: int, resource: str
     ) -> list[WindowState]:
@@ -168,6 +177,7 @@ class SQLiteSink(SinkBase):
             connection.execute(statement)
         if migrations:
             existing = _tables(connection)
+        self._deferred.update((t.name, t) for t in _sql.deferred_indexes(tables, existing))
         for statement, params in _sql.table_statements(_D, tables, existing):
             connection.execute(statement, params)
 

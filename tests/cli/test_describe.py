@@ -1,0 +1,41 @@
+"""``tripletex-async describe``: the data dictionary, on the terminal and as Markdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .conftest import Run
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "tables.md"
+
+
+def test_markdown_is_the_committed_data_dictionary(run: Run) -> None:
+    """docs/tables.md, which the README links, is what describe prints today (no drift):
+    regenerate it with ``tripletex-async describe --format markdown > docs/tables.md``."""
+    result = run("describe", "--format", "markdown")
+    assert result.code == 0
+    assert result.out == DOCS.read_text(encoding="utf-8")
+
+
+def test_a_table_lists_its_columns_types_and_descriptions(run: Run) -> None:
+    """One resource: its snake_case table, internal and typed columns with each database's
+    type, Tripletex's description where the spec has one."""
+    result = run("describe", "ledger/posting", "--format", "markdown")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert "## ledger_posting" in lines
+    assert "| `amount` | numeric | REAL | The record's amount. |" in lines
+    assert any(line.startswith("| `amount_minor` |  | INTEGER | SQLite only") for line in lines)
+    assert any(line.startswith("| `voucher_id` | bigint | INTEGER |") for line in lines)
+    assert any(line.startswith("| `date` | date | DATE |") for line in lines)
+    assert any("KID, customer identification" in line for line in lines)  # the spec's text
+    assert "## invoice" not in lines
+
+
+def test_an_unknown_resource_is_one_line_and_exit_2(run: Run) -> None:
+    """A typo names itself and the known resources; nothing is printed on stdout."""
+    result = run("describe", "ledger/postings")
+    assert result.code == 2
+    assert result.out == ""
+    assert "unknown resource(s) ledger/postings" in result.err
+    assert len(result.err.strip().splitlines()) == 1
