@@ -1,5 +1,5 @@
-"""The portfolio and resume benchmarks run end to end in their quick modes and write their
-JSON."""
+"""The portfolio, resume and analyst benchmarks run end to end in their quick modes and
+write their JSON."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "portfolio.py"
 RESUME = SCRIPT.with_name("resume.py")
+ANALYST = SCRIPT.with_name("analyst.py")
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def run_quick(scenario: str, out: Path) -> dict[str, object]:
@@ -113,3 +115,64 @@ def test_quick_field_writes_results(tmp_path: Path) -> None:
     targets = result["targets"]
     assert isinstance(targets, list)
     assert len(targets) == 8
+
+
+def _postgres_here() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_URL, connect_timeout=2):
+            return True
+    except Exception:
+        return False
+
+
+def _duckdb_here() -> bool:
+    try:
+        import duckdb  # noqa: F401
+
+        from tripletex_async.sinks import DuckDBSink  # type: ignore[attr-defined,unused-ignore] # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.timeout(90)
+def test_quick_analyst_writes_results(tmp_path: Path) -> None:
+    """analyst.py --quick: every database here (SQLite; PostgreSQL and DuckDB when they
+    are) synced completely, its reference built, and each query giving the same answer on
+    our tables and on the reference, and across databases."""
+    done = subprocess.run(
+        [sys.executable, str(ANALYST), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=80,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "analyst.json").read_text())
+    expected = {"sqlite"}
+    if _postgres_here():
+        expected.add("postgres")
+    if _duckdb_here():
+        expected.add("duckdb")
+    syncs = {s["database"]: s for s in result["syncs"]}
+    assert set(syncs) == expected, result["skipped"]
+    for sync in syncs.values():
+        assert sync["errors"] == []
+        assert sync["records"] == sync["expected"] > 20_000
+        assert sum(sync["reference_bytes"].values()) > 0
+    queries = result["queries"]
+    assert {(q["database"], q["query"]) for q in queries} == {
+        (db, key) for db in expected for key in "abc"
+    }
+    for q in queries:
+        assert q["same"], (q["database"], q["state"], q["query"])
+        assert q["rows"] > 0
+        assert q["ours_ms"] > 0
+        assert q["reference_ms"] > 0
+    for key in "abc":
+        assert len({q["digest"] for q in queries if q["query"] == key}) == 1
+    # One target per database, state and query, plus one per sync; pass or miss is the
+    # benchmark's to say.
+    assert len(result["targets"]) == len(queries) + len(syncs)

@@ -18,16 +18,16 @@ def test_markdown_is_the_committed_data_dictionary(run: Run) -> None:
 
 
 def test_a_table_lists_its_columns_types_and_descriptions(run: Run) -> None:
-    """One resource: its snake_case table, internal and typed columns with each database's
-    type, Tripletex's description where the spec has one."""
+    """One resource: its snake_case table, internal and typed columns with their types in
+    PostgreSQL, SQLite and DuckDB, Tripletex's description where the spec has one."""
     result = run("describe", "ledger/posting", "--format", "markdown")
     assert result.code == 0
     lines = result.out.splitlines()
     assert "## ledger_posting" in lines
-    assert "| `amount` | numeric | REAL | The record's amount. |" in lines
-    assert any(line.startswith("| `amount_minor` |  | INTEGER | SQLite only") for line in lines)
-    assert any(line.startswith("| `voucher_id` | bigint | INTEGER |") for line in lines)
-    assert any(line.startswith("| `date` | date | DATE |") for line in lines)
+    assert "| `amount` | numeric | REAL | DECIMAL(38,10) | The record's amount. |" in lines
+    assert any(line.startswith("| `amount_minor` |  | INTEGER |  | SQLite only") for line in lines)
+    assert any(line.startswith("| `voucher_id` | bigint | INTEGER | BIGINT |") for line in lines)
+    assert any(line.startswith("| `date` | date | DATE | DATE |") for line in lines)
     assert any("KID, customer identification" in line for line in lines)  # the spec's text
     assert "## invoice" not in lines
 

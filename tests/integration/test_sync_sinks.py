@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from tripletex_async import RESOURCES
-from tripletex_async.sinks import JSONLSink, PostgresSink, ReadableSink, SQLiteSink
+from tripletex_async.sinks import DuckDBSink, JSONLSink, PostgresSink, ReadableSink, SQLiteSink
 from tripletex_async.testing import FakeTripletex
 
 from ..expectations import expected, stored
@@ -28,12 +28,14 @@ def fake(portfolio: Any) -> FakeTripletex:
     return FakeTripletex(portfolio)
 
 
-@pytest.fixture(params=["sqlite", "postgres", "jsonl"])
+@pytest.fixture(params=["sqlite", "postgres", "duckdb", "jsonl"])
 async def sink(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReadableSink]:
     """Each built-in persistent sink, fresh."""
     made: ReadableSink
     if request.param == "sqlite":
         made = SQLiteSink(tmp_path / "t.db")
+    elif request.param == "duckdb":
+        made = DuckDBSink(tmp_path / "t.duckdb")
     elif request.param == "jsonl":
         made = JSONLSink(tmp_path / "lake")
     else:

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import psycopg
 import pytest
 
 from tripletex_async.sinks import (
     Column,
+    DuckDBSink,
     JSONLSink,
     MemorySink,
     PostgresSink,
@@ -139,6 +141,15 @@ def set_sqlite_version(path: Path, version: int) -> None:
     connection.close()
 
 
+def set_duckdb_version(path: Path, version: int) -> None:
+    """Overwrite the stored schema version of a DuckDB database (a sink of this process
+    may hold it open: DuckDB shares the database between connections of one process)."""
+    with duckdb.connect(path) as connection:
+        connection.execute(
+            "UPDATE _tripletex_meta SET value = ? WHERE key = 'schema_version'", (str(version),)
+        )
+
+
 def set_jsonl_version(directory: Path, version: int) -> None:
     """Overwrite the schema version in a JSONL directory's state file."""
     path = directory / "_state.json"
@@ -156,7 +167,7 @@ class SinkCase:
     with_version: Callable[[int], Awaitable[ReadableSink]]
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres", "jsonl"])
+@pytest.fixture(params=["memory", "sqlite", "postgres", "duckdb", "jsonl"])
 async def case(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SinkCase]:
     """Each built-in sink in turn, fresh, closed afterwards."""
     kind: str = request.param
@@ -166,6 +177,8 @@ async def case(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         made = _postgres_case(url, schema)
     elif kind == "sqlite":
         made = _sqlite_case(tmp_path / "sync.db")
+    elif kind == "duckdb":
+        made = _duckdb_case(tmp_path / "sync.duckdb")
     elif kind == "jsonl":
         made = _jsonl_case(tmp_path / "lake")
     else:
@@ -195,6 +208,14 @@ def _sqlite_case(path: Path) -> SinkCase:
         return SQLiteSink(path)
 
     return SinkCase(SQLiteSink(path), newer)
+
+
+def _duckdb_case(path: Path) -> SinkCase:
+    async def newer(version: int) -> ReadableSink:
+        set_duckdb_version(path, version)
+        return DuckDBSink(path)
+
+    return SinkCase(DuckDBSink(path), newer)
 
 
 def _postgres_case(url: str, schema: str) -> SinkCase:

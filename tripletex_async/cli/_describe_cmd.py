@@ -22,10 +22,9 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     console = console_for(ctx.out)
     for doc in docs:
-        rows = [[c.name, c.postgres, c.sqlite, c.description] for c in doc.columns]
-        table = simple_table(
-            f"{doc.name}: {doc.description}", ["column", "PostgreSQL", "SQLite", "holds"], rows
-        )
+        rows = [[c.name, c.postgres, c.sqlite, c.duckdb, c.description] for c in doc.columns]
+        head = ["column", "PostgreSQL", "SQLite", "DuckDB", "holds"]
+        table = simple_table(f"{doc.name}: {doc.description}", head, rows)
         console.print(table)
     return EXIT_OK
 
@@ -49,11 +48,11 @@ def markdown(docs: Iterable[TableDoc]) -> str:
             "",
             doc.description,
             "",
-            "| column | PostgreSQL | SQLite | holds |",
-            "|---|---|---|---|",
+            "| column | PostgreSQL | SQLite | DuckDB | holds |",
+            "|---|---|---|---|---|",
         ]
         lines += [
-            f"| `{c.name}` | {c.postgres} | {c.sqlite} | {_cell(c.description)} |"
+            f"| `{c.name}` | {c.postgres} | {c.sqlite} | {c.duckdb} | {_cell(c.description)} |"
             for c in doc.columns
         ]
     return "\n".join(lines) + "\n"

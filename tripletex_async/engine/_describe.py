@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .._spec import field_description, list_summary
 from ..sinks._base import Column, Table
 from ..sinks._common import INTERNAL_COLUMNS, INTERNAL_DESCRIPTIONS
-from ..sinks._sql import SQLITE, postgres_dialect
+from ..sinks._sql import DUCKDB, SQLITE, postgres_dialect
 from ..sinks._sql_columns import MINOR_SUFFIX, physical
 
 __all__ = ["ColumnDoc", "TableDoc", "describe", "described"]
@@ -24,15 +24,15 @@ __all__ = ["ColumnDoc", "TableDoc", "describe", "described"]
 #: The boilerplate every list endpoint's summary starts with.
 _FIND = "corresponding with sent data."
 
-#: Each internal column's type in PostgreSQL and SQLite.
-_INTERNAL_TYPES: dict[str, tuple[str, str]] = {
-    "company_id": ("bigint", "INTEGER"),
-    "id": ("bigint", "INTEGER"),
-    "data": ("jsonb", "TEXT"),
-    "_date": ("text", "TEXT"),
-    "_scan": ("text", "TEXT"),
-    "_version": ("bigint", "INTEGER"),
-    "_part": ("text", "TEXT"),
+#: Each internal column's type in PostgreSQL, SQLite and DuckDB.
+_INTERNAL_TYPES: dict[str, tuple[str, str, str]] = {
+    "company_id": ("bigint", "INTEGER", "BIGINT"),
+    "id": ("bigint", "INTEGER", "BIGINT"),
+    "data": ("jsonb", "TEXT", "JSON"),
+    "_date": ("text", "TEXT", "VARCHAR"),
+    "_scan": ("text", "TEXT", "VARCHAR"),
+    "_version": ("bigint", "INTEGER", "BIGINT"),
+    "_part": ("text", "TEXT", "VARCHAR"),
 }
 
 
@@ -69,6 +69,7 @@ class ColumnDoc:
     name: str
     postgres: str
     sqlite: str
+    duckdb: str
     description: str
 
 
@@ -93,14 +94,17 @@ def describe(tables: Iterable[Table]) -> list[TableDoc]:
         ]
         for column in table.columns:
             [(_, pg_type)] = physical(pg.engine, column, pg.types)
+            [(_, duck_type)] = physical(DUCKDB.engine, column, DUCKDB.types)
             lite = physical(SQLITE.engine, column, SQLITE.types)
-            columns.append(ColumnDoc(column.name, pg_type, lite[0][1], column.description))
+            columns.append(
+                ColumnDoc(column.name, pg_type, lite[0][1], duck_type, column.description)
+            )
             for name, sql_type in lite[1:]:
                 exact = (
                     f"SQLite only: {column.name} in hundredths, exact (sum this for money); "
                     "NULL past two decimals."
                 )
                 assert name.endswith(MINOR_SUFFIX)
-                columns.append(ColumnDoc(name, "", sql_type, exact))
+                columns.append(ColumnDoc(name, "", sql_type, "", exact))
         out.append(TableDoc(table.name, table.resource, table.description, tuple(columns)))
     return out

@@ -1,7 +1,7 @@
 """Where synced records go: the `Sink` contract and the built-in sinks.
 
 `open_sink` picks one from a URL (``sqlite:///sync.db``, ``postgresql://...``,
-``jsonl:///lake``, ``memory:``).
+``duckdb:///sync.duckdb``, ``jsonl:///lake``, ``memory:``).
 """
 
 from .._exports import claim as _claim
@@ -17,6 +17,7 @@ from ._base import StateKey as StateKey
 from ._base import Table as Table
 from ._base import WindowState as WindowState
 from ._base import table_name as table_name
+from ._duckdb import DuckDBSink as DuckDBSink
 from ._jsonl import JSONLSink as JSONLSink
 from ._memory import MemorySink as MemorySink
 from ._postgres import PostgresSink as PostgresSink
@@ -28,6 +29,7 @@ __all__ = [
     "Batch",
     "Column",
     "ColumnKind",
+    "DuckDBSink",
     "JSONLSink",
     "MemorySink",
     "PostgresSink",

@@ -11,10 +11,17 @@ so ``SUM(amount_minor)`` over a balanced voucher is exactly 0. ``amount_minor`` 
 when the value has more than two decimals (unit prices may have up to ten) or is 10^15
 or more in magnitude; ``data`` always holds the value as Tripletex sent it.
 
-Dates are ``date`` in PostgreSQL and ISO text (declared ``DATE``) in SQLite; anything
-but a real ``YYYY-MM-DD`` date (Tripletex sends ``""`` for none) is NULL. Timestamps are
-``timestamptz`` / ISO text; a timestamp without an offset is Tripletex's local time,
-Europe/Oslo.
+DuckDB stores a ``decimal`` as ``DECIMAL(38,10)`` (Tripletex unit prices have up to ten
+decimals), exactly: a value that needs more than ten decimals, or 28 digits before the
+point, is NULL, never rounded. DuckDB's JSON functions read numbers as doubles (only a
+cast to DECIMAL sees the text, and it rounds), so the exact decimal of a stored record is
+computed in Python by `json_decimal`, the same rule as a sync's, which a DuckDB sink
+registers on its connection as the SQL function `DUCKDB_DECIMAL`.
+
+Dates are ``date`` in PostgreSQL and DuckDB and ISO text (declared ``DATE``) in SQLite;
+anything but a real ``YYYY-MM-DD`` date (Tripletex sends ``""`` for none) is NULL.
+Timestamps are ``timestamptz`` / ISO text; a timestamp without an offset is Tripletex's
+local time, Europe/Oslo.
 """
 
 from __future__ import annotations
@@ -23,17 +30,39 @@ import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Final
 from zoneinfo import ZoneInfo
+
+import msgspec
 
 from ._base import Column, ColumnKind
 from ._common import check_name
 
-__all__ = ["MINOR_SUFFIX", "converter", "derive", "physical"]
+__all__ = [
+    "DUCKDB_DECIMAL",
+    "DUCKDB_DECIMAL_TYPE",
+    "MINOR_SUFFIX",
+    "converter",
+    "derive",
+    "exact_decimal",
+    "json_decimal",
+    "physical",
+]
 
 #: The suffix of a decimal's exact column in SQLite.
 MINOR_SUFFIX: Final = "_minor"
+
+#: How many decimals, and digits in all, a DuckDB decimal column holds.
+_SCALE: Final = 10
+_PRECISION: Final = 38
+#: The SQL type of a decimal column in DuckDB.
+DUCKDB_DECIMAL_TYPE: Final = f"DECIMAL({_PRECISION},{_SCALE})"
+#: The name of the SQL function (`json_decimal`, registered by the DuckDB sink) giving the
+#: exact decimal at a path of a record's JSON.
+DUCKDB_DECIMAL: Final = "tripletex_decimal"
+_UNIT: Final = Decimal(1).scaleb(-_SCALE)
+_WIDE: Final = Context(prec=_PRECISION + 2)
 
 _OSLO: Final = ZoneInfo("Europe/Oslo")
 _ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -65,6 +94,42 @@ def _minor(value: Any) -> int | None:
     except (InvalidOperation, TypeError, ValueError):
         return None
     return int(scaled)
+
+
+def exact_decimal(value: Any) -> Decimal | None:
+    """``value`` as a Decimal DuckDB's ``DECIMAL(38,10)`` holds exactly; ``None`` when it
+    needs more than ten decimals or 28 integer digits (never rounded), or is no number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        # A float is the number its shortest repr spells, as PostgreSQL reads a double.
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if not number.is_finite() or number.adjusted() >= _PRECISION - _SCALE:
+            return None
+        # Exact in the wide context: equal only when no nonzero digit is past the tenth
+        # decimal (12.50 and 1.000000000000 are kept).
+        if number.quantize(_UNIT, context=_WIDE) != number:
+            return None
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return number
+
+
+_decode_exact = msgspec.json.Decoder(float_hook=Decimal).decode
+
+
+def json_decimal(data: str, path: str) -> Decimal | None:
+    """The exact decimal (`exact_decimal`) at ``path`` (dotted) of a record's JSON; ``None``
+    unless it is a JSON number. What DuckDB's `DUCKDB_DECIMAL` computes."""
+    try:
+        value: Any = _decode_exact(data)
+    except msgspec.MsgspecError:
+        return None
+    for step in path.split("."):
+        value = value.get(step) if isinstance(value, dict) else None
+    if not isinstance(value, int | Decimal) or isinstance(value, bool):
+        return None
+    return exact_decimal(value)
 
 
 def _real(value: Any) -> float | None:
@@ -112,6 +177,13 @@ def _timestamp_text(value: Any) -> str | None:
 _CONVERT: Final[dict[str, dict[str, tuple[Callable[[Any], Any], ...]]]] = {
     "sqlite": {"decimal": (_real, _minor), "date": (_date_text,), "timestamp": (_timestamp_text,)},
     "postgres": {"date": (_date,), "timestamp": (_timestamp,)},
+    # Arrow arrays take no Decimal in a double column, and round none into a decimal one.
+    "duckdb": {
+        "real": (_real,),
+        "decimal": (exact_decimal,),
+        "date": (_date,),
+        "timestamp": (_timestamp,),
+    },
 }
 
 
@@ -148,6 +220,8 @@ def derive(engine: str, column: Column) -> list[str]:
     path = [check_name(step, "JSON field name") for step in column.path]
     if engine == "sqlite":
         return _sqlite(column.kind, "$." + ".".join(path))
+    if engine == "duckdb":
+        return [_duckdb(column.kind, ".".join(path))]
     return [_postgres(column.kind, "{" + ",".join(path) + "}")]
 
 
@@ -221,4 +295,34 @@ def _postgres(kind: str, path: str) -> str:
     return (
         f"CASE WHEN {stamp} THEN CASE WHEN {s} ~ '{_PG_OFFSET}' THEN {s}::timestamptz "
         f"ELSE {s}::timestamp AT TIME ZONE 'Europe/Oslo' END END"
+    )
+
+
+_DUCK_INTEGER: Final = "('BIGINT', 'UBIGINT')"
+_DUCK_NUMBER: Final = "('BIGINT', 'UBIGINT', 'DOUBLE')"
+
+
+def _duckdb(kind: str, path: str) -> str:
+    if kind == "decimal":
+        return f"{DUCKDB_DECIMAL}(data, '{path}')"
+    s, t = f"json_extract_string(data, '$.{path}')", f"json_type(data, '$.{path}')"
+    if kind == "integer":
+        return f"CASE WHEN {t} IN {_DUCK_INTEGER} THEN TRY_CAST({s} AS BIGINT) END"
+    if kind == "real":
+        return f"CASE WHEN {t} IN {_DUCK_NUMBER} THEN CAST({s} AS DOUBLE) END"
+    if kind == "text":
+        return f"CASE WHEN {t} = 'VARCHAR' THEN {s} END"
+    if kind == "boolean":
+        return f"CASE WHEN {t} = 'BOOLEAN' THEN {s} = 'true' END"
+    if kind == "date":
+        day = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+        return (
+            f"CASE WHEN {t} = 'VARCHAR' AND regexp_full_match({s}, '{day}') "
+            f"THEN TRY_CAST({s} AS DATE) END"
+        )
+    stamp = f"{t} = 'VARCHAR' AND regexp_matches({s}, '{_PG_STAMP}')"
+    return (
+        f"CASE WHEN {stamp} THEN CASE WHEN regexp_matches({s}, '{_PG_OFFSET}') "
+        f"THEN TRY_CAST({s} AS TIMESTAMPTZ) "
+        f"ELSE TRY_CAST({s} AS TIMESTAMP) AT TIME ZONE 'Europe/Oslo' END END"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ._base import Sink, SinkError
+from ._duckdb import DuckDBSink
 from ._jsonl import JSONLSink
 from ._memory import MemorySink
 from ._postgres import PostgresSink
@@ -12,7 +13,10 @@ from ._sqlite import SQLiteSink
 
 __all__ = ["open_sink", "split_schema"]
 
-_SCHEMES = "sqlite:///path.db, postgresql://..., postgres://..., jsonl:///directory, memory:"
+_SCHEMES = (
+    "sqlite:///path.db, postgresql://..., postgres://..., duckdb:///path.duckdb, "
+    "jsonl:///directory, memory:"
+)
 
 
 def open_sink(url: str) -> Sink:
@@ -21,6 +25,8 @@ def open_sink(url: str) -> Sink:
     - ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``: `SQLiteSink`;
     - ``postgresql://user:password@host:port/dbname`` (or ``postgres://``), optionally with
       ``?schema=name`` (default ``public``): `PostgresSink`;
+    - ``duckdb:///relative/path.duckdb``, ``duckdb:////absolute/path.duckdb``:
+      `DuckDBSink` (needs the ``duckdb`` extra);
     - ``jsonl:///relative/dir``, ``jsonl:////absolute/dir``: `JSONLSink`;
     - ``memory:``: `MemorySink`.
 
@@ -38,6 +44,8 @@ def open_sink(url: str) -> Sink:
         return MemorySink()
     if scheme == "sqlite":
         return SQLiteSink(_path(scheme, rest))
+    if scheme == "duckdb":
+        return DuckDBSink(_path(scheme, rest))
     if scheme == "jsonl":
         return JSONLSink(_path(scheme, rest))
     raise SinkError(f"unknown sink URL scheme {scheme!r}; expected one of: {_SCHEMES}")
