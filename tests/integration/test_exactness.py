@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import duckdb
-import psycopg
 import pytest
 
 from tripletex_async import RESOURCES
-from tripletex_async.sinks import Column, DuckDBSink, PostgresSink, Sink, SQLiteSink
+from tripletex_async.sinks import Column
 from tripletex_async.testing import FakeTripletex
 
+from ..conftest import SqlTarget
 from ..sinks.conftest import postgres_schema, postgres_url  # noqa: F401 - fixtures
 from .conftest import sync_into
 
@@ -32,36 +29,9 @@ pytestmark = pytest.mark.anyio
 SYNCED = ["ledger/voucher", "ledger/posting", "order", "invoice", "customer", "product"]
 
 
-@dataclass
-class Target:
-    """One SQL sink under test: how to make it and how an analyst's tool connects."""
-
-    kind: str
-    make: Callable[[], Sink]
-    connect: Callable[[], Any]
-
-
-@pytest.fixture(params=["sqlite", "postgres", "duckdb"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
-    """A fresh SQLite file, PostgreSQL schema or DuckDB file."""
-    if request.param == "sqlite":
-        path = tmp_path / "t.db"
-        return Target("sqlite", lambda: SQLiteSink(path), lambda: sqlite3.connect(path))
-    if request.param == "duckdb":
-        file = tmp_path / "t.duckdb"
-        return Target("duckdb", lambda: DuckDBSink(file), lambda: duckdb.connect(file))
-    url = request.getfixturevalue("postgres_url")
-    schema = request.getfixturevalue("postgres_schema")
-    return Target(
-        "postgres",
-        lambda: PostgresSink(url, schema=schema),
-        lambda: psycopg.connect(url, options=f"-c search_path={schema}", autocommit=True),
-    )
-
-
-async def run(fake: FakeTripletex, target: Target) -> Any:
-    """Sync `SYNCED` of every company into the target."""
-    sink = target.make()
+async def run(fake: FakeTripletex, sql_target: SqlTarget) -> Any:
+    """Sync `SYNCED` of every company into the sql_target."""
+    sink = sql_target.make()
     try:
         report = await sync_into(fake, sink, SYNCED)
     finally:
@@ -71,13 +41,13 @@ async def run(fake: FakeTripletex, target: Target) -> Any:
 
 
 @pytest.fixture
-async def synced(target: Target, portfolio: Any) -> AsyncIterator[tuple[str, Any]]:
+async def synced(sql_target: SqlTarget, portfolio: Any) -> AsyncIterator[tuple[str, Any]]:
     """A sync of the ledger and the sales resources into a fresh SQL sink, then a plain
     DB-API connection to it, as an analyst's tool would open one."""
-    await run(FakeTripletex(portfolio), target)
-    connection = target.connect()
+    await run(FakeTripletex(portfolio), sql_target)
+    connection = sql_target.connect()
     try:
-        yield target.kind, connection
+        yield sql_target.kind, connection
     finally:
         connection.close()
 
@@ -146,6 +116,49 @@ def _indexed(kind: str, connection: Any, table: str) -> set[tuple[str, ...]]:
     return {tuple(row[0].rpartition("(")[2].rstrip(")").split(", ")) for row in rows}
 
 
+async def test_order_lines_are_rows_that_equal_the_orders_json(synced: tuple[str, Any]) -> None:
+    """order_lines holds one row per line of each order's JSON, in order, its typed
+    values equal to the line's; joined to orders without a JSON function."""
+    kind, connection = synced
+    table = RESOURCES["order"].table()
+    [child] = table.children
+    assert child.name == "order_lines"
+    names = ", ".join(_physical(kind, child.columns))
+    got: dict[tuple[int, int], list[Any]] = {}
+    for company, order_id, *values in connection.execute(
+        f"SELECT company_id, order_id, {names} FROM order_lines ORDER BY company_id, order_id, "
+        "position"
+    ).fetchall():
+        got.setdefault((company, order_id), []).append(values)
+    wanted: dict[tuple[int, int], list[Any]] = {}
+    for company, order_id, data in connection.execute(
+        "SELECT company_id, id, data FROM orders"
+    ).fetchall():
+        record = _exact_json(data)
+        if record.get("orderLines"):
+            wanted[company, order_id] = record["orderLines"]
+    assert sum(len(v) for v in wanted.values()) > 100
+    assert got.keys() == wanted.keys()
+    for order, lines in wanted.items():
+        assert len(got[order]) == len(lines)
+        for values, item in zip(got[order], lines, strict=True):
+            stored = iter(values)
+            for column in child.columns:
+                for how, expected in _expected(kind, column, _json_value(item, column.path)):
+                    assert _same(next(stored), how, expected), (order, column.name)
+    (joined,) = connection.execute(
+        "SELECT count(*) FROM orders o JOIN order_lines l "
+        "ON l.company_id = o.company_id AND l.order_id = o.id"
+    ).fetchone()
+    assert joined == sum(len(v) for v in wanted.values())
+
+
+def _exact_json(data: Any) -> Any:
+    """A stored ``data`` as Python values, numbers as exact decimals."""
+    text = data if isinstance(data, str) else json.dumps(data)
+    return json.loads(text, parse_float=Decimal)
+
+
 async def test_every_typed_value_equals_the_json_value(synced: tuple[str, Any]) -> None:
     """Each typed column of each synced table holds its field of ``data``: numbers exactly,
     dates as dates, booleans as booleans, references as the referenced id."""
@@ -170,29 +183,31 @@ async def test_every_typed_value_equals_the_json_value(synced: tuple[str, Any]) 
 
 
 async def test_a_version_3_database_is_migrated_without_fetching_again(
-    target: Target, portfolio: Any
+    sql_target: SqlTarget, portfolio: Any
 ) -> None:
     """A database in the version-3 layout (camelCase names, floats for amounts, text for
     dates; rebuilt here from a sync) opens with snake_case tables whose typed columns are
     filled again, exactly, from the stored JSON: the next sync fetches nothing and the
     money sums to zero."""
     fake = FakeTripletex(portfolio)
-    await run(fake, target)
-    connection = target.connect()
+    await run(fake, sql_target)
+    connection = sql_target.connect()
     try:
         before = {name: _contents(connection, name) for name in SYNCED}
-        _downgrade_to_version_3(target.kind, connection)
+        _downgrade_to_version_3(sql_target.kind, connection)
         assert "orders" not in _tables(connection)
     finally:
         connection.close()
-    again = await run(fake, target)
+    again = await run(fake, sql_target)
     assert again.total().records == 0
     assert again.total().not_modified == again.total().windows
-    connection = target.connect()
+    connection = sql_target.connect()
     try:
         assert {name: _contents(connection, name) for name in SYNCED} == before
-        await test_every_voucher_sums_to_exactly_zero_in_sql((target.kind, connection))
-        await test_every_typed_value_equals_the_json_value((target.kind, connection))
+        # order_lines did not exist in version 3: filled from the stored orders on open.
+        await test_order_lines_are_rows_that_equal_the_orders_json((sql_target.kind, connection))
+        await test_every_voucher_sums_to_exactly_zero_in_sql((sql_target.kind, connection))
+        await test_every_typed_value_equals_the_json_value((sql_target.kind, connection))
     finally:
         connection.close()
 
@@ -246,6 +261,7 @@ def _downgrade_to_version_3(kind: str, connection: Any) -> None:
             f'"_part" TEXT{typed}, PRIMARY KEY (company_id, id))',
             f'INSERT INTO "{old}__v3" SELECT {base}, {values} FROM {new}',
             f"DROP TABLE {new}",
+            *(f"DROP TABLE {child.name}" for child in table.children),
             f'ALTER TABLE "{old}__v3" RENAME TO "{old}"',
             f'CREATE INDEX "{old}_company_date" ON "{old}" (company_id, "_date")',
         ]:

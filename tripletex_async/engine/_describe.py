@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .._spec import field_description, list_summary
-from ..sinks._base import Column, Table
+from ..sinks._base import ChildTable, Column, Table
 from ..sinks._common import INTERNAL_COLUMNS, INTERNAL_DESCRIPTIONS
 from ..sinks._sql import DUCKDB, SQLITE, postgres_dialect
 from ..sinks._sql_columns import MINOR_SUFFIX, physical
@@ -43,6 +43,19 @@ def described(table: Table, schema: str | None) -> Table:
         dataclasses.replace(c, description=_column_text(schema, c)) for c in table.columns
     )
     return dataclasses.replace(table, columns=columns, description=_table_text(table, schema))
+
+
+def described_child(child: ChildTable, schema: str, resource: str) -> ChildTable:
+    """``child`` with the descriptions of itself and of its columns (``schema``: the
+    spec's name of the nested objects' model, ``OrderLine``)."""
+    columns = tuple(
+        dataclasses.replace(c, description=_column_text(schema, c)) for c in child.columns
+    )
+    text = (
+        f"The {child.list_field} of {resource} records, one row per {schema}, in order "
+        f"({child.parent_key}, position); kept in step with the records."
+    )
+    return dataclasses.replace(child, columns=columns, description=text)
 
 
 def _table_text(table: Table, schema: str | None) -> str:
@@ -85,26 +98,44 @@ class TableDoc:
 
 def describe(tables: Iterable[Table]) -> list[TableDoc]:
     """The data dictionary of ``tables`` (each as `described` made it)."""
-    pg = postgres_dialect("public")
     out = []
     for table in tables:
         columns = [
             ColumnDoc(name, *_INTERNAL_TYPES[name], INTERNAL_DESCRIPTIONS[name])
             for name in INTERNAL_COLUMNS
         ]
-        for column in table.columns:
-            [(_, pg_type)] = physical(pg.engine, column, pg.types)
-            [(_, duck_type)] = physical(DUCKDB.engine, column, DUCKDB.types)
-            lite = physical(SQLITE.engine, column, SQLITE.types)
-            columns.append(
-                ColumnDoc(column.name, pg_type, lite[0][1], duck_type, column.description)
-            )
-            for name, sql_type in lite[1:]:
-                exact = (
-                    f"SQLite only: {column.name} in hundredths, exact (sum this for money); "
-                    "NULL past two decimals."
-                )
-                assert name.endswith(MINOR_SUFFIX)
-                columns.append(ColumnDoc(name, "", sql_type, "", exact))
+        columns += _typed(table.columns)
         out.append(TableDoc(table.name, table.resource, table.description, tuple(columns)))
+        for child in table.children:
+            key = (
+                f"The id of the {table.resource} record whose {child.list_field} this is "
+                f"({table.name}.id)."
+            )
+            first = [
+                ColumnDoc("company_id", *_INTERNAL_TYPES["company_id"], "As in the record."),
+                ColumnDoc(child.parent_key, *_INTERNAL_TYPES["id"], key),
+                ColumnDoc("position", *_INTERNAL_TYPES["id"], "Its place in the list, from 0."),
+                ColumnDoc("id", *_INTERNAL_TYPES["id"], "Its own id, when it has one."),
+            ]
+            docs = (*first, *_typed(child.columns))
+            out.append(TableDoc(child.name, table.resource, child.description, docs))
     return out
+
+
+def _typed(typed: Iterable[Column]) -> list[ColumnDoc]:
+    """The physical columns of typed columns, in each database's types."""
+    pg = postgres_dialect("public")
+    columns = []
+    for column in typed:
+        [(_, pg_type)] = physical(pg.engine, column, pg.types)
+        [(_, duck_type)] = physical(DUCKDB.engine, column, DUCKDB.types)
+        lite = physical(SQLITE.engine, column, SQLITE.types)
+        columns.append(ColumnDoc(column.name, pg_type, lite[0][1], duck_type, column.description))
+        for name, sql_type in lite[1:]:
+            exact = (
+                f"SQLite only: {column.name} in hundredths, exact (sum this for money); "
+                "NULL past two decimals."
+            )
+            assert name.endswith(MINOR_SUFFIX)
+            columns.append(ColumnDoc(name, "", sql_type, "", exact))
+    return columns

@@ -125,6 +125,10 @@ class RowShape:
 
     columns: tuple[Column, ...]
     values: Callable[[Any], tuple[object, ...]]
+    #: The lists of objects the Struct nests (an order's ``orderLines``): per list, the
+    #: field's API name, the name of its objects' Struct and their typed columns. SQL
+    #: sinks give each a table of its own (`ChildTable`), filled from the stored JSON.
+    children: tuple[tuple[str, str, tuple[Column, ...]], ...] = ()
 
 
 @functools.lru_cache(maxsize=256)
@@ -139,8 +143,13 @@ def row_shape(model: type[msgspec.Struct]) -> RowShape:
     assert isinstance(info, mi.StructType)
     columns: list[Column] = []
     parts: list[str] = []
+    children: list[tuple[str, str, tuple[Column, ...]]] = []
     for f in info.fields:
         t = _strip(f.type)
+        nested = _struct_of(f.type)
+        if isinstance(t, mi.ListType) and nested is not None and not _is_ref(nested):
+            children.append((f.encode_name, nested.cls.__name__, row_shape(nested.cls).columns))
+            continue
         scalar = _scalar_kind(f.type)
         if scalar is not None and (name := column_name(f.encode_name)) not in _TAKEN:
             kind, member = scalar
@@ -152,7 +161,7 @@ def row_shape(model: type[msgspec.Struct]) -> RowShape:
             if name not in _TAKEN:
                 columns.append(Column(name, "integer", (f.encode_name, "id")))
                 parts.append(f"_id(o.{_attr(f.name)}, 'id', None)")
-    return RowShape(tuple(columns), _compile(parts))
+    return RowShape(tuple(columns), _compile(parts), tuple(children))
 
 
 def _attr(name: str) -> str:

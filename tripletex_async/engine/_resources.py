@@ -15,8 +15,9 @@ import msgspec
 
 from ..client._errors import ConfigurationError
 from ..models import MODELS
-from ..sinks._base import Table
-from ._describe import described
+from ..sinks._base import ChildTable, Table
+from ..sinks._names import child_table_name, parent_key
+from ._describe import described, described_child
 from ._fields import RowShape, fields_for, row_shape
 from ._windows import Window
 
@@ -129,7 +130,22 @@ class Resource:
         """The sink table of this resource, its columns described (`_describe`)."""
         default = MODELS.get(self.name)
         schema = default.__name__ if default is not None else None
-        return described(Table(self.name, self.shape().columns), schema)
+        shape = self.shape()
+        key = parent_key(self.name)
+        children = tuple(
+            described_child(
+                ChildTable(
+                    child_table_name(self.name, field),
+                    field,
+                    key,
+                    tuple(c for c in columns if c.name != key),
+                ),
+                model,
+                self.name,
+            )
+            for field, model, columns in shape.children
+        )
+        return described(Table(self.name, shape.columns, children), schema)
 
 
 def _dated(name: str, field_name: str, prefix: str) -> Resource:

@@ -7,6 +7,7 @@
 from .._exports import claim as _claim
 from ._base import SCHEMA_VERSION as SCHEMA_VERSION
 from ._base import Batch as Batch
+from ._base import ChildTable as ChildTable
 from ._base import Column as Column
 from ._base import ColumnKind as ColumnKind
 from ._base import ReadableSink as ReadableSink
@@ -27,6 +28,7 @@ from ._url import open_sink as open_sink
 __all__ = [
     "SCHEMA_VERSION",
     "Batch",
+    "ChildTable",
     "Column",
     "ColumnKind",
     "DuckDBSink",

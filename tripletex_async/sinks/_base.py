@@ -39,6 +39,7 @@ __all__ = [
     "COLUMN_KINDS",
     "SCHEMA_VERSION",
     "Batch",
+    "ChildTable",
     "Column",
     "ColumnKind",
     "IndexingSink",
@@ -103,11 +104,32 @@ class Column:
 
 
 @dataclass(frozen=True, slots=True)
+class ChildTable:
+    """A list of objects nested in a resource's records (an order's ``orderLines``), as a
+    table of its own in the SQL sinks: ``company_id``, `parent_key` (the record's id),
+    ``position`` (the object's place in the list, from 0), ``id`` (the object's own, when
+    it has one) and the typed columns of the objects. SQL sinks fill it from each stored
+    record's JSON in the transaction that writes the record, and empty it with the record.
+    """
+
+    name: str
+    #: The record's field holding the list (``orderLines``).
+    list_field: str
+    #: The column holding the record's id (``order_id``).
+    parent_key: str
+    columns: tuple[Column, ...] = ()
+    #: What it holds, for people (PostgreSQL's ``COMMENT ON``, ``describe``).
+    description: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Table:
     """Where one resource's records go, and which typed columns they carry."""
 
     resource: str
     columns: tuple[Column, ...] = ()
+    #: Tables of the lists of objects nested in the records (SQL sinks only).
+    children: tuple[ChildTable, ...] = ()
     #: What it holds, for people (PostgreSQL's ``COMMENT ON``, ``describe``).
     description: str = field(default="", compare=False)
 

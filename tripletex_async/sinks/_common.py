@@ -12,10 +12,11 @@ from typing import TypeVar
 import anyio
 import msgspec
 
-from ._base import COLUMN_KINDS, SCHEMA_VERSION, Batch, SinkError, StateKey, Table
+from ._base import COLUMN_KINDS, SCHEMA_VERSION, Batch, Column, SinkError, StateKey, Table
 from ._lease import Fence
 
 __all__ = [
+    "CHILD_COLUMNS",
     "INTERNAL_COLUMNS",
     "Checked",
     "Record",
@@ -108,19 +109,37 @@ def check_name(name: str, what: str = "name") -> str:
 def check_table(table: Table) -> None:
     """Refuse a table whose name or columns cannot be stored safely."""
     check_name(table.name, "table name")
-    seen: set[str] = set(INTERNAL_COLUMNS)
-    for column in table.columns:
-        check_name(column.name, f"column name in {table.name}")
+    _check_columns(table.name, table.columns, set(INTERNAL_COLUMNS))
+    names = {table.name}
+    for child in table.children:
+        check_name(child.name, "table name")
+        check_name(child.list_field, f"JSON field name of {child.name}")
+        check_name(child.parent_key, f"column name in {child.name}")
+        if child.name in names:
+            raise SinkError(f"{table.name}: table {child.name!r} is repeated")
+        names.add(child.name)
+        taken = {*CHILD_COLUMNS, child.parent_key}
+        _check_columns(child.name, child.columns, taken)
+
+
+#: Columns every child table (`ChildTable`) has, besides its parent key, before its typed
+#: ones.
+CHILD_COLUMNS = ("company_id", "position", "id")
+
+
+def _check_columns(table: str, columns: Sequence[Column], seen: set[str]) -> None:
+    for column in columns:
+        check_name(column.name, f"column name in {table}")
         if column.name in seen:
-            raise SinkError(f"{table.name}: column {column.name!r} is reserved or repeated")
+            raise SinkError(f"{table}: column {column.name!r} is reserved or repeated")
         if column.kind not in COLUMN_KINDS:
-            raise SinkError(f"{table.name}.{column.name}: unknown column kind {column.kind!r}")
+            raise SinkError(f"{table}.{column.name}: unknown column kind {column.kind!r}")
         for step in column.path:
-            check_name(step, f"JSON path of {table.name}.{column.name}")
+            check_name(step, f"JSON path of {table}.{column.name}")
         seen.add(column.name)
         if column.kind == "decimal":  # SQLite stores it twice (see _sql_columns)
             if column.name + "_minor" in seen:
-                raise SinkError(f"{table.name}: column {column.name}_minor is repeated")
+                raise SinkError(f"{table}: column {column.name}_minor is repeated")
             seen.add(column.name + "_minor")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["RESERVED", "column_name", "snake", "table_name"]
+__all__ = ["RESERVED", "child_table_name", "column_name", "parent_key", "snake", "table_name"]
 
 #: Words that cannot be a bare table or column name in PostgreSQL (its "reserved" and
 #: "reserved, can be function or type" keywords), DuckDB (which follows PostgreSQL's
@@ -54,3 +54,21 @@ def column_name(field: str) -> str:
     """A field's column: snake_case, a reserved word with a trailing ``_``."""
     name = snake(field)
     return f"{name}_" if name in RESERVED else name
+
+
+def child_table_name(resource: str, field: str) -> str:
+    """The table of a list nested in a resource's records: the resource's name and the
+    field's, the word they share once (``order`` + ``orderLines`` -> ``order_lines``,
+    ``ledger/voucher`` + ``postings`` -> ``ledger_voucher_postings``)."""
+    base = "_".join(snake(part) for part in resource.strip("/").split("/"))
+    nested = snake(field)
+    last = base.rpartition("_")[2]
+    name = base[: len(base) - len(last)] + nested if nested.startswith(last + "_") else ""
+    name = name or f"{base}_{nested}"
+    return f"{name}s" if name in RESERVED else name
+
+
+def parent_key(resource: str) -> str:
+    """The column of a nested list's table that holds its record's id: the resource's last
+    path segment (``order_id``, ``voucher_id``)."""
+    return snake(resource.strip("/").rpartition("/")[2]) + "_id"

@@ -16,6 +16,7 @@ from typing import Final, Literal
 from ._base import (
     SCHEMA_VERSION,
     Batch,
+    ChildTable,
     Column,
     ColumnKind,
     SinkError,
@@ -104,6 +105,8 @@ class Dialect:
     data_type: str
     #: True when ``id`` is outside a list of ids passed as one parameter.
     not_in_ids: str
+    #: True when ``{column}`` is in a list of ids passed as one parameter (as above).
+    in_ids: str
     #: Whether that parameter is a JSON array (SQLite has no arrays) rather than a list.
     ids_as_json: bool = False
     #: Selects ``data`` as JSON text.
@@ -145,6 +148,7 @@ SQLITE: Final = Dialect(
     },
     data_type="TEXT",
     not_in_ids="id NOT IN (SELECT value FROM json_each(?))",
+    in_ids="{column} IN (SELECT value FROM json_each(?))",
     ids_as_json=True,
     rebuild_to_change_key=True,
     # CASE evaluates lazily: json_type never sees text that is not JSON.
@@ -170,6 +174,7 @@ DUCKDB: Final = Dialect(
     data_type="JSON",
     data_out='CAST("data" AS VARCHAR)',
     not_in_ids="id <> ALL(?)",
+    in_ids="{column} = ANY(?)",
     # DuckDB cannot drop or add a primary key in place either.
     rebuild_to_change_key=True,
     # No secondary index: DuckDB's min-max zone maps already serve filters on company and
@@ -201,6 +206,7 @@ def postgres_dialect(schema: str) -> Dialect:
         prefix=ident(schema) + ".",
         comments=True,
         not_in_ids="id <> ALL(%s)",
+        in_ids="{column} = ANY(%s)",
         version_backfill="""SET "_version" = (data->>'version')::bigint """
         """WHERE jsonb_typeof(data->'version') = 'number' """
         """AND data->>'version' ~ '^-?[0-9]{1,18}$'""",
@@ -348,6 +354,7 @@ def table_statements(
     plan: list[tuple[str, tuple[object, ...]]] = []
     for table in tables:
         columns = existing.get(table.name)
+        plan += [(sql, ()) for sql in _child_tables(d, table, existing)]
         plan += [(sql, ()) for sql in table_ddl(d, table.name, table.columns)]
         if columns:
             plan += [(sql, ()) for sql in add_columns(d, table, columns)]
@@ -393,9 +400,11 @@ def table_ddl(d: Dialect, name: str, columns: Sequence[Column]) -> list[str]:
     return [create, index] if d.indexes else [create]
 
 
-def _comments(d: Dialect, table: Table, existing: Collection[str] | None) -> list[str]:
-    """``COMMENT ON`` the table and its columns when it is created (``existing`` is
-    ``None``), or on the columns added to it."""
+def _comments(
+    d: Dialect, table: Table, existing: Collection[str] | None, *, internal: bool = True
+) -> list[str]:
+    """``COMMENT ON`` the table and its columns (the internal ones too, unless told not
+    to) when it is created (``existing`` is ``None``), or on the columns added to it."""
     target = d.table(table.name)
     out = []
     if existing is None:
@@ -404,6 +413,7 @@ def _comments(d: Dialect, table: Table, existing: Collection[str] | None) -> lis
         out += [
             f"COMMENT ON COLUMN {target}.{ident(name)} IS {_literal(text)}"
             for name, text in INTERNAL_DESCRIPTIONS.items()
+            if internal
         ]
     for column in table.columns:
         if column.description and (existing is None or column.name not in existing):
@@ -425,9 +435,13 @@ def index_statements(d: Dialect, table: Table) -> list[str]:
     building an index over a backfill's rows at once is several times faster than
     keeping ten of them up to date row by row while it loads."""
     return [
-        f"CREATE INDEX IF NOT EXISTS {ident(_index_name(table.name, c.name))} "
-        f"ON {d.table(table.name)} (company_id, {ident(c.name)})"
-        for c in table.columns
+        f"CREATE INDEX IF NOT EXISTS {ident(_index_name(name, c.name))} "
+        f"ON {d.table(name)} (company_id, {ident(c.name)})"
+        for name, columns in [
+            (table.name, table.columns),
+            *((child.name, child.columns) for child in table.children),
+        ]
+        for c in columns
         if d.indexes and c.kind == "integer" and c.name.endswith("_id")
     ]
 
@@ -526,10 +540,11 @@ def upsert_values(d: Dialect, table: Table, *, only_newer: bool = False, rows: i
 
 
 def after_upsert(d: Dialect, batch: Batch) -> list[Statement]:
-    """Steps 2 to 6 of `Batch`: deleted ids, unseen and dead rows, superseded and new state."""
+    """Steps 2 to 6 of `Batch`: deleted ids, unseen and dead rows, superseded and new state;
+    and the child tables of the rows written or deleted (`child_statements`)."""
     target = d.table(batch.table.name)
     p = d.param
-    steps: list[Statement] = []
+    steps: list[Statement] = child_statements(d, batch) if batch.rows else []
     if batch.deleted_ids:
         sql = f"DELETE FROM {target} WHERE company_id = {p} AND id = {p}"
         steps.append((sql, [(batch.company_id, int(i)) for i in batch.deleted_ids]))
@@ -546,6 +561,8 @@ def after_upsert(d: Dialect, batch: Batch) -> list[Statement]:
             steps.append(
                 (f"DELETE FROM {target} WHERE {window} AND {d.not_in_ids}", [(*params, value)])
             )
+    if batch.deleted_ids or batch.delete_unseen or batch.live_ids is not None:
+        steps += [(sql, [(batch.company_id,)]) for sql in _orphans(d, batch.table)]
     state = d.table(STATE)
     if batch.superseded:
         where = " AND ".join(f"{ident(name)} = {p}" for name, _ in _KEY_COLUMNS)
@@ -553,6 +570,110 @@ def after_upsert(d: Dialect, batch: Batch) -> list[Statement]:
     if batch.state is not None:
         steps.append((_state_upsert(d), [_state_values(batch.state)]))
     return steps
+
+
+# -- child tables -----------------------------------------------------------------------
+
+
+def child_ddl(d: Dialect, child: ChildTable) -> str:
+    """Create a child table (`ChildTable`), keyed by company, record and position."""
+    integer, key = d.types["integer"], ident(child.parent_key)
+    typed = "".join(f", {ident(n)} {sql_type}" for n, sql_type in _physical(d, child.columns))
+    return (
+        f"CREATE TABLE IF NOT EXISTS {d.table(child.name)} (company_id {integer} NOT NULL, "
+        f"{key} {integer} NOT NULL, position {integer} NOT NULL, id {integer}{typed}, "
+        f"PRIMARY KEY (company_id, {key}, position))"
+    )
+
+
+def _child_fill(d: Dialect, table: Table, child: ChildTable) -> str:
+    """``INSERT`` the child rows of the stored records (a condition on ``p``, the record,
+    may follow): each object of the list in the record's JSON, through `derive`."""
+    names = [
+        "company_id",
+        child.parent_key,
+        "position",
+        "id",
+        *(n for n, _ in _physical(d, child.columns)),
+    ]
+    parent, field = d.table(table.name), child.list_field
+    if d.engine == "postgres":
+        items = f"p.data -> '{field}'"
+        listed = f"CASE WHEN jsonb_typeof({items}) = 'array' THEN {items} ELSE '[]' END"
+        elements = f"jsonb_array_elements({listed}) WITH ORDINALITY AS e(value, n)"
+        position, is_object = "e.n - 1", "jsonb_typeof(e.value) = 'object'"
+    else:  # SQLite and DuckDB: json_each, with a type in lower or upper case
+        elements = f"json_each(p.data, '$.{field}') AS e"
+        position, is_object = "CAST(e.key AS BIGINT)", "lower(e.type) = 'object'"
+    values = [
+        "p.company_id",
+        "p.id",
+        position,
+        *derive(d.engine, Column("id", "integer"), "e.value"),
+        *(sql for c in child.columns for sql in derive(d.engine, c, "e.value")),
+    ]
+    return (
+        f"INSERT INTO {d.table(child.name)} ({_column_list(names)}) "
+        f"SELECT {', '.join(values)} FROM {parent} AS p, {elements} WHERE {is_object}"
+    )
+
+
+def child_statements(d: Dialect, batch: Batch) -> list[Statement]:
+    """Replace the child rows of the batch's records with those of the records as now
+    stored (with `Batch.only_newer`, a record an older version did not replace keeps its
+    own), in the transaction that wrote them."""
+    if not batch.table.children:
+        return []
+    ids = sorted({i for i in (row[0] for row in batch.rows) if isinstance(i, int)})
+    value: object = json.dumps(ids) if d.ids_as_json else ids
+    params: list[tuple[object, ...]] = [(batch.company_id, value)]
+    out: list[Statement] = []
+    for child in batch.table.children:
+        mine = d.in_ids.format(column=ident(child.parent_key))
+        where = f"p.company_id = {d.param} AND {d.in_ids.format(column='p.id')}"
+        out.append(
+            (f"DELETE FROM {d.table(child.name)} WHERE company_id = {d.param} AND {mine}", params)
+        )
+        out.append((f"{_child_fill(d, batch.table, child)} AND {where}", params))
+    return out
+
+
+def _orphans(d: Dialect, table: Table) -> list[str]:
+    """Delete a company's child rows whose record is gone (one parameter: the company)."""
+    parent = d.table(table.name)
+    out = []
+    for child in table.children:
+        name, key = ident(child.name), ident(child.parent_key)
+        gone = (
+            f"NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE p.company_id = {name}.company_id "
+            f"AND p.id = {name}.{key})"
+        )
+        out.append(f"DELETE FROM {d.table(child.name)} WHERE company_id = {d.param} AND {gone}")
+    return out
+
+
+def _child_tables(d: Dialect, table: Table, existing: Mapping[str, Collection[str]]) -> list[str]:
+    """Create the child tables of ``table``; when the records are already stored (the
+    table existed: a migrated database, a Struct newly nesting a list), fill them, and
+    refill one that gains columns, from each record's JSON."""
+    out: list[str] = []
+    stored = table.name in existing
+    for child in table.children:
+        have = existing.get(child.name)
+        out.append(child_ddl(d, child))
+        missing = [
+            (n, t) for n, t in _physical(d, child.columns) if have is not None and n not in have
+        ]
+        target = d.table(child.name)
+        out += [f"ALTER TABLE {target} ADD COLUMN {ident(n)} {t}" for n, t in missing]
+        if missing:
+            out.append(f"DELETE FROM {target}")
+        if stored and (have is None or missing):
+            out.append(_child_fill(d, table, child))
+        if d.comments and have is None:
+            described = Table(child.name, child.columns, description=child.description)
+            out += _comments(d, described, None, internal=False)
+    return out
 
 
 def _window(d: Dialect, company: int, key: StateKey) -> tuple[str, tuple[object, ...]]:

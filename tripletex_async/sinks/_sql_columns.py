@@ -214,26 +214,28 @@ def converter(
 # -- the same values, derived in SQL from a row's ``data`` -----------------------------
 
 
-def derive(engine: str, column: Column) -> list[str]:
+def derive(engine: str, column: Column, source: str = "data") -> list[str]:
     """SQL expressions, one per physical column (as `physical`), computing the value of
-    ``column`` from the row's ``data``, as `converter` would bind it."""
+    ``column`` from the JSON ``source`` (the row's ``data``; an element of a nested list
+    for a child table), as `converter` would bind it."""
     path = [check_name(step, "JSON field name") for step in column.path]
     if engine == "sqlite":
-        return _sqlite(column.kind, "$." + ".".join(path))
+        return _sqlite(column.kind, "$." + ".".join(path), source)
     if engine == "duckdb":
-        return [_duckdb(column.kind, ".".join(path))]
-    return [_postgres(column.kind, "{" + ",".join(path) + "}")]
+        return [_duckdb(column.kind, ".".join(path), source)]
+    return [_postgres(column.kind, "{" + ",".join(path) + "}", source)]
 
 
-def _sqlite(kind: str, path: str) -> list[str]:
-    x, t = f"json_extract(data, '{path}')", f"json_type(data, '{path}')"
+def _sqlite(kind: str, path: str, source: str) -> list[str]:
+    x, t = f"json_extract({source}, '{path}')", f"json_type({source}, '{path}')"
     number = f"{t} IN ('integer', 'real')"
     if kind == "integer":
         return [f"CASE WHEN {t} = 'integer' THEN {x} END"]
     if kind == "real":
         return [f"CASE WHEN {number} THEN CAST({x} AS REAL) END"]
     if kind == "decimal":
-        return [f"CASE WHEN {number} THEN CAST({x} AS REAL) END", _sqlite_minor(path, number)]
+        minor = _sqlite_minor(path, number, source)
+        return [f"CASE WHEN {number} THEN CAST({x} AS REAL) END", minor]
     if kind == "text":
         return [f"CASE WHEN {t} = 'text' THEN {x} END"]
     if kind == "boolean":
@@ -243,16 +245,16 @@ def _sqlite(kind: str, path: str) -> list[str]:
     return [f"CASE WHEN {t} = 'text' AND {x} <> '' THEN {x} END"]
 
 
-def _sqlite_minor(path: str, number: str) -> str:
+def _sqlite_minor(path: str, number: str, source: str) -> str:
     """The hundredths of a JSON number, from its exact text (``->``, SQLite 3.38); older
     SQLite only has the number as a float, exact to about 15 digits."""
     if not _SQLITE_ARROW:  # pragma: no cover - the SQLite of CI has ->
-        x = f"json_extract(data, '{path}')"
+        x = f"json_extract({source}, '{path}')"
         return (
             f"CASE WHEN {number} AND abs({x}) < 1e13 AND abs(round({x} * 100) - {x} * 100) "
             f"< 1e-6 THEN CAST(round({x} * 100) AS INTEGER) END"
         )
-    raw = f"(data -> '{path}')"
+    raw = f"({source} -> '{path}')"
     # Without trailing zeros after the point: 12.340 -> 12.34, 12.0 -> 12.
     trimmed = f"(CASE WHEN instr({raw}, '.') > 0 THEN rtrim(rtrim({raw}, '0'), '.') ELSE {raw} END)"
     point = f"instr({trimmed}, '.')"
@@ -271,8 +273,8 @@ _PG_STAMP: Final = "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
 _PG_OFFSET: Final = "(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
-def _postgres(kind: str, path: str) -> str:
-    j, s = f"(data #> '{path}')", f"(data #>> '{path}')"
+def _postgres(kind: str, path: str, source: str) -> str:
+    j, s = f"({source} #> '{path}')", f"({source} #>> '{path}')"
     typed = f"jsonb_typeof({j})"
     if kind == "integer":
         return f"CASE WHEN {typed} = 'number' AND {s} ~ '^-?[0-9]{{1,18}}$' THEN {s}::bigint END"
@@ -302,10 +304,10 @@ _DUCK_INTEGER: Final = "('BIGINT', 'UBIGINT')"
 _DUCK_NUMBER: Final = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 
 
-def _duckdb(kind: str, path: str) -> str:
+def _duckdb(kind: str, path: str, source: str) -> str:
     if kind == "decimal":
-        return f"{DUCKDB_DECIMAL}(data, '{path}')"
-    s, t = f"json_extract_string(data, '$.{path}')", f"json_type(data, '$.{path}')"
+        return f"{DUCKDB_DECIMAL}({source}, '{path}')"
+    s, t = f"json_extract_string({source}, '$.{path}')", f"json_type({source}, '$.{path}')"
     if kind == "integer":
         return f"CASE WHEN {t} IN {_DUCK_INTEGER} THEN TRY_CAST({s} AS BIGINT) END"
     if kind == "real":
