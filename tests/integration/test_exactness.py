@@ -189,6 +189,8 @@ async def test_a_version_3_database_is_migrated_without_fetching_again(
     dates; rebuilt here from a sync) opens with snake_case tables whose typed columns are
     filled again, exactly, from the stored JSON: the next sync fetches nothing and the
     money sums to zero."""
+    if sql_target.kind == "duckdb":
+        pytest.skip("the DuckDB sink began at schema version 4: no version-3 file exists")
     fake = FakeTripletex(portfolio)
     await run(fake, sql_target)
     connection = sql_target.connect()
@@ -196,6 +198,11 @@ async def test_a_version_3_database_is_migrated_without_fetching_again(
         before = {name: _contents(connection, name) for name in SYNCED}
         _downgrade_to_version_3(sql_target.kind, connection)
         assert "orders" not in _tables(connection)
+        # What an analyst built on version 3: a column of their own and a view.
+        connection.execute("ALTER TABLE invoice ADD COLUMN notes TEXT")
+        connection.execute("UPDATE invoice SET notes = 'checked'")
+        connection.execute('CREATE VIEW big AS SELECT id, "invoiceDate" FROM invoice')
+        connection.commit()
     finally:
         connection.close()
     again = await run(fake, sql_target)
@@ -204,6 +211,12 @@ async def test_a_version_3_database_is_migrated_without_fetching_again(
     connection = sql_target.connect()
     try:
         assert {name: _contents(connection, name) for name in SYNCED} == before
+        # Nothing of version 3 is dropped: its columns are kept, renamed, and its views work.
+        (notes,) = connection.execute(
+            "SELECT count(*) FROM invoice WHERE notes__v3 = 'checked'"
+        ).fetchone()
+        assert notes == len(before["invoice"])
+        assert len(connection.execute("SELECT * FROM big").fetchall()) == notes
         # order_lines did not exist in version 3: filled from the stored orders on open.
         await test_order_lines_are_rows_that_equal_the_orders_json((sql_target.kind, connection))
         await test_every_voucher_sums_to_exactly_zero_in_sql((sql_target.kind, connection))
@@ -236,7 +249,6 @@ _V3_TYPES = {
         "integer": "bigint",
         "boolean": "boolean",
     },
-    "duckdb": {"decimal": "DOUBLE", "real": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN"},
 }
 
 
@@ -252,7 +264,7 @@ def _downgrade_to_version_3(kind: str, connection: Any) -> None:
         columns = [("_".join(c.path) if len(c.path) > 1 else c.path[0], c) for c in table.columns]
         types = _V3_TYPES[kind]
         typed = "".join(f', "{n}" {types.get(c.kind, "TEXT")}' for n, c in columns)
-        data = {"sqlite": "TEXT", "postgres": "jsonb"}.get(kind, "JSON")
+        data = "TEXT" if kind == "sqlite" else "jsonb"
         integer = "INTEGER" if kind == "sqlite" else "bigint"
         values = ", ".join(f"CAST({c.name} AS {types.get(c.kind, 'TEXT')})" for _, c in columns)
         for sql in [

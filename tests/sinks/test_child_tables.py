@@ -154,3 +154,12 @@ async def test_a_child_table_added_to_stored_records_is_filled_from_them(
         await sink.aclose()
     await write(sql_target)
     assert lines(sql_target) == [(5, 0, 51, _count(sql_target.kind, "1.25"), 3, "line 51")]
+
+
+async def test_a_list_that_is_not_a_list_gives_no_rows(sql_target: SqlTarget) -> None:
+    """A record whose list field holds an object (or null) has no child rows, and the
+    write does not fail on it."""
+    odd = (5, _NUMBERS.encode({"id": 5, "orderLines": {"id": 1}}), None, "O5")
+    empty = (6, _NUMBERS.encode({"id": 6, "orderLines": None}), None, "O6")
+    await write(sql_target, Batch(ORDERS, 1, [odd, empty, order(7, [line(71, "1")])]))
+    assert [r[0] for r in lines(sql_target)] == [7]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import psycopg
 import pytest
 
-from tripletex_async.sinks import Batch, Column, PostgresSink, SinkError, Table
+from tripletex_async.sinks import Batch, Column, ColumnKind, PostgresSink, SinkError, Table
+from tripletex_async.sinks._sql_columns import derive
 
 from .conftest import CUSTOMER, INVOICE, customer, invoice, key, state
 
@@ -160,3 +162,32 @@ async def test_tables_and_columns_carry_their_descriptions(
     assert "company" in str(described["company_id"])
     [(text,)] = query(postgres_url, f"SELECT obj_description({relation}, 'pg_class')")
     assert text == "Invoices of GET /invoice."
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        ("date", "2024-02-29", "2024-02-29"),
+        ("date", "2024-02-30", None),
+        ("date", "0000-01-01", None),
+        ("date", "2024-13-01", None),
+        ("date", "", None),
+        ("timestamp", "2024-02-29T10:00:00+01:00", "2024-02-29 09:00:00+00"),
+        ("timestamp", "2024-02-30T10:00:00", None),
+        ("timestamp", "2024-01-31T25:00:00", None),
+        ("timestamp", "0000-01-01T10:00", None),
+    ],
+)
+def test_a_value_postgres_cannot_cast_is_null_not_an_error(
+    postgres_url: str, kind: ColumnKind, text: str, expected: str | None
+) -> None:
+    """Filling a column from stored JSON (a migration, a child table) never fails on an
+    odd date: what is not a real date or time is NULL, as a sync would write it."""
+    [expression] = derive("postgres", Column("x", kind))
+    with psycopg.connect(postgres_url) as connection:
+        connection.execute("SET TIME ZONE 'UTC'")
+        row = connection.execute(
+            f"SELECT ({expression})::text FROM (SELECT %s::jsonb AS data) AS t",
+            (json.dumps({"x": text}),),
+        ).fetchone()
+    assert row == (expected,)

@@ -309,8 +309,11 @@ class PostgresSink(SinkBase):
     async def _existing_columns(self, cursor: AsyncCursor[Any]) -> dict[str, set[str]]:
         """Every table of the schema with its columns (migrations may touch them all)."""
         await cursor.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = %s",
+            # Tables only: an analyst's view over a table is not one of ours to migrate.
+            "SELECT c.table_name, c.column_name FROM information_schema.columns c "
+            "JOIN information_schema.tables t ON t.table_schema = c.table_schema "
+            "AND t.table_name = c.table_name "
+            "WHERE c.table_schema = %s AND t.table_type = 'BASE TABLE'",
             (self.schema,),
         )
         columns: dict[str, set[str]] = {}

@@ -287,41 +287,35 @@ def _add_partitions(d: Dialect, existing: Mapping[str, Collection[str]]) -> list
 
 def _snake_case(d: Dialect, existing: Mapping[str, Collection[str]]) -> list[str]:
     """Version 3 to 4: resource tables take their snake_case names (`table_name`:
-    ``supplierInvoice`` -> ``supplier_invoice``, ``order`` -> ``orders``) and lose their
-    typed columns (camelCase, floats for amounts, text for dates), which `table_statements`
-    adds back under the new names and types, filled from each row's JSON, whenever the
-    table is opened. Rows, their internal columns and the window states stay as they are:
-    nothing is fetched again."""
+    ``supplierInvoice`` -> ``supplier_invoice``, ``order`` -> ``orders``); the typed
+    columns under the new names and types are added, filled from each row's JSON, when
+    the table is opened (`table_statements`). Rows, their internal columns and the window
+    states stay as they are: nothing is fetched again.
+
+    Nothing is dropped: every other column of version 3 (camelCase, floats for amounts,
+    text for dates, or one a user added) is kept, renamed ``<name>__v3`` and no longer
+    written, so views and queries that used it fail loudly instead of reading stale
+    values, and nothing an analyst stored is lost."""
     out: list[str] = []
     renamed: dict[str, str] = {}
     for name, columns in sorted(existing.items()):
         if not _RESOURCE_TABLE.issubset(columns):
             continue
         new = table_name(name)
-        if new in renamed.values() or (new != name and new.lower() in _lower(existing)):
+        others = {other.lower() for other in existing if other != name}
+        if new in renamed.values() or new.lower() in others:
             raise SinkError(f"cannot rename table {name} to {new}: {new} exists")
         renamed[name] = new
         out.append(f"DROP INDEX IF EXISTS {d.prefix}{ident(name + '_company_date')}")
-        typed = [c for c in sorted(columns) if c not in INTERNAL_COLUMNS]
-        if d.rebuild_to_change_key:
-            old = d.table(name + "__v3")
-            base = _column_list(INTERNAL_COLUMNS)
-            out += [
-                f"ALTER TABLE {d.table(name)} RENAME TO {ident(name + '__v3')}",
-                table_ddl(d, new, ())[0],
-                f"INSERT INTO {d.table(new)} ({base}) SELECT {base} FROM {old}",
-                f"DROP TABLE {old}",
-            ]
-        else:
-            out += [f"ALTER TABLE {d.table(name)} DROP COLUMN {ident(c)}" for c in typed]
-            if new != name:
-                out.append(f"ALTER TABLE {d.table(name)} RENAME TO {ident(new)}")
+        out += [
+            f"ALTER TABLE {d.table(name)} RENAME COLUMN {ident(c)} TO {ident(c + '__v3')}"
+            for c in sorted(columns)
+            if c not in INTERNAL_COLUMNS and not c.endswith("__v3")
+        ]
+        if new != name:
+            out.append(f"ALTER TABLE {d.table(name)} RENAME TO {ident(new)}")
         out += table_ddl(d, new, ())[1:]
     return out
-
-
-def _lower(existing: Mapping[str, Collection[str]]) -> set[str]:
-    return {name.lower() for name in existing}
 
 
 MIGRATIONS: Final[tuple[Callable[[Dialect, Mapping[str, Collection[str]]], list[str]], ...]] = (
@@ -400,11 +394,9 @@ def table_ddl(d: Dialect, name: str, columns: Sequence[Column]) -> list[str]:
     return [create, index] if d.indexes else [create]
 
 
-def _comments(
-    d: Dialect, table: Table, existing: Collection[str] | None, *, internal: bool = True
-) -> list[str]:
-    """``COMMENT ON`` the table and its columns (the internal ones too, unless told not
-    to) when it is created (``existing`` is ``None``), or on the columns added to it."""
+def _comments(d: Dialect, table: Table, existing: Collection[str] | None) -> list[str]:
+    """``COMMENT ON`` the table and its columns when it is created (``existing`` is
+    ``None``), or on the columns added to it."""
     target = d.table(table.name)
     out = []
     if existing is None:
@@ -413,7 +405,6 @@ def _comments(
         out += [
             f"COMMENT ON COLUMN {target}.{ident(name)} IS {_literal(text)}"
             for name, text in INTERNAL_DESCRIPTIONS.items()
-            if internal
         ]
     for column in table.columns:
         if column.description and (existing is None or column.name not in existing):
@@ -546,23 +537,24 @@ def after_upsert(d: Dialect, batch: Batch) -> list[Statement]:
     p = d.param
     steps: list[Statement] = child_statements(d, batch) if batch.rows else []
     if batch.deleted_ids:
-        sql = f"DELETE FROM {target} WHERE company_id = {p} AND id = {p}"
-        steps.append((sql, [(batch.company_id, int(i)) for i in batch.deleted_ids]))
+        gone: list[tuple[object, ...]] = [(batch.company_id, int(i)) for i in batch.deleted_ids]
+        where = f"company_id = {p} AND id = {p}"
+        steps += [(child, gone) for child in _children_of(d, batch.table, where)]
+        steps.append((f"DELETE FROM {target} WHERE {where}", gone))
     if batch.state is not None:
         window, params = _window(d, batch.company_id, batch.state.key)
+        doomed: list[tuple[str, tuple[object, ...]]] = []
         if batch.delete_unseen:
             unseen = f'("_scan" IS NULL OR "_scan" <> {p})'
-            steps.append(
-                (f"DELETE FROM {target} WHERE {window} AND {unseen}", [(*params, batch.state.scan)])
-            )
+            doomed.append((f"{window} AND {unseen}", (*params, batch.state.scan)))
         if batch.live_ids is not None:
             ids = sorted(int(i) for i in batch.live_ids)
             value = json.dumps(ids) if d.ids_as_json else ids
-            steps.append(
-                (f"DELETE FROM {target} WHERE {window} AND {d.not_in_ids}", [(*params, value)])
-            )
-    if batch.deleted_ids or batch.delete_unseen or batch.live_ids is not None:
-        steps += [(sql, [(batch.company_id,)]) for sql in _orphans(d, batch.table)]
+            doomed.append((f"{window} AND {d.not_in_ids}", (*params, value)))
+        for where, values in doomed:
+            # The records' child rows first, found through the records about to go.
+            steps += [(sql, [values]) for sql in _children_of(d, batch.table, where)]
+            steps.append((f"DELETE FROM {target} WHERE {where}", [values]))
     state = d.table(STATE)
     if batch.superseded:
         where = " AND ".join(f"{ident(name)} = {p}" for name, _ in _KEY_COLUMNS)
@@ -604,7 +596,10 @@ def _child_fill(d: Dialect, table: Table, child: ChildTable) -> str:
         position, is_object = "e.n - 1", "jsonb_typeof(e.value) = 'object'"
     else:  # SQLite and DuckDB: json_each, with a type in lower or upper case
         elements = f"json_each(p.data, '$.{field}') AS e"
-        position, is_object = "CAST(e.key AS BIGINT)", "lower(e.type) = 'object'"
+        position = "CAST(e.key AS BIGINT)"
+        # Of an array only: json_each walks an object's members as well.
+        listed = f"lower(json_type(p.data, '$.{field}')) = 'array'"
+        is_object = f"{listed} AND lower(e.type) = 'object'"
     values = [
         "p.company_id",
         "p.id",
@@ -638,18 +633,32 @@ def child_statements(d: Dialect, batch: Batch) -> list[Statement]:
     return out
 
 
-def _orphans(d: Dialect, table: Table) -> list[str]:
-    """Delete a company's child rows whose record is gone (one parameter: the company)."""
+def _child_comments(d: Dialect, child: ChildTable) -> list[str]:
+    """``COMMENT ON`` a new child table and its typed columns."""
+    target = d.table(child.name)
+    out = [f"COMMENT ON TABLE {target} IS {_literal(child.description)}"]
+    out += [
+        f"COMMENT ON COLUMN {target}.{ident(c.name)} IS {_literal(c.description)}"
+        for c in child.columns
+        if c.description
+    ]
+    return out if child.description else out[1:]
+
+
+def _children_of(d: Dialect, table: Table, where: str) -> list[str]:
+    """Delete the child rows of the company's records that ``where`` (a condition on the
+    record table, its parameters those of the statement) selects: run before those records
+    are deleted, it touches only their rows, not every row of the company."""
     parent = d.table(table.name)
-    out = []
-    for child in table.children:
-        name, key = ident(child.name), ident(child.parent_key)
-        gone = (
-            f"NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE p.company_id = {name}.company_id "
-            f"AND p.id = {name}.{key})"
-        )
-        out.append(f"DELETE FROM {d.table(child.name)} WHERE company_id = {d.param} AND {gone}")
-    return out
+    return [
+        f"DELETE FROM {d.table(child.name)} WHERE ({_row(child)}) IN "
+        f"(SELECT company_id, id FROM {parent} WHERE {where})"
+        for child in table.children
+    ]
+
+
+def _row(child: ChildTable) -> str:
+    return f"company_id, {ident(child.parent_key)}"
 
 
 def _child_tables(d: Dialect, table: Table, existing: Mapping[str, Collection[str]]) -> list[str]:
@@ -671,8 +680,7 @@ def _child_tables(d: Dialect, table: Table, existing: Mapping[str, Collection[st
         if stored and (have is None or missing):
             out.append(_child_fill(d, table, child))
         if d.comments and have is None:
-            described = Table(child.name, child.columns, description=child.description)
-            out += _comments(d, described, None, internal=False)
+            out += _child_comments(d, child)
     return out
 
 

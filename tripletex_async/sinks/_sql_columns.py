@@ -268,9 +268,17 @@ def _sqlite_minor(path: str, number: str, source: str) -> str:
     )
 
 
-_PG_DATE: Final = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
-_PG_STAMP: Final = "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
+#: A date PostgreSQL can hold, but for the day's range in its month (year 0001 on, as
+#: Python's): checked apart, so that a cast never fails a whole statement.
+_YMD: Final = (
+    "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+)
+_PG_DATE: Final = f"^{_YMD}$"
 _PG_OFFSET: Final = "(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_PG_STAMP: Final = (
+    f"^{_YMD}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{{1,9}})?)?"
+    "(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+)
 
 
 def _postgres(kind: str, path: str, source: str) -> str:
@@ -285,18 +293,22 @@ def _postgres(kind: str, path: str, source: str) -> str:
         return f"CASE WHEN {typed} = 'string' THEN {s} END"
     if kind == "boolean":
         return f"CASE WHEN {typed} = 'boolean' THEN {s}::boolean END"
+    # The regex rules out what cannot be a date, the month's last day the rest; nested
+    # CASEs, as only they fix the order PostgreSQL evaluates them in.
+    first = f"(substr({s}, 1, 7) || '-01')::date"
+    in_month = f"substr({s}, 9, 2)::int <= extract(day from {first} + interval '1 month - 1 day')"
     if kind == "date":
-        # The regex rules out what cannot be a date; the last day of the month the rest.
-        first = f"(substr({s}, 1, 7) || '-01')::date"
-        month_end = f"extract(day from {first} + interval '1 month - 1 day')"
         return (
             f"CASE WHEN {typed} = 'string' AND {s} ~ '{_PG_DATE}' "
-            f"AND substr({s}, 9, 2)::int <= {month_end} THEN {s}::date END"
+            f"THEN CASE WHEN {in_month} THEN {s}::date END END"
         )
-    stamp = f"{typed} = 'string' AND {s} ~ '{_PG_STAMP}'"
+    stamp = (
+        f"CASE WHEN {s} ~ '{_PG_OFFSET}' THEN {s}::timestamptz "
+        f"ELSE {s}::timestamp AT TIME ZONE 'Europe/Oslo' END"
+    )
     return (
-        f"CASE WHEN {stamp} THEN CASE WHEN {s} ~ '{_PG_OFFSET}' THEN {s}::timestamptz "
-        f"ELSE {s}::timestamp AT TIME ZONE 'Europe/Oslo' END END"
+        f"CASE WHEN {typed} = 'string' AND {s} ~ '{_PG_STAMP}' "
+        f"THEN CASE WHEN {in_month} THEN {stamp} END END"
     )
 
 
