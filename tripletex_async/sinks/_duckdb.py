@@ -217,7 +217,8 @@ class DuckDBSink(SinkBase):
             connection.execute(statement)
         if migrations:
             existing = _tables(connection)
-        for statement, params in _sql.table_statements(_D, tables, existing):
+        pending = {key for (key,) in connection.execute(_sql.pending_query(_D)).fetchall()}
+        for statement, params in _sql.table_statements(_D, tables, existing, pending):
             connection.execute(statement, list(params) or None)
 
     def _acquire(

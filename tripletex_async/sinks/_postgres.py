@@ -295,7 +295,9 @@ class PostgresSink(SinkBase):
             if migrations:
                 existing = await self._existing_columns(cursor)
             self._deferred.update((t.name, t) for t in _sql.deferred_indexes(tables, existing))
-            for statement, params in _sql.table_statements(d, tables, existing):
+            await cursor.execute(_sql.pending_query(d))
+            pending = {key for (key,) in await cursor.fetchall()}
+            for statement, params in _sql.table_statements(d, tables, existing, pending):
                 # No parameters: no placeholders either (a comment may hold a "%").
                 await cursor.execute(statement, params or None)
 

@@ -39,6 +39,7 @@ __all__ = [
     "DUCKDB",
     "MIGRATIONS",
     "SQLITE",
+    "V3_COLUMNS",
     "Dialect",
     "MetaKey",
     "Statement",
@@ -52,6 +53,7 @@ __all__ = [
     "meta_query",
     "meta_upsert",
     "migration_statements",
+    "pending_query",
     "postgres_dialect",
     "read_query",
     "state_from_row",
@@ -285,17 +287,22 @@ def _add_partitions(d: Dialect, existing: Mapping[str, Collection[str]]) -> list
     ]
 
 
+#: Meta keys ``v3_columns:<table>``: a table renamed by the version 3 to 4 migration whose
+#: version-3 typed columns wait for the table's next `open` (`table_statements`).
+V3_COLUMNS = "v3_columns:"
+
+
 def _snake_case(d: Dialect, existing: Mapping[str, Collection[str]]) -> list[str]:
     """Version 3 to 4: resource tables take their snake_case names (`table_name`:
-    ``supplierInvoice`` -> ``supplier_invoice``, ``order`` -> ``orders``); the typed
-    columns under the new names and types are added, filled from each row's JSON, when
-    the table is opened (`table_statements`). Rows, their internal columns and the window
-    states stay as they are: nothing is fetched again.
+    ``supplierInvoice`` -> ``supplier_invoice``, ``order`` -> ``orders``). Rows, their
+    internal columns and the window states stay as they are: nothing is fetched again.
 
-    Nothing is dropped: every other column of version 3 (camelCase, floats for amounts,
-    text for dates, or one a user added) is kept, renamed ``<name>__v3`` and no longer
-    written, so views and queries that used it fail loudly instead of reading stale
-    values, and nothing an analyst stored is lost."""
+    A table's typed columns change when it is next opened (`table_statements`), when its
+    columns are known: the version-3 ones (camelCase, floats for amounts, text for dates,
+    or one a user added) are kept, renamed ``<name>__v3`` and no longer written, so views
+    that used them keep working and nothing an analyst stored is lost; the new ones are
+    filled from each row's JSON. Until then (a resource this run does not sync) the table
+    keeps its version-3 columns as they were, values included."""
     out: list[str] = []
     renamed: dict[str, str] = {}
     for name, columns in sorted(existing.items()):
@@ -307,15 +314,28 @@ def _snake_case(d: Dialect, existing: Mapping[str, Collection[str]]) -> list[str
             raise SinkError(f"cannot rename table {name} to {new}: {new} exists")
         renamed[name] = new
         out.append(f"DROP INDEX IF EXISTS {d.prefix}{ident(name + '_company_date')}")
-        out += [
-            f"ALTER TABLE {d.table(name)} RENAME COLUMN {ident(c)} TO {ident(c + '__v3')}"
-            for c in sorted(columns)
-            if c not in INTERNAL_COLUMNS and not c.endswith("__v3")
-        ]
         if new != name:
             out.append(f"ALTER TABLE {d.table(name)} RENAME TO {ident(new)}")
         out += table_ddl(d, new, ())[1:]
+        # The name is a checked identifier: safe inside the literal.
+        out.append(f"INSERT INTO {d.table(META)} (key, value) VALUES ('{V3_COLUMNS}{new}', '3')")
     return out
+
+
+def pending_query(d: Dialect) -> str:
+    """Select the meta keys of tables whose version-3 columns wait (`V3_COLUMNS`)."""
+    return f"SELECT key FROM {d.table(META)} WHERE key LIKE '{V3_COLUMNS}%'"
+
+
+def _v3_columns(d: Dialect, name: str, columns: Collection[str]) -> tuple[list[str], set[str]]:
+    """Keep a table's version-3 typed columns as ``<name>__v3`` and forget that they
+    wait: the statements, and the table's columns afterwards."""
+    old = sorted(c for c in columns if c not in INTERNAL_COLUMNS and not c.endswith("__v3"))
+    out = [
+        f"ALTER TABLE {d.table(name)} RENAME COLUMN {ident(c)} TO {ident(c + '__v3')}" for c in old
+    ]
+    out.append(f"DELETE FROM {d.table(META)} WHERE key = '{V3_COLUMNS}{name}'")
+    return out, {*(c for c in columns if c not in old), *(c + "__v3" for c in old)}
 
 
 MIGRATIONS: Final[tuple[Callable[[Dialect, Mapping[str, Collection[str]]], list[str]], ...]] = (
@@ -339,15 +359,22 @@ def migration_statements(
 
 
 def table_statements(
-    d: Dialect, tables: Sequence[Table], existing: Mapping[str, Collection[str]]
+    d: Dialect,
+    tables: Sequence[Table],
+    existing: Mapping[str, Collection[str]],
+    pending: Collection[str] = (),
 ) -> list[tuple[str, tuple[object, ...]]]:
     """Create the tables of ``tables`` that do not exist, add the typed columns missing
     from those that do (filled from each row's JSON) and their missing `index_statements`,
     and store the schema version. A table created here gets its reference indexes later
-    (`deferred_indexes`)."""
+    (`deferred_indexes`). ``pending`` holds the `V3_COLUMNS` keys of the meta table
+    (`pending_query`): such a table's version-3 columns are renamed first."""
     plan: list[tuple[str, tuple[object, ...]]] = []
     for table in tables:
         columns = existing.get(table.name)
+        if columns is not None and V3_COLUMNS + table.name in pending:
+            renames, columns = _v3_columns(d, table.name, columns)
+            plan += [(sql, ()) for sql in renames]
         plan += [(sql, ()) for sql in _child_tables(d, table, existing)]
         plan += [(sql, ()) for sql in table_ddl(d, table.name, table.columns)]
         if columns:

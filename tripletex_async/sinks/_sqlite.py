@@ -187,7 +187,8 @@ class SQLiteSink(SinkBase):
         if migrations:
             existing = _tables(connection)
         self._deferred.update((t.name, t) for t in _sql.deferred_indexes(tables, existing))
-        for statement, params in _sql.table_statements(_D, tables, existing):
+        pending = {key for (key,) in connection.execute(_sql.pending_query(_D)).fetchall()}
+        for statement, params in _sql.table_statements(_D, tables, existing, pending):
             connection.execute(statement, params)
 
     def _acquire(
