@@ -479,3 +479,13 @@ async def test_only_newer_deletions_are_unconditional(sink: ReadableSink) -> Non
     await sink.write([Batch(INVOICE, 1, [invoice(1, version=5), invoice(2)])])
     await sink.write([Batch(INVOICE, 1, deleted_ids=[1], only_newer=True)])
     assert set(await sink.read("invoice")) == {(1, 2)}
+
+
+async def test_a_name_postgresql_would_cut_is_refused(sink: ReadableSink) -> None:
+    """Names past 63 characters are refused up front in every sink (PostgreSQL would cut
+    them silently, and then not find its own table or column again)."""
+    long_column = Table("invoice", (Column("x" * 64, "text"),))
+    with pytest.raises(SinkError, match="longer than 63"):
+        await sink.open([long_column])
+    with pytest.raises(SinkError, match="longer than 63"):
+        await sink.open([Table("y" * 64)])

@@ -6,7 +6,7 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tripletex_async import Ref
+from tripletex_async import RESOURCES, Ref
 from tripletex_async.engine._fields import fields_for, row_shape
 from tripletex_async.sinks import Column
 
@@ -72,3 +72,23 @@ def test_values_follow_column_order(number: str, closed: bool, customer: int) ->
     """Typed values come out in the order of the columns."""
     order = Order(id=1, number=number, isClosed=closed, customer=Ref(customer))
     assert row_shape(Order).values(order) == (number, closed, customer, None)
+
+
+class _PlacedLine(msgspec.Struct, kw_only=True):
+    id: int | None = None
+    position: int | None = None
+    order: Ref | None = None
+    text: str | None = None
+
+
+class _PlacedOrder(msgspec.Struct, kw_only=True):
+    id: int
+    orderLines: list[_PlacedLine] | None = None  # noqa: N815 - Tripletex's name
+
+
+def test_a_nested_field_named_like_a_child_tables_own_column_is_renamed() -> None:
+    """A nested object's ``position`` is ``position_`` in its child table (the table's own
+    ``position`` is the object's place in the list); a reference back to the record is
+    left out (the parent key holds it)."""
+    [child] = RESOURCES["order"].with_model(_PlacedOrder).table().children
+    assert [c.name for c in child.columns] == ["position_", "text"]

@@ -15,7 +15,8 @@ import msgspec
 
 from ..client._errors import ConfigurationError
 from ..models import MODELS
-from ..sinks._base import ChildTable, Table
+from ..sinks._base import ChildTable, Column, Table
+from ..sinks._common import CHILD_COLUMNS
 from ..sinks._names import child_table_name, parent_key
 from ._describe import described, described_child
 from ._fields import RowShape, fields_for, row_shape
@@ -138,7 +139,7 @@ class Resource:
                     child_table_name(self.name, field),
                     field,
                     key,
-                    tuple(c for c in columns if c.name != key),
+                    tuple(_clear_of(c, key) for c in columns if c.name != key),
                 ),
                 model,
                 self.name,
@@ -146,6 +147,15 @@ class Resource:
             for field, model, columns in shape.children
         )
         return described(Table(self.name, shape.columns, children), schema)
+
+
+def _clear_of(column: Column, key: str) -> Column:
+    """A nested object's column, renamed with a trailing ``_`` when a child table's own
+    columns (`CHILD_COLUMNS`) take its name; its own reference to the record (the parent
+    key) is left out by the caller: the key holds the same id."""
+    if column.name in CHILD_COLUMNS:
+        return dataclasses.replace(column, name=column.name + "_")
+    return column
 
 
 def _dated(name: str, field_name: str, prefix: str) -> Resource:

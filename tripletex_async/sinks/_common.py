@@ -106,13 +106,25 @@ def check_name(name: str, what: str = "name") -> str:
     return name
 
 
+#: The longest table or column name: PostgreSQL cuts longer ones to 63 bytes, silently,
+#: after which a sink no longer finds its own table or column.
+MAX_NAME = 63
+
+
+def _check_length(name: str, what: str) -> None:
+    if len(name) > MAX_NAME:
+        raise SinkError(f"{what} {name!r} is longer than {MAX_NAME} characters")
+
+
 def check_table(table: Table) -> None:
     """Refuse a table whose name or columns cannot be stored safely."""
     check_name(table.name, "table name")
+    _check_length(table.name, "table name")
     _check_columns(table.name, table.columns, set(INTERNAL_COLUMNS))
     names = {table.name}
     for child in table.children:
         check_name(child.name, "table name")
+        _check_length(child.name, "table name")
         check_name(child.list_field, f"JSON field name of {child.name}")
         check_name(child.parent_key, f"column name in {child.name}")
         if child.name in names:
@@ -130,6 +142,7 @@ CHILD_COLUMNS = ("company_id", "position", "id")
 def _check_columns(table: str, columns: Sequence[Column], seen: set[str]) -> None:
     for column in columns:
         check_name(column.name, f"column name in {table}")
+        _check_length(column.name + ("_minor" if column.kind == "decimal" else ""), "column")
         if column.name in seen:
             raise SinkError(f"{table}: column {column.name!r} is reserved or repeated")
         if column.kind not in COLUMN_KINDS:
