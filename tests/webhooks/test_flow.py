@@ -258,6 +258,17 @@ async def test_rows_equal_the_engine_s_rows(
 
     assert row(tmp_path / "hooked.db") == row(tmp_path / "synced.db")
 
+    def indexes(path: Path) -> set[str]:
+        connection = sqlite3.connect(path)
+        found = connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        names = {name for (name,) in found.fetchall() if name.startswith("customer_")}
+        connection.close()
+        return names
+
+    # The receiver's tables are indexed as a sync's are (it never runs a sync's end).
+    assert "customer_currency_id" in indexes(tmp_path / "hooked.db")
+    assert indexes(tmp_path / "hooked.db") == indexes(tmp_path / "synced.db")
+
 
 async def test_ignored_event_is_acknowledged(
     make_receiver: MakeReceiver, fake: FakeTripletex

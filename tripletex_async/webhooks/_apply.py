@@ -31,6 +31,7 @@ from ..client._log import Log
 from ..engine._resources import Resource
 from ..engine._rows import RowBuilder
 from ..sinks import Batch, Row, Sink
+from ..sinks._base import IndexingSink
 from ._events import covers, route
 from ._queue import EventQueue, QueuedEvent
 
@@ -87,8 +88,12 @@ class Applier:
         self._rows: dict[str, RowBuilder] = {}
 
     async def open(self) -> None:
-        """Open the sink's tables for every resource this applier writes."""
+        """Open the sink's tables for every resource this applier writes, indexed now:
+        deliveries come a few at a time, never the bulk load indexes wait for, and a
+        receiver never reaches the end of a sync, where they would be built."""
         await self._sink.open([r.table() for r in self._resources.values()])
+        if isinstance(self._sink, IndexingSink):
+            await self._sink.build_indexes()
 
     async def apply(self, events: Sequence[QueuedEvent]) -> None:
         """Apply ``events`` (in queue order) in one sink transaction, then complete them.
