@@ -163,3 +163,27 @@ async def test_a_list_that_is_not_a_list_gives_no_rows(sql_target: SqlTarget) ->
     empty = (6, _NUMBERS.encode({"id": 6, "orderLines": None}), None, "O6")
     await write(sql_target, Batch(ORDERS, 1, [odd, empty, order(7, [line(71, "1")])]))
     assert [r[0] for r in lines(sql_target)] == [7]
+
+
+async def test_a_child_table_the_struct_leaves_out_is_dropped_not_left_stale(
+    sql_target: SqlTarget,
+) -> None:
+    """A later Struct without the list would leave order_lines unmaintained (rows of
+    rewritten or deleted orders kept): the table goes instead, and comes back, filled from
+    the stored records, with a Struct that nests the list again."""
+    await write(sql_target, Batch(ORDERS, 1, [order(5, [line(51, "1")])]))
+    plain = Table("order", (Column("number", "text"),))
+    sink = sql_target.make()
+    try:
+        await sink.open([plain])
+        await sink.write([Batch(plain, 1, [], deleted_ids=[5])])
+    finally:
+        await sink.aclose()
+    connection = sql_target.connect()
+    try:
+        with pytest.raises(Exception, match="order_lines"):
+            connection.execute("SELECT * FROM order_lines").fetchall()
+    finally:
+        connection.close()
+    await write(sql_target, Batch(ORDERS, 1, [order(6, [line(61, "2")])]))
+    assert [r[:3] for r in lines(sql_target)] == [(6, 0, 61)]

@@ -36,6 +36,7 @@ from ._names import table_name
 from ._sql_columns import DUCKDB_DECIMAL_TYPE, converter, derive, physical
 
 __all__ = [
+    "CHILD_TABLE",
     "DUCKDB",
     "MIGRATIONS",
     "SQLITE",
@@ -323,8 +324,17 @@ def _snake_case(d: Dialect, existing: Mapping[str, Collection[str]]) -> list[str
 
 
 def pending_query(d: Dialect) -> str:
-    """Select the meta keys of tables whose version-3 columns wait (`V3_COLUMNS`)."""
-    return f"SELECT key FROM {d.table(META)} WHERE key LIKE '{V3_COLUMNS}%'"
+    """Select the meta keys the open of tables needs: tables whose version-3 columns wait
+    (`V3_COLUMNS`) and the child tables made (`CHILD_TABLE`)."""
+    return (
+        f"SELECT key FROM {d.table(META)} "
+        f"WHERE key LIKE '{V3_COLUMNS}%' OR key LIKE '{CHILD_TABLE}%'"
+    )
+
+
+#: Meta keys ``child_table:<parent>:<child>``: the child tables made, so that one whose
+#: list a later Struct leaves out is dropped rather than left stale.
+CHILD_TABLE = "child_table:"
 
 
 def _v3_columns(d: Dialect, name: str, columns: Collection[str]) -> tuple[list[str], set[str]]:
@@ -375,6 +385,7 @@ def table_statements(
         if columns is not None and V3_COLUMNS + table.name in pending:
             renames, columns = _v3_columns(d, table.name, columns)
             plan += [(sql, ()) for sql in renames]
+        plan += [(sql, ()) for sql in _dropped_children(d, table, pending)]
         plan += [(sql, ()) for sql in _child_tables(d, table, existing)]
         plan += [(sql, ()) for sql in table_ddl(d, table.name, table.columns)]
         if columns:
@@ -660,6 +671,22 @@ def child_statements(d: Dialect, batch: Batch) -> list[Statement]:
     return out
 
 
+def _dropped_children(d: Dialect, table: Table, pending: Collection[str]) -> list[str]:
+    """Drop the child tables made for ``table`` that it no longer has (its Struct leaves
+    the list out): nothing would keep their rows in step with the records any more, and
+    stale rows an analyst joins are worse than none. A Struct nesting the list again
+    makes the table again, filled from the stored records."""
+    prefix = f"{CHILD_TABLE}{table.name}:"
+    kept = {child.name for child in table.children}
+    out = []
+    for key in sorted(pending):
+        child = key.removeprefix(prefix)
+        if key.startswith(prefix) and child not in kept:
+            out.append(f"DROP TABLE IF EXISTS {d.table(check_name(child))}")
+            out.append(f"DELETE FROM {d.table(META)} WHERE key = '{key}'")
+    return out
+
+
 def _child_comments(d: Dialect, child: ChildTable) -> list[str]:
     """``COMMENT ON`` a new child table and its typed columns."""
     target = d.table(child.name)
@@ -697,6 +724,10 @@ def _child_tables(d: Dialect, table: Table, existing: Mapping[str, Collection[st
     for child in table.children:
         have = existing.get(child.name)
         out.append(child_ddl(d, child))
+        if have is None:  # names are checked identifiers: safe inside the literal
+            key = f"{CHILD_TABLE}{table.name}:{child.name}"
+            out.append(f"DELETE FROM {d.table(META)} WHERE key = '{key}'")
+            out.append(f"INSERT INTO {d.table(META)} (key, value) VALUES ('{key}', '')")
         missing = [
             (n, t) for n, t in _physical(d, child.columns) if have is not None and n not in have
         ]
