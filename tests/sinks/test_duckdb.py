@@ -170,9 +170,8 @@ async def test_money_sums_to_exactly_zero(sink: DuckDBSink, path: Path) -> None:
     assert query(path, "SELECT SUM(amount) FROM invoice") == [(Decimal(0),)]
 
 
-async def test_ten_decimals_are_kept_and_more_are_null_not_rounded(path: Path) -> None:
-    """A unit price of ten decimals is stored exactly; one of eleven decimals, or of 29
-    digits before the point, is NULL (data keeps it), never a rounded value."""
+async def _write_every_kind(path: Path) -> None:
+    """`rows` of a product table with a column of every kind, written and closed."""
     table = Table("product", KINDS)
     sink = DuckDBSink(path)
     try:
@@ -180,6 +179,12 @@ async def test_ten_decimals_are_kept_and_more_are_null_not_rounded(path: Path) -
         await sink.write([Batch(table, 1, rows(table))])
     finally:
         await sink.aclose()
+
+
+async def test_ten_decimals_are_kept_and_more_are_null_not_rounded(path: Path) -> None:
+    """A unit price of ten decimals is stored exactly; one of eleven decimals, or of 29
+    digits before the point, is NULL (data keeps it), never a rounded value."""
+    await _write_every_kind(path)
     stored = query(path, "SELECT id, amount, unit_price FROM product ORDER BY id")
     assert stored == [
         (1, Decimal("0.10"), Decimal("1234.5678901234")),
@@ -190,13 +195,7 @@ async def test_ten_decimals_are_kept_and_more_are_null_not_rounded(path: Path) -
 
 async def test_a_naive_timestamp_is_oslo_time(path: Path) -> None:
     """A timestamp without an offset is Tripletex's local time (summer: UTC+2)."""
-    table = Table("product", KINDS)
-    sink = DuckDBSink(path)
-    try:
-        await sink.open([table])
-        await sink.write([Batch(table, 1, rows(table))])
-    finally:
-        await sink.aclose()
+    await _write_every_kind(path)
     stored = query(path, "SELECT changed_at FROM product ORDER BY id")
     assert stored == [
         (datetime(2024, 7, 1, 10, tzinfo=UTC),),

@@ -27,6 +27,7 @@ from ._base import (
 from ._common import (
     INTERNAL_COLUMNS,
     INTERNAL_DESCRIPTIONS,
+    MAX_NAME,
     check_name,
     checked_rows,
     pending_migrations,
@@ -323,6 +324,11 @@ def _snake_case(d: Dialect, existing: Mapping[str, Collection[str]]) -> list[str
     return out
 
 
+#: Meta keys ``child_table:<parent>:<child>``: the child tables made, so that one whose
+#: list a later Struct leaves out is dropped rather than left stale.
+CHILD_TABLE = "child_table:"
+
+
 def pending_query(d: Dialect) -> str:
     """Select the meta keys the open of tables needs: tables whose version-3 columns wait
     (`V3_COLUMNS`) and the child tables made (`CHILD_TABLE`)."""
@@ -330,11 +336,6 @@ def pending_query(d: Dialect) -> str:
         f"SELECT key FROM {d.table(META)} "
         f"WHERE key LIKE '{V3_COLUMNS}%' OR key LIKE '{CHILD_TABLE}%'"
     )
-
-
-#: Meta keys ``child_table:<parent>:<child>``: the child tables made, so that one whose
-#: list a later Struct leaves out is dropped rather than left stale.
-CHILD_TABLE = "child_table:"
 
 
 def _v3_columns(d: Dialect, name: str, columns: Collection[str]) -> tuple[list[str], set[str]]:
@@ -435,19 +436,22 @@ def table_ddl(d: Dialect, name: str, columns: Sequence[Column]) -> list[str]:
 def _comments(d: Dialect, table: Table, existing: Collection[str] | None) -> list[str]:
     """``COMMENT ON`` the table and its columns when it is created (``existing`` is
     ``None``), or on the columns added to it."""
-    target = d.table(table.name)
-    out = []
-    if existing is None:
-        if table.description:
-            out.append(f"COMMENT ON TABLE {target} IS {_literal(table.description)}")
-        out += [
-            f"COMMENT ON COLUMN {target}.{ident(name)} IS {_literal(text)}"
-            for name, text in INTERNAL_DESCRIPTIONS.items()
-        ]
-    for column in table.columns:
-        if column.description and (existing is None or column.name not in existing):
-            text = _literal(column.description)
-            out.append(f"COMMENT ON COLUMN {target}.{ident(column.name)} IS {text}")
+    if existing is not None:
+        added = [c for c in table.columns if c.name not in existing]
+        return _commented(d, table.name, "", {c.name: c.description for c in added})
+    texts = {**INTERNAL_DESCRIPTIONS, **{c.name: c.description for c in table.columns}}
+    return _commented(d, table.name, table.description, texts)
+
+
+def _commented(d: Dialect, name: str, description: str, columns: Mapping[str, str]) -> list[str]:
+    """``COMMENT ON`` a table and columns, those with a description."""
+    target = d.table(name)
+    out = [f"COMMENT ON TABLE {target} IS {_literal(description)}"] if description else []
+    out += [
+        f"COMMENT ON COLUMN {target}.{ident(column)} IS {_literal(text)}"
+        for column, text in columns.items()
+        if text
+    ]
     return out
 
 
@@ -481,12 +485,12 @@ def deferred_indexes(tables: Sequence[Table], existing: Mapping[str, object]) ->
 
 
 def _index_name(table: str, column: str) -> str:
-    """``<table>_<column>``, shortened with a hash past PostgreSQL's 63 characters."""
+    """``<table>_<column>``, shortened with a hash past PostgreSQL's limit."""
     name = f"{table}_{column}"
-    if len(name) <= 63:
+    if len(name) <= MAX_NAME:
         return name
     digest = hashlib.blake2b(name.encode(), digest_size=4).hexdigest()
-    return f"{name[:54]}_{digest}"
+    return f"{name[: MAX_NAME - 9]}_{digest}"
 
 
 def _physical(d: Dialect, columns: Sequence[Column]) -> list[tuple[str, str]]:
@@ -526,7 +530,7 @@ def upsert_rows(d: Dialect, batch: Batch) -> list[tuple[object, ...]]:
     """The batch's rows as parameter tuples for `insert_columns` (one per id, last wins)."""
     scan, part = row_scan(batch), batch.partition
     company = batch.company_id
-    convert = converter(d.engine, batch.table.columns)
+    convert = converter(d.engine, tuple(batch.table.columns))
     try:
         if convert is None:
             return [
@@ -687,32 +691,16 @@ def _dropped_children(d: Dialect, table: Table, pending: Collection[str]) -> lis
     return out
 
 
-def _child_comments(d: Dialect, child: ChildTable) -> list[str]:
-    """``COMMENT ON`` a new child table and its typed columns."""
-    target = d.table(child.name)
-    out = [f"COMMENT ON TABLE {target} IS {_literal(child.description)}"]
-    out += [
-        f"COMMENT ON COLUMN {target}.{ident(c.name)} IS {_literal(c.description)}"
-        for c in child.columns
-        if c.description
-    ]
-    return out if child.description else out[1:]
-
-
 def _children_of(d: Dialect, table: Table, where: str) -> list[str]:
     """Delete the child rows of the company's records that ``where`` (a condition on the
     record table, its parameters those of the statement) selects: run before those records
     are deleted, it touches only their rows, not every row of the company."""
     parent = d.table(table.name)
     return [
-        f"DELETE FROM {d.table(child.name)} WHERE ({_row(child)}) IN "
-        f"(SELECT company_id, id FROM {parent} WHERE {where})"
+        f"DELETE FROM {d.table(child.name)} WHERE (company_id, {ident(child.parent_key)}) "
+        f"IN (SELECT company_id, id FROM {parent} WHERE {where})"
         for child in table.children
     ]
-
-
-def _row(child: ChildTable) -> str:
-    return f"company_id, {ident(child.parent_key)}"
 
 
 def _child_tables(d: Dialect, table: Table, existing: Mapping[str, Collection[str]]) -> list[str]:
@@ -738,7 +726,8 @@ def _child_tables(d: Dialect, table: Table, existing: Mapping[str, Collection[st
         if stored and (have is None or missing):
             out.append(_child_fill(d, table, child))
         if d.comments and have is None:
-            out += _child_comments(d, child)
+            texts = {c.name: c.description for c in child.columns}
+            out += _commented(d, child.name, child.description, texts)
     return out
 
 

@@ -26,6 +26,7 @@ local time, Europe/Oslo.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -187,11 +188,13 @@ _CONVERT: Final[dict[str, dict[str, tuple[Callable[[Any], Any], ...]]]] = {
 }
 
 
+@functools.lru_cache(maxsize=256)
 def converter(
-    engine: str, columns: Sequence[Column]
+    engine: str, columns: tuple[Column, ...]
 ) -> Callable[[Sequence[object]], tuple[object, ...]] | None:
     """A function from a row's typed values (one per column) to the values bound for its
-    physical columns; ``None`` when they are the same."""
+    physical columns; ``None`` when they are the same. Compiled once per table shape (a
+    sink asks for every batch)."""
     table = _CONVERT[engine]
     if not any(c.kind in table for c in columns):
         return None
