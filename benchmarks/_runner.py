@@ -29,7 +29,16 @@ from _contenders import MISSING
 from _simulator import Simulator, Stamp, basic, create_session, read_stamps
 from _workload import FieldWorkload, Spec, Workload, resource
 
-__all__ = ["PG_URL", "Bench", "Run", "Summary", "Target", "summarize", "utilisation"]
+__all__ = [
+    "PG_URL",
+    "Bench",
+    "Run",
+    "Summary",
+    "Target",
+    "source_commit",
+    "summarize",
+    "utilisation",
+]
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 _CONTENDERS = Path(__file__).parent / "_contenders.py"
@@ -316,3 +325,19 @@ class Bench:
                 await response.read()
 
         await asyncio.gather(*(warm(*job) for job in jobs))
+
+
+def source_commit() -> str | None:
+    """The commit the benchmark ran (``git describe --always --dirty``), for its JSON;
+    ``None`` outside a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip() or None

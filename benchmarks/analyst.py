@@ -52,7 +52,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -76,7 +75,7 @@ from _analyst import (
     run_sync,
     time_query,
 )
-from _runner import PG_URL, Target
+from _runner import PG_URL, Target, source_commit
 from _simulator import machine
 
 from tripletex_async.testing import Portfolio, PortfolioConfig, generate_portfolio
@@ -394,20 +393,6 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _commit() -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return done.stdout.strip() or None
-
-
 def main() -> int:
     """Parse flags, sync, copy, query, report."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -479,7 +464,7 @@ def main() -> int:
         quick=args.quick,
         runs=runs,
         date_range=[d.isoformat() for d in dates],
-        commit=_commit(),
+        commit=source_commit(),
         seconds=round(time.perf_counter() - began, 1),
     )
     payload = {

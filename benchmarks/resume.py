@@ -40,7 +40,6 @@ import argparse
 import json
 import math
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -62,7 +61,7 @@ from _resume import (
     run_killed,
     run_to_end,
 )
-from _runner import Bench, Target
+from _runner import Bench, Target, source_commit
 from _simulator import machine, today
 from _workload import FieldWorkload
 
@@ -295,20 +294,6 @@ def write_json(payload: dict[str, Any], out: Path) -> Path:
     return path
 
 
-def _commit() -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return done.stdout.strip() or None
-
-
 def main() -> int:
     """Parse flags, start the simulator, run, report."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -371,7 +356,7 @@ def main() -> int:
         row_cost_us=workload.latency_per_row_us,
         rate_limit=workload.rate_limit,
         date_range=[d.isoformat() for d in dates],
-        commit=_commit(),
+        commit=source_commit(),
         seconds=round(time.perf_counter() - began, 1),
     )
     payload = {

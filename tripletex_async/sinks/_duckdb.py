@@ -36,22 +36,15 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
-from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from functools import partial
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
-import anyio
-import anyio.to_thread
-
-from ..client._errors import LeaseError, LeaseHeldError, LeaseLostError
-from . import _lease_sql as _lease
+from ..client._errors import LeaseHeldError
 from . import _sql
-from ._base import Batch, ColumnKind, SinkError, Table, WindowState
-from ._common import SinkBase, stored_version, wanted_fences
-from ._lease import Fence, Holder, lost_message, revocable
+from ._base import Batch, ColumnKind, SinkError
+from ._dbapi import DbapiSink, first_row
 from ._sql_columns import DUCKDB_DECIMAL, DUCKDB_DECIMAL_TYPE, json_decimal
 
 if TYPE_CHECKING:
@@ -59,7 +52,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DuckDBSink"]
 
-_T = TypeVar("_T")
 _D = _sql.DUCKDB
 _STAGE: Final = "_tripletex_stage"
 _CHECKPOINT: Final = "256MB"
@@ -80,7 +72,7 @@ _FILE_LOCKS: dict[str, threading.Lock] = {}
 _FILE_LOCKS_GUARD = threading.Lock()
 
 
-class DuckDBSink(SinkBase):
+class DuckDBSink(DbapiSink["DuckDBPyConnection"]):
     """Records and state in one DuckDB database file.
 
     One connection, used by one worker thread at a time (the sink owns a
@@ -99,90 +91,10 @@ class DuckDBSink(SinkBase):
         self.path = os.fspath(path)
         memory = self.path == ":memory:"
         shown = self.path if memory else str(Path(self.path).absolute())
-        super().__init__(f"DuckDB database {shown}")
-        self._limiter = anyio.CapacityLimiter(1)
-        self._connection: DuckDBPyConnection | None = None
+        super().__init__(f"DuckDB database {shown}", _D)
         self._file_lock = threading.Lock() if memory else _file_lock(os.path.realpath(shown))
 
-    async def _open_tables(self, tables: Sequence[Table]) -> None:
-        await self._run(partial(self._open, tables), "open", transaction=True)
-
-    async def load_state(
-        self, connection: str, company_id: int, resource: str
-    ) -> list[WindowState]:
-        """Every stored window state of one resource of one company."""
-        query = _sql.state_query(_D)
-        async with self._using():
-            rows = await self._run(
-                lambda c: c.execute(query, (connection, company_id, resource)).fetchall(),
-                "load state from",
-            )
-        return [_sql.state_from_row(row) for row in rows]
-
-    async def write(self, batches: Sequence[Batch]) -> None:
-        """Apply ``batches`` in one transaction (all or nothing)."""
-        async with self._using():
-            await self._run(partial(self._write, batches), "write to", transaction=True)
-
-    async def read(self, resource: str) -> dict[tuple[int, int], bytes]:
-        """Every stored record of ``resource``: ``(company_id, id) -> data``."""
-        async with self._using():
-            return await self._run(partial(self._read, resource), "read from")
-
-    async def acquire_lease(self, scopes: Collection[int], holder: Holder, ttl: float) -> Fence:
-        """Take ``scopes`` (company ids) for ``holder``; see `tripletex_async.sinks._lease`.
-
-        Liveness is judged by the holder's process on this host and its heartbeat, in this
-        host's clock (a DuckDB file is written by one process at a time).
-        """
-        async with self._using(opening=True):
-            try:
-                return await self._run(
-                    partial(self._acquire, frozenset(scopes), holder, ttl),
-                    "take a lease on",
-                    transaction=True,
-                )
-            except SinkError as exc:
-                if _IN_USE not in str(exc):
-                    raise
-                # The other process may be a sync that lets go when done: to the caller,
-                # the lease is held.
-                raise LeaseHeldError(f"{exc}; wait for it (--wait SECONDS)") from exc
-
-    async def renew_lease(self, fence: Fence) -> None:
-        """Renew the heartbeat; `LeaseLostError` when another run took the lease over."""
-        async with self._using(opening=True):
-            await self._run(partial(self._renew, fence), "renew a lease on", transaction=True)
-
-    async def release_lease(self, fence: Fence) -> None:
-        """Give the lease back."""
-        async with self._using(opening=True):
-            await self._run(partial(self._give_back, fence), "release a lease on", transaction=True)
-
-    async def _release(self) -> None:
-        if self._connection is not None:
-            await anyio.to_thread.run_sync(self._connection.close, limiter=self._limiter)
-            self._connection = None
-
-    async def _run(
-        self, work: Callable[[DuckDBPyConnection], _T], action: str, *, transaction: bool = False
-    ) -> _T:
-        call = partial(self._call, work, action, transaction)
-        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
-
     # Everything below runs in the worker thread.
-
-    def _call(self, work: Callable[[DuckDBPyConnection], _T], action: str, transaction: bool) -> _T:
-        try:
-            connection = self._connect()
-            if not transaction:
-                return work(connection)
-            with self._file_lock, _transaction(connection):
-                return work(connection)
-        except (SinkError, LeaseError):
-            raise
-        except Exception as exc:
-            raise SinkError(f"could not {action} {self._description}: {exc}") from exc
 
     def _connect(self) -> DuckDBPyConnection:
         if self._connection is not None:
@@ -206,77 +118,29 @@ class DuckDBSink(SinkBase):
         self._connection = connection
         return connection
 
-    def _open(self, tables: Sequence[Table], connection: DuckDBPyConnection) -> None:
-        for statement in _sql.base_ddl(_D):
-            connection.execute(statement)
-        row = _first(connection.execute(_sql.meta_query(_D, "schema_version")))
-        stored = None if row is None else stored_version(row[0])
-        existing = _tables(connection)
-        migrations = _sql.migration_statements(_D, stored, existing)
-        for statement in migrations:
-            connection.execute(statement)
-        if migrations:
-            existing = _tables(connection)
-        pending = {key for (key,) in connection.execute(_sql.pending_query(_D)).fetchall()}
-        for statement, params in _sql.table_statements(_D, tables, existing, pending):
-            connection.execute(statement, list(params) or None)
+    def _transaction(self, connection: DuckDBPyConnection) -> AbstractContextManager[object]:
+        return _locked_transaction(self._file_lock, connection)
 
-    def _acquire(
-        self, scopes: frozenset[int], holder: Holder, ttl: float, connection: DuckDBPyConnection
-    ) -> Fence:
-        for statement in [*_sql.base_ddl(_D), *_lease.lease_ddl(_D)]:
-            connection.execute(statement)
-        rows = connection.execute(_lease.conflicts(_D), (_lease.scopes_param(_D, scopes),))
-        now = time.time()
-        records = [_lease.holder_record(row)[0] for row in rows.fetchall()]
-        for record in revocable(records, now, len(scopes)):
-            for statement in _lease.delete_holder(_D):
-                connection.execute(statement, (record.epoch,))
-        row = _first(connection.execute(_sql.meta_query(_D, "lease_epoch")))
-        epoch = (0 if row is None else stored_version(row[0])) + 1
-        connection.execute(_sql.meta_upsert(_D, "lease_epoch"), (str(epoch),))
-        connection.execute(
-            _lease.holder_insert(_D), _lease.holder_values(epoch, holder, now, ttl, None)
+    def _tables(self, connection: DuckDBPyConnection) -> dict[str, set[str]]:
+        return _tables(connection)
+
+    def _changed(self, result: Any) -> int:
+        updated = first_row(result)
+        return int(updated[0]) if updated else 0
+
+    def _held(self, error: SinkError) -> LeaseHeldError | None:
+        # The other process may be a sync that lets go when done: to the caller, the
+        # lease is held.
+        return (
+            LeaseHeldError(f"{error}; wait for it (--wait SECONDS)")
+            if _IN_USE in str(error)
+            else None
         )
-        connection.executemany(_lease.scope_upsert(_D), [(s, epoch) for s in sorted(scopes)])
-        return Fence(epoch, scopes)
 
-    def _renew(self, fence: Fence, connection: DuckDBPyConnection) -> None:
-        updated = _first(connection.execute(_lease.renew(_D), (time.time(), fence.epoch)))
-        if not updated or not updated[0]:
-            raise self._lost(fence, connection)
-
-    def _give_back(self, fence: Fence, connection: DuckDBPyConnection) -> None:
-        for statement in _lease.delete_holder(_D):
-            connection.execute(statement, (fence.epoch,))
-
-    def _check_fences(self, batches: Sequence[Batch], connection: DuckDBPyConnection) -> None:
-        check = _lease.check_fence(_D, lock=False)  # the file lock keeps takeovers out
-        for fence in wanted_fences(batches):
-            if _first(connection.execute(check, (fence.epoch,))) is None:
-                raise self._lost(fence, connection)
-
-    def _lost(self, fence: Fence, connection: DuckDBPyConnection) -> LeaseLostError:
-        scope = min(fence.scopes, default=0)
-        row = _first(connection.execute(_lease.taker(_D), (scope,)))
-        return LeaseLostError(lost_message(_lease.taker_holder(row)))
-
-    def _write(self, batches: Sequence[Batch], connection: DuckDBPyConnection) -> None:
-        self._check_fences(batches, connection)
-        for batch in batches:
-            self._check_batch(batch)
-            rows = _sql.upsert_rows(_D, batch)
-            if rows:
-                _upsert(connection, batch, rows)
-            for statement, params in _sql.after_upsert(_D, batch):
-                connection.executemany(statement, params)
-
-    def _read(self, resource: str, connection: DuckDBPyConnection) -> dict[tuple[int, int], bytes]:
-        table = Table(resource).name
-        if table not in _tables(connection):
-            return {}
-        rows = connection.execute(_sql.read_query(_D, table)).fetchall()
-        return {(company, id_): data.encode() for company, id_, data in rows}
+    def _upsert(
+        self, connection: DuckDBPyConnection, batch: Batch, rows: list[tuple[object, ...]]
+    ) -> None:
+        _upsert(connection, batch, rows)
 
 
 def _upsert(connection: DuckDBPyConnection, batch: Batch, rows: list[tuple[object, ...]]) -> None:
@@ -318,6 +182,12 @@ def _arrow_type(pa: Any, kind: ColumnKind) -> Any:
 
 
 @contextmanager
+def _locked_transaction(lock: threading.Lock, connection: DuckDBPyConnection) -> Iterator[None]:
+    """A transaction under the file's process-wide lock (see the module docstring)."""
+    with lock:
+        yield from _transaction(connection)
+
+
 def _transaction(connection: DuckDBPyConnection) -> Iterator[None]:
     connection.execute("BEGIN TRANSACTION")
     try:
@@ -345,7 +215,7 @@ def _tables(connection: DuckDBPyConnection) -> dict[str, set[str]]:
 def _register_functions(connection: DuckDBPyConnection) -> None:
     """Register `_sql_columns.json_decimal`, unless a connection of the same database (of
     this process) did; it stays for as long as the database is open."""
-    found = _first(
+    found = first_row(
         connection.execute(
             "SELECT 1 FROM duckdb_functions() WHERE function_name = ?", (DUCKDB_DECIMAL,)
         )
@@ -394,11 +264,3 @@ def _require_duckdb() -> None:
         raise SinkError(
             'DuckDBSink needs duckdb and pyarrow: pip install "tripletex-async[duckdb]"'
         ) from None
-
-
-def _first(result: DuckDBPyConnection) -> Any:
-    """The first row of a statement's result, reading it to the end: DuckDB (2.0) refuses
-    the connection's next statement while a result has rows left unread, which
-    ``fetchone()`` leaves (a lease renewal's count made the next write fail)."""
-    rows = result.fetchall()
-    return rows[0] if rows else None

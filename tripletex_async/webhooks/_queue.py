@@ -23,8 +23,7 @@ import hmac
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -35,6 +34,7 @@ import anyio
 import anyio.to_thread
 
 from ..client._errors import TripletexError
+from ..sinks._sqlite import immediate_transaction
 from ._subscriptions import Registration
 
 __all__ = ["EventQueue", "Put", "QueueError", "QueuedEvent"]
@@ -224,7 +224,7 @@ class EventQueue:
             connection = self._connect()
             if not commit:
                 return work(connection)
-            with _transaction(connection):
+            with immediate_transaction(connection):
                 return work(connection)
         except sqlite3.Error as exc:
             raise QueueError(f"webhook queue {self.path}: {exc}") from exc
@@ -238,7 +238,7 @@ class EventQueue:
             # FULL: an acknowledged event survives power loss, not only a crash.
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA busy_timeout=5000")
-            with _transaction(connection):
+            with immediate_transaction(connection):
                 self._setup(connection)
         except BaseException:
             connection.close()
@@ -286,7 +286,7 @@ class EventQueue:
             return Put.FULL
         company_id, _, fields = registration
         now = datetime.now(UTC).isoformat()
-        with _transaction(c):
+        with immediate_transaction(c):
             c.execute(
                 "INSERT INTO events (key, subscription_id, company_id, event, object_id, "
                 "fields, value, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -302,7 +302,7 @@ class EventQueue:
         tombstones: list[tuple[int, str, int]],
         c: sqlite3.Connection,
     ) -> None:
-        with _transaction(c):
+        with immediate_transaction(c):
             mark = "UPDATE events SET state = ?, value = NULL WHERE seq = ? AND state = ?"
             done = c.executemany(mark, [(APPLIED, s, PENDING) for s in applied]).rowcount
             fail = (
@@ -316,16 +316,3 @@ class EventQueue:
                 (APPLIED, APPLIED, self.keep_applied),
             )
         self._pending -= done
-
-
-@contextmanager
-def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
