@@ -95,10 +95,13 @@ def _explain(report: SyncReport, db: Path, rerun: bool, ctx: Context) -> None:
             f"answered 304 (unchanged) and {total.records} records were fetched again."
         )
     lines += [
-        f"The data is in {db}: one table per resource (ledger/posting is ledger_posting),",
-        "typed columns plus each record as fetched, as JSON, in `data`. Look at it:",
+        f"The data is in {db}: one table per resource (ledger/posting is ledger_posting,",
+        "order is orders, an order's lines are order_lines), snake_case typed columns plus",
+        "each record as fetched, as JSON, in `data` (`tripletex-async describe` lists them;",
+        "SQLite sums money exactly in hundredths, amount_minor). Look at it:",
         f'  sqlite3 {path} "SELECT company_id, count(*) FROM customer GROUP BY company_id"',
-        f"  sqlite3 {path} \"SELECT id, json_extract(data, '$.name') FROM customer LIMIT 5\"",
+        f'  sqlite3 {path} "SELECT account_id, SUM(amount_minor) / 100.0 FROM ledger_posting'
+        ' GROUP BY account_id LIMIT 5"',
     ]
     if not rerun:
         lines.append("Run the same command again to see an incremental rerun (304s).")
