@@ -44,6 +44,27 @@ async def test_database_is_in_wal_mode(sink: SQLiteSink, path: Path) -> None:
     assert query(path, "PRAGMA journal_mode") == [("wal",)]
 
 
+async def test_a_new_database_has_pages_of_16_kib(sink: SQLiteSink, path: Path) -> None:
+    """Pages hold several ~2 kB records, not one or two as SQLite's default 4 KiB."""
+    assert query(path, "PRAGMA page_size") == [(16384,)]
+
+
+async def test_an_existing_database_keeps_its_page_size(path: Path) -> None:
+    """A file made elsewhere with 4 KiB pages opens, is written and keeps its pages."""
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA page_size = 4096")
+    connection.execute("CREATE TABLE analyst_notes (note TEXT)")
+    connection.close()
+    sink = SQLiteSink(path)
+    try:
+        await sink.open([INVOICE])
+        await sink.write([Batch(INVOICE, 1, [invoice(2, "2024-01-20")])])
+    finally:
+        await sink.aclose()
+    assert query(path, "PRAGMA page_size") == [(4096,)]
+    assert query(path, "SELECT id FROM invoice") == [(2,)]
+
+
 async def test_typed_columns_are_queryable(sink: SQLiteSink, path: Path) -> None:
     """Typed columns hold the row's values under snake_case names, with no quotes."""
     await sink.write([Batch(INVOICE, 1, [invoice(2, "2024-01-20")])])

@@ -157,7 +157,7 @@ def _check_columns(table: str, columns: Sequence[Column], seen: set[str]) -> Non
 
 
 #: A checked row: ``(id, data, date, version, typed values)``.
-Checked = tuple[int, bytes, "str | None", "int | None", list[object]]
+Checked = tuple[int, bytes, "str | None", "int | None", tuple[object, ...]]
 
 
 def checked_rows(batch: Batch) -> list[Checked]:
@@ -173,7 +173,9 @@ def checked_rows(batch: Batch) -> list[Checked]:
                 f"{batch.table.name}: a row has {len(row)} values, expected {width} "
                 f"(id, data, date and {len(batch.table.columns)} typed values)"
             )
-        id_, data, date, *values = row
+        # Indexing and a slice: star-unpacking built a list per row, a tenth of the
+        # writer's Python time.
+        id_, data, date, values = row[0], row[1], row[2], row[3:]
         if not isinstance(id_, int) or isinstance(id_, bool):
             raise SinkError(f"{batch.table.name}: row id {id_!r} is not an integer")
         if not isinstance(data, bytes):
