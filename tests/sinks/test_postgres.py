@@ -45,6 +45,50 @@ async def test_data_is_jsonb(sink: PostgresSink, postgres_url: str) -> None:
     assert rows == [("record 4",)]
 
 
+async def test_large_records_are_compressed_with_lz4(sink: PostgresSink, postgres_url: str) -> None:
+    """A record past TOAST's 2 kB threshold is compressed with LZ4, not the slower pglz,
+    when the server has it (as this one does)."""
+    data = json.dumps({"id": 4, "version": 1, "description": "reminder text " * 300})
+    await sink.write([Batch(CUSTOMER, 1, [(4, data.encode(), None, "record 4")])])
+    rows = query(postgres_url, f'SELECT pg_column_compression(data) FROM "{sink.schema}".customer')
+    assert rows == [("lz4",)]
+
+
+async def test_new_rows_and_stored_ones_land_in_one_write(
+    sink: PostgresSink, postgres_url: str
+) -> None:
+    """A batch of new ids (copied straight in) and one mixing new and stored ids
+    (upserted) in one transaction: every row once, the stored one replaced."""
+    await sink.write([Batch(CUSTOMER, 1, [customer(1), customer(2)])])
+    await sink.write(
+        [
+            Batch(CUSTOMER, 1, [customer(3), customer(4)]),
+            Batch(CUSTOMER, 1, [customer(2, version=2), customer(5)]),
+        ]
+    )
+    rows = query(postgres_url, f'SELECT id, "_version" FROM "{sink.schema}".customer ORDER BY id')
+    assert rows == [(1, 1), (2, 2), (3, 1), (4, 1), (5, 1)]
+
+
+async def test_a_row_stored_after_the_check_falls_back_to_the_upsert(
+    sink: PostgresSink, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the check for stored ids misses one (another connection stored it in
+    between), the straight COPY fails on the key and the batch is upserted instead, its
+    state included, in the same transaction."""
+    await sink.write([Batch(CUSTOMER, 1, [customer(2)])])
+
+    async def nothing_stored(*args: object) -> bool:
+        return False
+
+    monkeypatch.setattr(sink, "_any_stored", nothing_stored)
+    window = key("customer")
+    await sink.write([Batch(CUSTOMER, 1, [customer(2, version=3), customer(6)], state(window))])
+    rows = query(postgres_url, f'SELECT id, "_version" FROM "{sink.schema}".customer ORDER BY id')
+    assert rows == [(2, 3), (6, 1)]
+    assert [s.scan for s in await sink.load_state("conn", 1, "customer")] == ["scan-1"]
+
+
 async def test_typed_columns_have_postgres_types(sink: PostgresSink, postgres_url: str) -> None:
     """Keys are bigint, data jsonb, typed columns bigint/double/text/boolean."""
     rows = query(

@@ -35,9 +35,10 @@ class PostgresSink(SinkBase):
 
     ``data`` is ``jsonb``, so records can be queried (``data->>'name'``); `read` therefore
     gives back PostgreSQL's normalized JSON text, equal in value to what was fetched but not
-    byte for byte. Each `write` is one transaction; a batch's rows are ``COPY``-ed into a
-    temporary table and upserted from it with one ``INSERT ... SELECT``, much faster than
-    row-by-row inserts.
+    byte for byte. Each `write` is one transaction; a batch's rows are ``COPY``-ed, much
+    faster than row-by-row inserts: straight into the table when none of its ids is stored
+    yet (a backfill), else into a temporary table and upserted from it with one
+    ``INSERT ... SELECT``.
 
     Error messages name the server and database, never the password.
     """
@@ -274,9 +275,11 @@ class PostgresSink(SinkBase):
             if library != "asyncio":
                 # psycopg's async connections are asyncio's.
                 raise ConfigurationError(f"the PostgreSQL sink runs on asyncio only, not {library}")
-            self._connection = await psycopg.AsyncConnection.connect(
+            connection = await psycopg.AsyncConnection.connect(
                 self._url, autocommit=False, connect_timeout=self._connect_timeout
             )
+            await _prefer_lz4(connection)
+            self._connection = connection
         return self._connection
 
     async def _open(self, tables: Sequence[Table], conn: AsyncConnection[Any]) -> None:
@@ -343,9 +346,12 @@ class PostgresSink(SinkBase):
         rows: list[tuple[object, ...]],
         stages: dict[tuple[str, tuple[Column, ...]], str],
     ) -> None:
-        """COPY ``rows`` into a temporary table, then upsert them all in one statement."""
+        """COPY ``rows`` into the table when they are all new, else into a temporary
+        table, then upsert them all in one statement."""
         d, table = self._dialect, batch.table
         columns = ", ".join(_sql.ident(name) for name in _sql.insert_columns(d, table))
+        if not batch.only_newer and await self._copied_in(cursor, batch, rows, columns):
+            return
         shape = (table.name, table.columns)
         stage = stages.get(shape)
         if stage is None:
@@ -365,6 +371,58 @@ class PostgresSink(SinkBase):
             f"{_sql.upsert_tail(d, table)} SELECT {columns} FROM {stage}"
             f"{_sql.upsert_conflict(d, table, only_newer=batch.only_newer)}"
         )
+
+    async def _copied_in(
+        self, cursor: AsyncCursor[Any], batch: Batch, rows: list[tuple[object, ...]], columns: str
+    ) -> bool:
+        """COPY ``rows`` straight into the table if none of their ids is stored; whether
+        they were. Staging them costs PostgreSQL a second insert of every row; a backfill
+        wrote 1.3x faster without it. A row stored meanwhile by another connection (the
+        check reads a snapshot) makes the COPY fail on the key: the savepoint undoes it and
+        the caller upserts as usual."""
+        import psycopg
+
+        target = self._dialect.table(batch.table.name)
+        if await self._any_stored(cursor, batch, [row[1] for row in rows]):
+            return False
+        try:
+            async with (
+                cursor.connection.transaction(),  # a savepoint
+                cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    await copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            return False
+        return True
+
+    async def _any_stored(self, cursor: AsyncCursor[Any], batch: Batch, ids: list[object]) -> bool:
+        """Whether a row of the batch's company with one of ``ids`` is stored: one probe
+        of the key per id. (``id = ANY(%s)`` let the planner, without statistics on a
+        table being filled, filter all the company's rows instead: 25 ms per batch.)"""
+        target = self._dialect.table(batch.table.name)
+        await cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM unnest(%s::bigint[]) AS u(id) WHERE EXISTS "
+            f"(SELECT 1 FROM {target} t WHERE t.company_id = %s AND t.id = u.id))",
+            (ids, batch.company_id),
+        )
+        found = await cursor.fetchone()
+        return found is None or bool(found[0])
+
+
+async def _prefer_lz4(conn: AsyncConnection[Any]) -> None:
+    """Compress what this session stores with LZ4 where the server has it (PostgreSQL 14+
+    built with lz4). Most records with their typed columns pass TOAST's 2 kB threshold, so
+    PostgreSQL compresses their ``data``; its default, pglz, cost about a tenth of a
+    backfill's time here, and LZ4 also reads back faster. Servers without it keep pglz."""
+    import psycopg
+
+    try:
+        await conn.execute("SELECT set_config('default_toast_compression', 'lz4', false)")
+    except psycopg.Error:
+        await conn.rollback()
+    else:
+        await conn.commit()
 
 
 async def _now(conn: AsyncConnection[Any]) -> float:
