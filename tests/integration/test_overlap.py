@@ -173,7 +173,11 @@ def test_a_second_run_fails_at_once_naming_the_holder(runs: Runs, sink: SinkProb
     """While one run holds the lease another exits 2 with one line naming it; data exact."""
     first = runs.start()
     holds_lease(sink, first)
+    # Held still (its lease stays valid for its ttl), so that a fast sink cannot let it
+    # finish before the second run is up: then the second would rightly succeed.
+    freeze(first, sink)
     code, err = finish(runs.start())
+    first.send_signal(signal.SIGCONT)
     assert first.poll() is None, "the first run ended before the second was refused"
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1, err
