@@ -21,7 +21,7 @@ from ..client._errors import LeaseError, LeaseHeldError, LeaseLostError
 from . import _lease_sql as _lease
 from . import _sql
 from ._base import Batch, SinkError, Table, WindowState
-from ._common import SinkBase, stored_version, wanted_fences
+from ._common import Checked, SinkBase, checked_rows, stored_version, wanted_fences
 from ._lease import Fence, Holder, lost_message, revocable
 
 __all__ = ["DbapiSink", "first_row"]
@@ -72,8 +72,9 @@ class DbapiSink(SinkBase, Generic[_C]):
         """Every table of the database with its columns."""
         raise NotImplementedError
 
-    def _upsert(self, connection: _C, batch: Batch, rows: list[tuple[object, ...]]) -> None:
-        """Upsert ``rows`` (`_sql.upsert_rows`, never empty) of ``batch``."""
+    def _upsert(self, connection: _C, batch: Batch, rows: list[Checked]) -> None:
+        """Upsert ``rows`` of ``batch`` (`checked_rows`, never empty; `_sql.upsert_rows`
+        turns them into parameters)."""
         raise NotImplementedError
 
     def _changed(self, result: Any) -> int:
@@ -224,7 +225,7 @@ class DbapiSink(SinkBase, Generic[_C]):
         self._check_fences(batches, connection)
         for batch in batches:
             self._check_batch(batch)
-            rows = _sql.upsert_rows(self._d, batch)
+            rows = checked_rows(batch)
             if rows:
                 self._upsert(connection, batch, rows)
             for statement, params in _sql.after_upsert(self._d, batch):

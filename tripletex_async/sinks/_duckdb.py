@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..client._errors import LeaseHeldError
 from . import _sql
 from ._base import Batch, ColumnKind, SinkError
+from ._common import Checked
 from ._dbapi import DbapiSink, first_row
 from ._sql_columns import DUCKDB_DECIMAL, DUCKDB_DECIMAL_TYPE, json_decimal
 
@@ -137,10 +138,8 @@ class DuckDBSink(DbapiSink["DuckDBPyConnection"]):
             else None
         )
 
-    def _upsert(
-        self, connection: DuckDBPyConnection, batch: Batch, rows: list[tuple[object, ...]]
-    ) -> None:
-        _upsert(connection, batch, rows)
+    def _upsert(self, connection: DuckDBPyConnection, batch: Batch, rows: list[Checked]) -> None:
+        _upsert(connection, batch, _sql.upsert_rows(_D, batch, rows))
 
 
 def _upsert(connection: DuckDBPyConnection, batch: Batch, rows: list[tuple[object, ...]]) -> None:

@@ -28,6 +28,7 @@ from ._common import (
     INTERNAL_COLUMNS,
     INTERNAL_DESCRIPTIONS,
     MAX_NAME,
+    Checked,
     check_name,
     checked_rows,
     pending_migrations,
@@ -526,20 +527,24 @@ def insert_columns(d: Dialect, table: Table) -> list[str]:
     return [*INTERNAL_COLUMNS, *(name for name, _ in _physical(d, table.columns))]
 
 
-def upsert_rows(d: Dialect, batch: Batch) -> list[tuple[object, ...]]:
-    """The batch's rows as parameter tuples for `insert_columns` (one per id, last wins)."""
+def upsert_rows(
+    d: Dialect, batch: Batch, checked: Sequence[Checked] | None = None
+) -> list[tuple[object, ...]]:
+    """The batch's rows as parameter tuples for `insert_columns` (one per id, last wins);
+    only those of ``checked`` (a slice of `checked_rows`) when given."""
     scan, part = row_scan(batch), batch.partition
     company = batch.company_id
     convert = converter(d.engine, tuple(batch.table.columns))
+    rows = checked_rows(batch) if checked is None else checked
     try:
         if convert is None:
             return [
                 (company, id_, data.decode(), date, scan, version, part, *values)
-                for id_, data, date, version, values in checked_rows(batch)
+                for id_, data, date, version, values in rows
             ]
         return [
             (company, id_, data.decode(), date, scan, version, part, *convert(values))
-            for id_, data, date, version, values in checked_rows(batch)
+            for id_, data, date, version, values in rows
         ]
     except UnicodeDecodeError as exc:
         raise SinkError(f"{batch.table.name}: a record's JSON is not UTF-8") from exc
