@@ -1,8 +1,10 @@
 """The one task that writes to the sink: pages in, transactions out, in arrival order.
 
 Fetching tasks hand batches over a bounded stream; when the sink is slow the stream fills
-and fetching waits (back-pressure), so memory stays bounded. Whatever is waiting when a
-write starts is coalesced into one transaction, up to a number of rows.
+and fetching waits (back-pressure), so memory stays bounded: at most ``buffer`` batches
+and, beyond the first, about ``batch_rows`` rows wait at once (rows are what take memory:
+a batch of a page of 10,000 records is 30 MB). Whatever is waiting when a write starts is
+coalesced into one transaction, up to ``batch_rows`` rows.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ class Writer:
         self._sender: MemoryObjectSendStream[_Item]
         self._receiver: MemoryObjectReceiveStream[_Item]
         self._sender, self._receiver = anyio.create_memory_object_stream[_Item](buffer)
+        #: Batches and their rows sent and not stored yet; `send` waits for `_stored`
+        #: while those rows would pass ``batch_rows``.
+        self._pending = 0
+        self._pending_rows = 0
+        self._stored = anyio.Event()
 
     async def send(
         self, batch: Batch, report: ResourceReport, *, pages: Sequence[Page] = ()
@@ -60,8 +67,18 @@ class Writer:
         """Queue ``batch`` (waits while the queue is full), made of the records of
         ``pages``, whose budget shares the writer takes over."""
         item = _Item(batch, report, pages)
+        rows = len(batch.rows)
         try:
-            await self._sender.send(item)
+            while self._pending and self._pending_rows + rows > self._batch_rows:
+                await self._stored.wait()
+            self._pending += 1
+            self._pending_rows += rows
+            try:
+                await self._sender.send(item)
+            except BaseException:
+                self._pending -= 1
+                self._pending_rows -= rows
+                raise
         except BaseException:
             item.release()
             raise
@@ -80,6 +97,10 @@ class Writer:
                 finally:
                     for i in items:
                         i.release()
+                    self._pending -= len(items)
+                    self._pending_rows -= sum(len(i.batch.rows) for i in items)
+                    self._stored.set()
+                    self._stored = anyio.Event()
                 for i in items:
                     i.report.records += len(i.batch.rows)
                     i.report.pages += len(i.pages)
