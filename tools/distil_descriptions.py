@@ -19,13 +19,14 @@ Output shape (keys sorted)::
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tripletex_async._spec import models_json
 from tripletex_async.testing._resources import RESOURCES
+
+from ._spec_file import spec_from_args
 
 __all__ = ["build", "main"]
 
@@ -64,11 +65,9 @@ def build(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Write ``descriptions.json`` from the spec file given."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m tools.distil_descriptions SPEC.json", file=sys.stderr)
+    spec = spec_from_args(argv, "distil_descriptions")
+    if spec is None:
         return 2
-    spec = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     text = json.dumps(build(spec), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     _OUTPUT.write_text(text, encoding="utf-8")
     print(f"wrote {_OUTPUT} ({len(text.encode()):,} bytes)")

@@ -25,13 +25,14 @@ spec gives one (``integer:int64``), or ``object`` for references and free-form m
 from __future__ import annotations
 
 import json
-import sys
 from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from tripletex_async.testing._resources import RESOURCES
+
+from ._spec_file import spec_from_args
 
 __all__ = ["EXTRA_MODELS", "build", "main", "render", "root_models"]
 
@@ -166,11 +167,9 @@ def _render(value: Any, depth: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Read the spec named on the command line and write ``models.json``."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m tools.distil_spec OPENAPI_JSON", file=sys.stderr)
+    spec = spec_from_args(argv, "distil_spec")
+    if spec is None:
         return 2
-    spec = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     text = render(build(spec))
     _OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     _OUTPUT.write_text(text, encoding="utf-8")
