@@ -39,3 +39,34 @@ def test_an_unknown_resource_is_one_line_and_exit_2(run: Run) -> None:
     assert result.out == ""
     assert "unknown resource(s) ledger/postings" in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_resources_lists_every_list_endpoint_and_which_are_synced(run: Run) -> None:
+    """``resources`` shows each endpoint to sync with its group and kind; the default
+    set is marked synced, the rest not yet."""
+    result = run("resources", "--group", "bank", "--group", "invoicing")
+    assert result.code == 0
+    assert "bank/statement/transaction" in result.out
+    assert "child" in result.out
+    lines = result.out.splitlines()
+    assert any("customer " in line and "yes" in line for line in lines)
+    assert any(
+        line.split("│")[1].strip() == "bank" and "not yet" in line for line in lines if "│" in line
+    )
+    assert "salary" not in result.out
+
+
+def test_resources_excluded_says_why_each_is_not_synced(run: Run) -> None:
+    """``--excluded`` lists the endpoints never synced, each with its reason."""
+    result = run("resources", "--excluded", "--group", "ledger")
+    assert result.code == 0
+    assert "/ledger/postingByDate" in result.out
+    assert "in date order" in result.out
+
+
+def test_resources_rejects_an_unknown_kind_in_one_line(run: Run) -> None:
+    """A typo is exit 2 and one line naming the choices."""
+    result = run("resources", "--kind", "chil")
+    assert result.code == 2
+    assert len(result.err.strip().splitlines()) == 1
+    assert "plain" in result.err

@@ -5,7 +5,9 @@
 types, which are read-only) and by the generator of `tripletex_async.models`; written only
 by ``python -m tools.distil_spec``. ``descriptions.json`` (the spec's descriptions of
 fields and list endpoints, for the data dictionary and PostgreSQL comments) is written by
-``python -m tools.distil_descriptions``. Nothing here reads the spec itself.
+``python -m tools.distil_descriptions``. ``registry.json`` (every list endpoint of the
+spec, classified: plain, dated, child, snapshot or excluded with a reason) is written by
+``python -m tools.gen_registry``. Nothing here reads the spec itself.
 """
 
 from __future__ import annotations
@@ -14,12 +16,17 @@ import functools
 import json
 from importlib import resources
 
-__all__ = ["field_description", "list_summary", "models_json"]
+__all__ = ["field_description", "list_summary", "models_json", "registry_json"]
 
 
 def models_json() -> bytes:
     """The content of ``models.json``."""
     return resources.files(__name__).joinpath("models.json").read_bytes()
+
+
+def registry_json() -> bytes:
+    """The content of ``registry.json``."""
+    return resources.files(__name__).joinpath("registry.json").read_bytes()
 
 
 @functools.cache

@@ -247,6 +247,7 @@ def _build(today: date) -> tuple[argparse.ArgumentParser, dict[str, argparse.Arg
         "demo": _add_demo(commands),
         "webhooks": _add_webhooks(commands),
         "describe": _add_describe(commands),
+        "resources": _add_resources(commands),
     }
     commands.add_parser(
         "fake-server",
@@ -362,6 +363,21 @@ def _add_describe(commands: Subparsers) -> argparse.ArgumentParser:
     )
     _add_output(describe)
     return describe
+
+
+def _add_resources(commands: Subparsers) -> argparse.ArgumentParser:
+    from ._resources_cmd import add_arguments
+
+    resources = commands.add_parser(
+        "resources",
+        help="every Tripletex list endpoint: group, kind, synced today or not, and why not",
+        description="List every GET list endpoint of Tripletex's spec with its group, its "
+        "kind (plain, dated, child, snapshot) and whether the engine syncs it today; "
+        "--excluded lists the ones never synced, with the reason. Needs no token.",
+    )
+    add_arguments(resources)
+    _add_output(resources)
+    return resources
 
 
 def _add_demo(commands: Subparsers) -> argparse.ArgumentParser:

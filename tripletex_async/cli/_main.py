@@ -66,6 +66,10 @@ def _command(name: str) -> Command:
         from ._describe_cmd import run as describe
 
         return describe
+    if name == "resources":
+        from ._resources_cmd import run as resources
+
+        return resources
     from ._demo_cmd import run as demo
 
     return demo

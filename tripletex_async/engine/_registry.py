@@ -1,0 +1,83 @@
+"""Every list endpoint of Tripletex's spec, classified (``_spec/registry.json``, written by
+``python -m tools.gen_registry``): what can be synced, how, and what is left out and why.
+
+The engine syncs the resources of `RESOURCES` (17 today, the default set); the registry is
+the map of the rest: ``plain`` lists read whole, ``dated`` ones read in windows of a
+required date pair, ``child`` lists read once per record of a parent list, ``snapshot``
+reports as of a date or for a period, and ``excluded`` endpoints with the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+import msgspec
+
+from .._spec import registry_json
+
+__all__ = ["GROUPS", "KINDS", "Endpoint", "Parent", "endpoints"]
+
+Kind = Literal["plain", "dated", "child", "snapshot", "excluded"]
+
+#: Every kind, in the order they are listed.
+KINDS: tuple[Kind, ...] = ("plain", "dated", "child", "snapshot", "excluded")
+
+#: The resource groups, in the order they are listed.
+GROUPS = (
+    "ledger",
+    "invoicing",
+    "salary",
+    "travel",
+    "bank",
+    "project",
+    "product",
+    "employee",
+    "reference data",
+    "reports",
+)
+
+
+class Parent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where a child list's required parent id comes from."""
+
+    #: The query param naming the parent (``bankStatementId``).
+    param: str
+    #: The parent's list path (``/bank/statement``).
+    path: str
+
+
+class Endpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One ``GET`` list endpoint of the spec (a path taking ``from`` and ``count``)."""
+
+    path: str
+    #: The resource's name: the path without its leading ``/`` (and without ``>``).
+    name: str
+    kind: Kind
+    group: str
+    #: The spec's one-line summary.
+    summary: str
+    #: The schema of one record (``Invoice``).
+    model: str
+    beta: bool = False
+    changed_since: bool = False
+    #: ``dated``: the required (from, to) pair; ``snapshot``: its date or period params.
+    date_params: tuple[str, ...] = ()
+    parent: Parent | None = None
+    #: Required params whose value a sync knows (``includeNonApproved=true``).
+    params: dict[str, str] = {}
+    #: Boolean params with a default in the spec (some hide rows unless asked).
+    boolean_defaults: dict[str, bool] = {}
+    #: Why an ``excluded`` endpoint is not synced.
+    reason: str = ""
+
+
+class _Registry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    spec_version: str
+    endpoints: tuple[Endpoint, ...]
+
+
+@functools.cache
+def endpoints() -> tuple[Endpoint, ...]:
+    """Every list endpoint of the spec, in path order."""
+    return msgspec.json.decode(registry_json(), type=_Registry).endpoints
