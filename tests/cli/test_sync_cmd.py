@@ -125,8 +125,8 @@ def test_report_json_holds_report_request_and_statistics(
 def test_one_failing_company_exits_1_and_commits_the_rest(
     run: Run, served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A company refused its customers (a missing module) fails alone: exit 1, the other
-    one is stored."""
+    """A company refused the only resource asked for (403 on everything: the token
+    cannot read it) fails alone: exit 1, the other one is stored."""
     db, report = tmp_path / "partial.db", tmp_path / "partial.json"
     bad, good = served.fake.portfolio.company_ids()[:2]
     served.refuse(monkeypatch, bad, "customer")
@@ -136,6 +136,22 @@ def test_one_failing_company_exits_1_and_commits_the_rest(
     assert f"1 of 2 companies failed ({bad}); the others are committed" in result.err
     assert json.loads(report.read_text())["failed_companies"] == [bad]
     assert table_counts(db, "customer") == {good: len(served.fake.records(good, "customer"))}
+
+
+def test_a_module_a_company_lacks_is_reported_not_enabled_and_exits_0(
+    run: Run, served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """403 on one resource of one company (a module it has not enabled) is one line
+    naming the group, the resource and the company; not an error: exit 0."""
+    db = tmp_path / "modules.db"
+    company = served.fake.portfolio.company_ids()[0]
+    served.refuse(monkeypatch, company, "project")
+    result = run(*sync_args(served, db, "--all-companies", "--resources", "customer,project"))
+    assert result.code == 0, result.err
+    assert f"not enabled (403, not an error): project (project) in 1 company ({company})" in (
+        result.out + result.err
+    )
+    assert "failed" not in result.err
 
 
 def test_progress_lines_when_not_a_terminal(run: Run, served: Served, tmp_path: Path) -> None:

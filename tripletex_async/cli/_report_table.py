@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..client._connection import ConnectionStatistics
+from ..engine._registry import endpoints
 from ..engine._report import ResourceReport, SyncReport
 from ._progress import budget_text
 
@@ -83,6 +84,8 @@ def print_summary(
     failed = [r for r in report if r.status == "failed"]
     if failed:
         console.print(_failures(failed))
+    for line in not_enabled_lines(report):
+        console.print(line)
     console.print(_total_line(report, stats))
     deferred = report.total().deferred
     if deferred:
@@ -132,12 +135,34 @@ def _by_company(report: SyncReport) -> Table:
 
 def _company_status(reports: list[ResourceReport]) -> str:
     """``done``; ``deferred`` when a bound left some of it for the next run; ``-`` while
-    it runs or after an interruption."""
-    if all(r.status == "done" for r in reports):
+    it runs or after an interruption. Resources it has not enabled count as done."""
+    if all(r.status in ("done", "not_enabled") for r in reports):
         return "done"
-    if all(r.status in ("done", "deferred") for r in reports):
+    if all(r.status in ("done", "deferred", "not_enabled") for r in reports):
         return "deferred"
     return "-"
+
+
+def not_enabled_lines(report: SyncReport) -> list[str]:
+    """One line per resource group some companies have not enabled (403): which
+    resources, in how many companies, the first few ids. Not errors."""
+    groups = {e.name: e.group for e in endpoints()}
+    found: dict[str, tuple[set[str], list[int]]] = {}
+    for r in report:
+        if r.status == "not_enabled":
+            resources, companies = found.setdefault(groups.get(r.resource, r.resource), (set(), []))
+            resources.add(r.resource)
+            if r.company_id not in companies:
+                companies.append(r.company_id)
+    lines = []
+    for group, (resources, companies) in found.items():
+        ids = ", ".join(str(c) for c in companies[:5]) + (", ..." if len(companies) > 5 else "")
+        noun = "company" if len(companies) == 1 else "companies"
+        lines.append(
+            f"not enabled (403, not an error): {group} ({', '.join(sorted(resources))}) "
+            f"in {len(companies)} {noun} ({ids})"
+        )
+    return lines
 
 
 def _failures(failed: list[ResourceReport]) -> Table:

@@ -12,8 +12,10 @@ __all__ = ["ResourceReport", "Status", "SyncReport"]
 
 #: ``interrupted``: the sync was cancelled before the unit finished (what it committed
 #: stays); ``deferred``: the run's bound (``max_requests``, ``deadline``) was reached
-#: first (the next run continues).
-Status = Literal["pending", "running", "done", "failed", "interrupted", "deferred"]
+#: first (the next run continues); ``not_enabled``: Tripletex answered 403 (a module the
+#: company has not enabled, or a feature the token may not use): nothing to sync, not a
+#: failure, unless the company answered 403 for every resource.
+Status = Literal["pending", "running", "done", "failed", "interrupted", "deferred", "not_enabled"]
 
 
 @dataclass(slots=True)
@@ -40,6 +42,8 @@ class ResourceReport:
     deferred: int = 0
     tally: Tally = field(default_factory=Tally)
     errors: list[str] = field(default_factory=list)
+    #: Tripletex's 403 message when the status is ``not_enabled``.
+    not_enabled: str = ""
     seconds: float = 0.0
 
     @property
@@ -85,8 +89,9 @@ class SyncReport:
     @property
     def ok(self) -> bool:
         """Whether every company synced every resource, or left the rest for the next run
-        as its bound said (``deferred``); nothing failed."""
-        return all(r.status in ("done", "deferred") for r in self.resources)
+        as its bound said (``deferred``), or has it not enabled (``not_enabled``); nothing
+        failed."""
+        return all(r.status in ("done", "deferred", "not_enabled") for r in self.resources)
 
     @property
     def companies(self) -> list[int]:

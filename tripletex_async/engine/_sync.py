@@ -251,6 +251,7 @@ async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncRe
         await _run(writer, units, options.companies_at_once, lease)
     finally:
         report.seconds = clock.monotonic() - began
+    _denied_everywhere(report)
     # Every page's share came back (a share is an object released on every path; a
     # leak is a bug of ours, which the tests would see here).
     assert budget.held == 0, f"a finished sync still holds page budget: {budget!r}"
@@ -258,6 +259,21 @@ async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncRe
     if isinstance(sink, IndexingSink):
         await sink.build_indexes()
     return report
+
+
+def _denied_everywhere(report: SyncReport) -> None:
+    """A company that answered 403 for every resource has not left modules out: the
+    token cannot read it (access revoked, an entitlement missing). Those are failures."""
+    by_company: dict[int, list[ResourceReport]] = {}
+    for r in report:
+        by_company.setdefault(r.company_id, []).append(r)
+    for rs in by_company.values():
+        if all(r.status == "not_enabled" for r in rs):
+            for r in rs:
+                r.status = "failed"
+                r.errors.append(
+                    f"403 on every resource: the token cannot read this company ({r.not_enabled})"
+                )
 
 
 def admission(budget: RateLimiter) -> anyio.CapacityLimiter | None:

@@ -38,7 +38,13 @@ import msgspec
 from ..client._client import CompanyView
 from ..client._clock import OSLO, Clock
 from ..client._connection import Connection
-from ..client._errors import APIError, DecodeError, ResultSetTooLargeError, TripletexError
+from ..client._errors import (
+    APIError,
+    DecodeError,
+    PermissionDeniedError,
+    ResultSetTooLargeError,
+    TripletexError,
+)
 from ..client._ratelimit import until_ready
 from ..sinks._base import Batch, Row, Sink, StateKey, Table, WindowState
 from ._fields import fields_hash
@@ -225,6 +231,8 @@ class Unit:
                 report.status = "interrupted"
             elif report.errors:
                 report.status = "failed"
+            elif report.not_enabled:
+                report.status = "not_enabled"
             else:
                 report.status = "deferred" if report.deferred else "done"
             self._progress()
@@ -268,6 +276,14 @@ class Unit:
             self.report.deferred += 1
         except (CapReached, ResultSetTooLargeError) as exc:
             await self._split(part, window, superseded, exc)
+        except PermissionDeniedError as exc:
+            # A module the company has not enabled (or a feature the token may not use):
+            # every window of it answers so; said once, not an error.
+            if not self.report.not_enabled:
+                self.report.not_enabled = exc.message or str(exc)
+                self._ctx.connection.log.info(
+                    "not_enabled", company_id=self.company_id, resource=self.resource.name
+                )
         except TripletexError as exc:
             where = f"{window} ({part.name})" if part.name else str(window)
             self.report.errors.append(f"{where}: {exc}")

@@ -19,7 +19,7 @@ import msgspec
 from . import _fields
 from ._auth import Credentials, Session, Sessions
 from ._config import FakeConfig
-from ._errors import ApiFailure, error_response, method_not_allowed, not_found
+from ._errors import ApiFailure, error_response, forbidden, method_not_allowed, not_found
 from ._fields import IllegalField
 from ._http import FakeRequest, FakeResponse, Fault, json_response
 from ._limits import FixedWindows
@@ -291,7 +291,9 @@ class FakeTripletex:
         if route.startswith("event/subscription"):
             return self.webhooks.handle(request, route, session, company)
         if not self._store.has_company(company):
-            raise ApiFailure(403, 9000, "You do not have permission to access this feature.")
+            raise forbidden()
+        if route.split("/", 1)[0] in self.config.modules_off.get(company, ()):
+            raise forbidden()
         return self._resource(request, route, company)
 
     def _resource(self, request: FakeRequest, route: str, company: int) -> FakeResponse:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 
 __all__ = ["FakeConfig", "Faults", "FullResultSize", "RateLimit"]
@@ -102,6 +103,11 @@ class FakeConfig:
     #: customers and suppliers, contacts among employees and closed projects are left out
     #: unless asked for. False serves every row unless a filter is given explicitly.
     default_filters: bool = True
+    #: Modules a company has not enabled, by company id: API paths whose first segment
+    #: is listed (``"project"``, ``"timesheet"``) answer 403/9000 "You do not have
+    #: permission to access this feature.", as Tripletex answers for a module outside the
+    #: company's package or a feature the token may not use.
+    modules_off: Mapping[int, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.environment not in ("test", "prod"):
