@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from tripletex_async.cli._args import build_parser
+from tripletex_async.cli._args import build_parser, parse_args
 from tripletex_async.cli._main import main
 from tripletex_async.client._clock import OSLO
 from tripletex_async.engine._resources import DEFAULT_RESOURCES
@@ -23,6 +23,10 @@ from .conftest import Run, Served
         (["--date-from", "2025-13-01"], "not a date"),
         (["--date-from", "2025-02-01", "--date-to", "2025-01-01"], "must be after --date-from"),
         (["--resources", "customer,bogus"], "unknown resource(s) bogus"),
+        (["--resources", "salary"], "group 'salary' has no resource synced yet"),
+        (["--resources", "bank/statement"], "bank/statement is not synced yet"),
+        (["--resources", "ledger/postingByDate"], "never synced: the postings of /ledger"),
+        (["--resources", "customer", "--exclude-resources", "invoicing"], "leaves no resources"),
         (["--company", "abc"], "a company id is a whole number"),
         (["--company", "1,,2"], "a company id is a whole number"),
         (["--all-companies", "--company", "1"], "not allowed with argument"),
@@ -112,3 +116,24 @@ def test_fake_server_is_delegated(capsys: pytest.CaptureFixture[str]) -> None:
     """fake-server hands its flags to the simulator's command line."""
     assert main(["fake-server", "--summary", "--companies", "2", "--scale", "0.05"]) == 0
     assert capsys.readouterr().out.splitlines()[0].split()[:2] == ["id", "name"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "resources"),
+    [
+        (["--resources", "invoicing"], ["customer", "supplier", "contact", "order", "invoice",
+                                         "supplierInvoice"]),
+        (["--resources", "reference-data,ledger/posting"], ["ledger/vatType", "currency",
+                                                            "ledger/posting"]),
+        (["--resources", "all", "--exclude-resources", "ledger,group:project"],
+         ["customer", "supplier", "contact", "employee", "department", "product",
+          "ledger/vatType", "currency", "order", "invoice", "supplierInvoice"]),
+        (["--resources", "project"], ["project"]),
+        (["--resources", "/customer/,customer"], ["customer"]),
+    ],
+)  # fmt: skip
+def test_resources_are_chosen_by_name_group_or_all(flags: list[str], resources: list[str]) -> None:
+    """Groups stand for the synced resources in them (``tripletex-async resources``),
+    ``all`` for every synced one; ``--exclude-resources`` takes names or groups out."""
+    args = parse_args(["sync", *flags], date(2026, 12, 7))
+    assert list(args.resources) == resources

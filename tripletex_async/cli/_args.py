@@ -18,7 +18,7 @@ from typing import Any, Literal, NoReturn, TypeAlias
 
 from .. import __version__
 from ..client._errors import ConfigurationError
-from ..engine._resources import DEFAULT_RESOURCES, resolve_resources, resource_name
+from ..engine._resources import DEFAULT_RESOURCES
 from ..engine._sync import MAX_PAGE, default_date_range
 from ._logging import LEVELS
 
@@ -35,11 +35,14 @@ def _date(text: str) -> date:
 
 
 def _resources(text: str) -> tuple[str, ...]:
+    """Names, groups or ``all``, comma-separated (see `_registry.select`)."""
+    from ..engine._registry import select
+
     names = [n for n in text.split(",") if n.strip()]
-    if [resource_name(n) for n in names] == ["all"]:
-        return DEFAULT_RESOURCES
+    if not names:
+        raise argparse.ArgumentTypeError("no resources given")
     try:
-        return tuple(r.name for r in resolve_resources(names))
+        return select(names)
     except ConfigurationError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -174,7 +177,15 @@ def _add_scope(parser: argparse.ArgumentParser, today: date) -> None:
         type=_resources,
         default=DEFAULT_RESOURCES,
         metavar="A,B,...",
-        help=f"comma-separated API paths, or 'all' (default: all: {', '.join(DEFAULT_RESOURCES)})",
+        help="comma-separated API paths, groups (invoicing, ledger, group:project, ...: "
+        f"tripletex-async resources) or 'all' (default: all: {', '.join(DEFAULT_RESOURCES)})",
+    )
+    group.add_argument(
+        "--exclude-resources",
+        type=_resources,
+        default=(),
+        metavar="A,B,...",
+        help="leave these out (API paths or groups, comma-separated)",
     )
     start, end = default_date_range(today)
     group.add_argument(
@@ -449,6 +460,11 @@ def parse_args(argv: Sequence[str], today: date) -> argparse.Namespace:
     problem = None if report is None else _unwritable(report)
     if problem is not None:
         parser.error(f"--report-json: {problem}")
+    left_out = set(getattr(args, "exclude_resources", ()))
+    if left_out:
+        args.resources = tuple(r for r in args.resources if r not in left_out)
+        if not args.resources:
+            parser.error("--exclude-resources leaves no resources to sync")
     return args
 
 

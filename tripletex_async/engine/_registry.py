@@ -15,8 +15,10 @@ from typing import Literal
 import msgspec
 
 from .._spec import registry_json
+from ..client._errors import ConfigurationError
+from ._resources import DEFAULT_RESOURCES, RESOURCES, resource_name
 
-__all__ = ["GROUPS", "KINDS", "Endpoint", "Parent", "endpoints"]
+__all__ = ["GROUPS", "KINDS", "Endpoint", "Parent", "endpoints", "select"]
 
 Kind = Literal["plain", "dated", "child", "snapshot", "excluded"]
 
@@ -81,3 +83,48 @@ class _Registry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 def endpoints() -> tuple[Endpoint, ...]:
     """Every list endpoint of the spec, in path order."""
     return msgspec.json.decode(registry_json(), type=_Registry).endpoints
+
+
+def select(items: list[str]) -> tuple[str, ...]:
+    """Resource names, groups (``invoicing``, ``reference data`` or ``reference-data``)
+    or ``all``, as the synced resources they stand for, each once, in the order given. A
+    name that is both (``project``) is the resource; ``group:project`` is the group.
+
+    A `ConfigurationError` names every item that is unknown, not synced yet (with where
+    to look) or never synced (with the reason), all in one message.
+    """
+    by_name = {e.name: e for e in endpoints()}
+    groups = {group.replace(" ", "-"): group for group in GROUPS}
+    out: dict[str, None] = {}
+    problems: list[str] = []
+    unknown: list[str] = []
+    for item in items:
+        name = resource_name(item)
+        forced = name.lower().startswith("group:")
+        name = name[len("group:") :].strip() if forced else name
+        group = groups.get(name.replace(" ", "-").lower())
+        if name.lower() == "all" and not forced:
+            out.update(dict.fromkeys(DEFAULT_RESOURCES))
+        elif name in RESOURCES and not forced:
+            out[name] = None
+        elif group is not None:
+            synced = [n for n in RESOURCES if by_name[n].group == group]
+            if not synced:
+                problems.append(
+                    f"group {group!r} has no resource synced yet (tripletex-async resources "
+                    f"--group {group.replace(' ', '-')})"
+                )
+            out.update(dict.fromkeys(synced))
+        elif name in by_name and by_name[name].kind == "excluded":
+            problems.append(f"{name} is never synced: {by_name[name].reason}")
+        elif name in by_name:
+            problems.append(f"{name} is not synced yet (tripletex-async resources)")
+        else:
+            unknown.append(item.strip() or repr(item))
+    if unknown:
+        problems.insert(0, f"unknown resource(s) {', '.join(unknown)}")
+    if problems:
+        raise ConfigurationError(
+            "; ".join(problems) + f". Synced: {', '.join(RESOURCES)}, groups or all"
+        )
+    return tuple(out)
