@@ -10,15 +10,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeAlias
 
 from .. import __version__
 from ..client._errors import ConfigurationError
-from ..engine._resources import DEFAULT_RESOURCES
+from ..engine._resources import DEFAULT_RESOURCES, RESOURCES, Resource, resource_name
 from ..engine._sync import MAX_PAGE, default_date_range
 from ._logging import LEVELS
 
@@ -45,6 +45,25 @@ def _resources(text: str) -> tuple[str, ...]:
         return select(names)
     except ConfigurationError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _fields(text: str) -> tuple[str, str]:
+    """``RESOURCE=a,b,c(d)``: a synced resource and the fields to sync of it."""
+    from ..engine._registry import select
+
+    name, sep, selection = text.partition("=")
+    if not sep or not selection.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected RESOURCE=FIELDS, such as customer=id,name: {text!r}"
+        )
+    try:
+        chosen = select([name])
+        if len(chosen) != 1 or resource_name(name) != chosen[0]:
+            raise ConfigurationError(f"{name.strip()!r} is not one resource")
+        RESOURCES[chosen[0]].with_fields(selection.strip())
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return chosen[0], selection.strip()
 
 
 def _companies(text: str) -> list[int]:
@@ -179,6 +198,16 @@ def _add_scope(parser: argparse.ArgumentParser, today: date) -> None:
         metavar="A,B,...",
         help="comma-separated API paths, groups (invoicing, ledger, group:project, ...: "
         f"tripletex-async resources) or 'all' (default: all: {', '.join(DEFAULT_RESOURCES)})",
+    )
+    group.add_argument(
+        "--fields",
+        type=_fields,
+        action="append",
+        default=[],
+        metavar="RESOURCE=FIELDS",
+        help="sync only these fields of a resource, in Tripletex's fields syntax "
+        "(customer=id,name,email; order=id,orderDate,orderLines(description,count)); "
+        "repeatable; id and the date a resource is windowed on are always added",
     )
     group.add_argument(
         "--exclude-resources",
@@ -465,6 +494,9 @@ def parse_args(argv: Sequence[str], today: date) -> argparse.Namespace:
         args.resources = tuple(r for r in args.resources if r not in left_out)
         if not args.resources:
             parser.error("--exclude-resources leaves no resources to sync")
+    for name, _ in getattr(args, "fields", ()):
+        if name not in args.resources:
+            parser.error(f"--fields {name}=...: {name} is not among the resources synced")
     return args
 
 
@@ -505,6 +537,16 @@ class SyncRequest:
     max_requests: int | None = None
     #: No request after this (`SyncOptions.deadline`); None: no bound.
     deadline: datetime | None = None
+    #: Resource -> the fields to sync of it (``--fields``), Tripletex's syntax.
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    def chosen(self) -> list[Resource]:
+        """The resources to sync, each narrowed to its ``--fields`` if any."""
+        out = []
+        for name in self.resources:
+            resource = RESOURCES[name]
+            out.append(resource.with_fields(self.fields[name]) if name in self.fields else resource)
+        return out
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> SyncRequest:
@@ -522,6 +564,7 @@ class SyncRequest:
             lease_wait=getattr(args, "wait", 0.0),
             max_requests=getattr(args, "max_requests", None),
             deadline=getattr(args, "deadline", None),
+            fields=dict(getattr(args, "fields", ())),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -537,4 +580,5 @@ class SyncRequest:
             "page_size": self.page_size,
             "max_requests": self.max_requests,
             "deadline": None if self.deadline is None else self.deadline.isoformat(),
+            "fields": dict(self.fields),
         }

@@ -29,7 +29,7 @@ from ..client._errors import (
     ResultSetTooLargeError,
     TransportError,
 )
-from ..engine._resources import RESOURCES, Partition, Resource
+from ..engine._resources import Partition, Resource
 from ..engine._sizing import PARALLEL_PAGE
 from ..engine._sync import MAX_PAGE
 from ..engine._targets import resolve_targets
@@ -102,8 +102,7 @@ Job = tuple[int, Resource, Partition, Window]
 
 def _jobs(request: SyncRequest, companies: list[int]) -> Iterator[Job]:
     for company in companies:
-        for name in request.resources:
-            resource = RESOURCES[name]
+        for resource in request.chosen():
             windows = (
                 plan_windows(request.date_from, request.date_to) if resource.dated else [UNDATED]
             )

@@ -112,7 +112,7 @@ async def _sync_showing_progress(
                 report = await sync(
                     client,
                     sink,
-                    resources=request.resources,
+                    resources=request.chosen(),
                     companies=request.companies,
                     date_from=request.date_from,
                     date_to=request.date_to,

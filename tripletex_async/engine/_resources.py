@@ -95,6 +95,16 @@ class Resource:
         """The same endpoint decoded into ``model`` (its fields are what is requested)."""
         return dataclasses.replace(self, model=model)
 
+    def with_fields(self, selection: str) -> Resource:
+        """The same endpoint with only the fields ``selection`` names, in Tripletex's
+        ``fields`` syntax (``"id,orderDate,orderLines(description,count)"``): its model
+        narrowed to them (`ConfigurationError` naming an unknown field)."""
+        from ._narrow import narrow
+
+        if self.model is None:
+            raise ConfigurationError(f"{self.name}: raw mode syncs every field (fields=*)")
+        return self.with_model(narrow(self.model, selection))
+
     def raw(self) -> Resource:
         """The same endpoint with ``fields=*``, stored exactly as fetched."""
         return dataclasses.replace(self, model=None)
