@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tripletex_async._spec import registry_json
 from tripletex_async.testing._resources import RESOURCES
 
 from ._spec_file import spec_from_args
@@ -60,9 +61,17 @@ FieldEntry = list[Any]
 
 
 def root_models() -> list[str]:
-    """The schemas whose closure is kept: resource models first, then the extras."""
+    """The schemas whose closure is kept: resource models first, then the extras, then
+    the record models of every list endpoint the registry classifies for syncing
+    (``_spec/registry.json``, written by ``python -m tools.gen_registry``)."""
     names = [info.model for info in RESOURCES.values()]
-    return list(dict.fromkeys([*names, *EXTRA_MODELS]))
+    return list(dict.fromkeys([*names, *EXTRA_MODELS, *registry_models()]))
+
+
+def registry_models() -> list[str]:
+    """The record schema of every list endpoint to sync, in path order."""
+    registry = json.loads(registry_json())
+    return [e["model"] for e in registry["endpoints"] if e["kind"] != "excluded"]
 
 
 def _ref_name(node: Mapping[str, Any]) -> str | None:

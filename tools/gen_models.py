@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tripletex_async._spec import registry_json
 from tripletex_async.testing._resources import RESOURCES
 
 __all__ = ["EXPANDED", "OMITTED", "RESOURCE_PATHS", "main", "python_type", "render"]
@@ -134,13 +135,16 @@ def _docstring(model: str, path: str | None, version: str) -> str:
 def _struct(
     models: Mapping[str, Mapping[str, list[Any]]], model: str, path: str | None, version: str
 ) -> list[str]:
-    lines = [
-        "",
-        "",
-        f"class {model}(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):",
-        f'    """{_docstring(model, path, version)}"""',
-        "",
-    ]
+    header = f"class {model}(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):"
+    if len(header) > _LINE_LENGTH:  # as ruff format wraps it
+        header = (
+            f"class {model}(\n    msgspec.Struct, kw_only=True, omit_defaults=True, gc=False\n):"
+        )
+    doc = f'    """{_docstring(model, path, version)}"""'
+    if len(doc) > _LINE_LENGTH:
+        head, _, tail = doc.rpartition(", listed at ")
+        doc = f"{head}, listed at\n    {tail}"
+    lines = ["", "", header, doc, ""]
     for field in sorted(models[model]):
         if field in OMITTED:
             continue
@@ -158,6 +162,14 @@ def _isort_key(name: str) -> tuple[int, str]:
     return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
 
 
+def _listed() -> dict[str, tuple[str, str]]:
+    """Resource name -> (record model, path) of every list endpoint to sync, in path
+    order."""
+    registry = json.loads(registry_json())
+    endpoints = registry["endpoints"]
+    return {e["name"]: (e["model"], e["path"]) for e in endpoints if e["kind"] != "excluded"}
+
+
 def _load() -> dict[str, Any]:
     return json.loads(_MODELS_JSON.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
@@ -173,10 +185,19 @@ def render(data: Mapping[str, Any] | None = None) -> str:
         model = RESOURCES[path].model
         order.append((model, path))
         order += [(t, None) for (m, _f), t in EXPANDED.items() if m == model]
+    # Then the record model of every other list endpoint to sync, once each.
+    listed = _listed()
+    written = {m for m, _ in order}
+    for model, path in listed.values():
+        if model not in written:
+            written.add(model)
+            order.append((model, path.lstrip("/")))
     body: list[str] = []
     for model, listed_at in order:
         body += _struct(models, model, listed_at, version)
-    names = sorted(["MODELS", "SPEC_VERSION", *(m for m, _ in order)], key=_isort_key)
+    names = sorted(
+        ["LIST_MODELS", "MODELS", "SPEC_VERSION", *(m for m, _ in order)], key=_isort_key
+    )
     uses_any = any("Any]" in line for line in body)
     uses_decimal = any("Decimal" in line for line in body)
     uses_date = any("DateText" in line for line in body)
@@ -210,6 +231,12 @@ def render(data: Mapping[str, Any] | None = None) -> str:
             "#: The default Struct of each resource, by API path.",
             "MODELS: dict[str, type[msgspec.Struct]] = {",
             *(f'    "{path}": {RESOURCES[path].model},' for path in RESOURCE_PATHS),
+            "}",
+            "",
+            "#: The record Struct of every list endpoint classified for syncing (the",
+            "#: registry, ``_spec/registry.json``), by resource name.",
+            "LIST_MODELS: dict[str, type[msgspec.Struct]] = {",
+            *(f'    "{name}": {model},' for name, (model, _path) in listed.items()),
             "}",
             "",
         ]

@@ -303,6 +303,14 @@ def _model(spec: Mapping[str, Any], op: Mapping[str, Any]) -> str:
     return ""
 
 
+def _name(path: str) -> str:
+    """The resource name of a path: without its leading ``/``, ``>`` and path params
+    (``/travelExpense/costParticipant/{costId}/costParticipants`` ->
+    ``travelExpense/costParticipant/costParticipants``)."""
+    steps = [s.replace(">", "") for s in path.strip("/").split("/") if not s.startswith("{")]
+    return "/".join(steps)
+
+
 def _summary(op: Mapping[str, Any]) -> str:
     text = str(op.get("summary") or op.get("description") or "").strip()
     text = re.sub(r"^\[(BETA|DEPRECATED)\]\s*", "", text)
@@ -337,7 +345,7 @@ def classify(spec: Mapping[str, Any], path: str, op: Mapping[str, Any]) -> Endpo
     deprecated = bool(op.get("deprecated")) or summary.startswith("[DEPRECATED]")
     base = Endpoint(
         path=path,
-        name=path.lstrip("/").replace(">", ""),
+        name=_name(path),
         kind="plain",
         group=group_of(path),
         summary=_summary(op),

@@ -18,6 +18,7 @@ from tripletex_async import RESOURCES as ENGINE_RESOURCES
 from tripletex_async import TripletexClient
 from tripletex_async._spec import models_json
 from tripletex_async.models import (
+    LIST_MODELS,
     MODELS,
     Customer,
     DateText,
@@ -131,15 +132,18 @@ def test_models_maps_every_engine_path_to_its_schema_struct() -> None:
 
 
 def test_one_struct_per_resource_plus_order_line() -> None:
-    """The generated Structs are the resources' models and OrderLine, nothing else."""
-    assert set(STRUCTS) == {s.__name__ for s in MODELS.values()} | {"OrderLine"}
+    """The generated Structs are the record models of the resources and of every list
+    endpoint classified for syncing, and OrderLine, nothing else."""
+    resources = {s.__name__ for s in MODELS.values()} | {"OrderLine"}
+    assert set(STRUCTS) == resources | {s.__name__ for s in LIST_MODELS.values()}
+    assert all(LIST_MODELS[path] is struct for path, struct in MODELS.items())
 
 
 def test_package_reexports_every_struct() -> None:
     """tripletex_async.models exports every generated Struct, Ref and MODELS, sorted."""
     names = tripletex_async.models.__all__
     assert names == sorted(names, key=_isort_key)
-    assert set(names) == {*STRUCTS, "MODELS", "Ref", "DateText"}
+    assert set(names) == {*STRUCTS, "LIST_MODELS", "MODELS", "Ref", "DateText"}
     assert all(getattr(tripletex_async.models, name) is STRUCTS[name] for name in STRUCTS)
 
 
@@ -202,10 +206,16 @@ def test_embedded_value_objects_are_dicts() -> None:
         and "id" not in DATA["models"][target]
     }
     assert embedded == {
+        "BankTransaction.groupedPostings",
         "Customer.bankAccountPresentation",
-        "Supplier.bankAccountPresentation",
         "Employee.holidayAllowanceEarned",
         "Employee.internationalId",
+        "EmploymentDetails.maritimeEmployment",
+        "Inventories.stock",
+        "Supplier.bankAccountPresentation",
+        "TravelExpense.attestationSteps",
+        "TravelExpense.travelDetails",
+        "VatReturnsVatCodeComment.comments",
     }
     assert _fields(Customer)["bankAccountPresentation"] == list[dict[str, Any]] | UnsetType | None
 

@@ -15,26 +15,125 @@ from ..client._envelopes import Ref
 from ._types import DateText
 
 __all__ = [
+    "LIST_MODELS",
     "MODELS",
     "SPEC_VERSION",
+    "AccommodationAllowance",
     "Account",
+    "AccountingDimensionName",
+    "AccountingDimensionValue",
+    "AccountingPeriod",
     "Activity",
+    "AnnualAccount",
+    "Asset",
+    "BalanceSheetAccount",
+    "Bank",
+    "BankReconciliation",
+    "BankReconciliationMatch",
+    "BankReconciliationPaymentType",
+    "BankStatement",
+    "BankTransaction",
+    "BusinessActivityType",
+    "CloseGroup",
+    "CompanyHoliday",
+    "CompanyHolidays",
+    "CompanyStandardTime",
     "Contact",
+    "Cost",
+    "CostParticipant",
+    "Country",
     "Currency",
     "Customer",
+    "CustomerCategory",
+    "DeliveryAddress",
     "Department",
+    "Deviation",
+    "DiscountGroup",
+    "Division",
     "Employee",
+    "EmployeeCategory",
+    "Employment",
+    "EmploymentDetails",
+    "EmploymentType",
+    "Entitlement",
+    "ExternalProduct",
+    "GlobalPension",
+    "GoodsReceipt",
+    "GoodsReceiptLine",
+    "HourlyCostAndRate",
+    "Inventories",
+    "Inventory",
+    "InventoryLocation",
     "Invoice",
+    "LeaveOfAbsence",
+    "LeaveOfAbsenceType",
+    "LedgerAccount",
+    "MileageAllowance",
+    "Municipality",
+    "NextOfKin",
+    "OccupationCode",
     "Order",
+    "OrderGroup",
     "OrderLine",
+    "Passenger",
+    "PaymentType",
+    "PaymentTypeOut",
+    "Payslip",
+    "PensionScheme",
+    "PerDiemCompensation",
     "Posting",
     "Product",
+    "ProductGroup",
+    "ProductGroupRelation",
+    "ProductInventoryLocation",
+    "ProductLine",
+    "ProductPrice",
+    "ProductUnit",
+    "ProductUnitMaster",
     "Project",
+    "ProjectCategory",
+    "ProjectControlForm",
+    "ProjectControlFormType",
+    "ProjectHourlyRate",
+    "ProjectInvoiceDetails",
+    "ProjectOrderLine",
+    "ProjectSpecificRate",
+    "ProjectSubContract",
+    "PurchaseOrder",
+    "PurchaseOrderIncomingInvoiceRelation",
+    "Reminder",
+    "RemunerationType",
+    "ResultBudget",
+    "SalaryType",
+    "SalesModule",
+    "StandardTime",
+    "Stocktaking",
     "Supplier",
     "SupplierInvoice",
+    "SupplierProduct",
+    "Task",
+    "TimeClock",
+    "TimesheetAllocated",
     "TimesheetEntry",
+    "TimesheetProjectSalaryTypeSpecification",
+    "TimesheetSalaryTypeSpecification",
+    "TravelCostCategory",
+    "TravelExpense",
+    "TravelExpenseRate",
+    "TravelExpenseRateCategory",
+    "TravelExpenseRateCategoryGroup",
+    "TravelExpenseZone",
+    "TravelPaymentType",
+    "VatReturnsComment",
+    "VatReturnsVatCodeComment",
+    "VatTermSizeSettings",
     "VatType",
     "Voucher",
+    "VoucherMessage",
+    "VoucherStatus",
+    "VoucherType",
+    "Week",
+    "WorkingHoursScheme",
 ]
 
 #: The Tripletex OpenAPI spec version these Structs were generated from.
@@ -671,6 +770,1585 @@ class TimesheetEntry(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False)
     version: int | UnsetType | None = UNSET
 
 
+class Asset(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Asset, listed at /asset (spec 2.74.00)."""
+
+    account: Ref | UnsetType | None = UNSET
+    accountingRelatedProfitOrLoss: Decimal | UnsetType | None = UNSET
+    accumulatedDepreciation: Decimal | UnsetType | None = UNSET
+    acquisitionCost: Decimal | UnsetType | None = UNSET
+    annualDepreciation: Decimal | UnsetType | None = UNSET
+    balanceChange: Decimal | UnsetType | None = UNSET
+    balanceIn: Decimal | UnsetType | None = UNSET
+    balanceOut: Decimal | UnsetType | None = UNSET
+    dateOfAcquisition: DateText | UnsetType | None = UNSET
+    department: Ref | UnsetType | None = UNSET
+    depreciationAccount: Ref | UnsetType | None = UNSET
+    depreciationAmount: Decimal | UnsetType | None = UNSET
+    depreciationBasis: Decimal | UnsetType | None = UNSET
+    depreciationDiscrepancy: Decimal | UnsetType | None = UNSET
+    depreciationFrom: str | UnsetType | None = UNSET
+    depreciationMethod: str | UnsetType | None = UNSET
+    depreciationRate: Decimal | UnsetType | None = UNSET
+    depreciationRemainingValue: Decimal | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    externalAccumulatedDepreciation: Decimal | UnsetType | None = UNSET
+    externalLastAccountedValue: Decimal | UnsetType | None = UNSET
+    externalLastDepreciation: str | UnsetType | None = UNSET
+    hasHistoryFromExternalSystem: bool | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    improvements: Decimal | UnsetType | None = UNSET
+    incomingBalance: Decimal | UnsetType | None = UNSET
+    lifetime: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    newHires: Decimal | UnsetType | None = UNSET
+    numberOfMonths: int | UnsetType | None = UNSET
+    project: Ref | UnsetType | None = UNSET
+    saleDate: DateText | UnsetType | None = UNSET
+    salesAndOtherRealizations: Decimal | UnsetType | None = UNSET
+    startingBalance: Decimal | UnsetType | None = UNSET
+    status: str | UnsetType | None = UNSET
+    totalDepreciationAmount: Decimal | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class BalanceSheetAccount(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """BalanceSheetAccount, listed at /balanceSheet (spec 2.74.00)."""
+
+    account: Ref | UnsetType | None = UNSET
+    balanceChange: Decimal | UnsetType | None = UNSET
+    balanceIn: Decimal | UnsetType | None = UNSET
+    balanceOut: Decimal | UnsetType | None = UNSET
+    endDate: DateText | UnsetType | None = UNSET
+    startDate: DateText | UnsetType | None = UNSET
+
+
+class Bank(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Bank, listed at /bank (spec 2.74.00)."""
+
+    autoPaySupport: Ref | UnsetType | None = UNSET
+    bankStatementFileFormatSupport: list[str] | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    platform: str | UnsetType | None = UNSET
+    registerNumbers: list[int] | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class BankReconciliation(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """BankReconciliation, listed at /bank/reconciliation (spec 2.74.00)."""
+
+    account: Ref | UnsetType | None = UNSET
+    accountingPeriod: Ref | UnsetType | None = UNSET
+    approvable: bool | UnsetType | None = UNSET
+    attachment: Ref | UnsetType | None = UNSET
+    autoPayReconciliation: bool | UnsetType | None = UNSET
+    bankAccountClosingBalanceCurrency: Decimal | UnsetType | None = UNSET
+    closedByContact: Ref | UnsetType | None = UNSET
+    closedByEmployee: Ref | UnsetType | None = UNSET
+    closedDate: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isClosed: bool | UnsetType | None = UNSET
+    transactions: list[Ref] | UnsetType | None = UNSET
+    type: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    voucher: Ref | UnsetType | None = UNSET
+
+
+class BankReconciliationMatch(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """BankReconciliationMatch, listed at /bank/reconciliation/match (spec 2.74.00)."""
+
+    bankReconciliation: Ref | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    postings: list[Ref] | UnsetType | None = UNSET
+    transactions: list[Ref] | UnsetType | None = UNSET
+    type: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class BankReconciliationPaymentType(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """BankReconciliationPaymentType, listed at /bank/reconciliation/paymentType (spec 2.74.00)."""
+
+    creditAccount: Ref | UnsetType | None = UNSET
+    debitAccount: Ref | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isInactive: bool | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class BankStatement(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """BankStatement, listed at /bank/statement (spec 2.74.00)."""
+
+    bank: Ref | UnsetType | None = UNSET
+    closingBalanceCurrency: Decimal | UnsetType | None = UNSET
+    fileName: str | UnsetType | None = UNSET
+    fromDate: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    openingBalanceCurrency: Decimal | UnsetType | None = UNSET
+    toDate: DateText | UnsetType | None = UNSET
+    transactions: list[Ref] | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class BankTransaction(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """BankTransaction, listed at /bank/statement/transaction (spec 2.74.00)."""
+
+    account: Ref | UnsetType | None = UNSET
+    amountCurrency: Decimal | UnsetType | None = UNSET
+    bankReconciliationMatchSum: Decimal | UnsetType | None = UNSET
+    bankStatement: Ref | UnsetType | None = UNSET
+    companyId: int | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    groupedPostings: list[dict[str, Any]] | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    matchType: str | UnsetType | None = UNSET
+    matched: bool | UnsetType | None = UNSET
+    paymentId: str | UnsetType | None = UNSET
+    postedDate: DateText | UnsetType | None = UNSET
+    sourceVoucher: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class SalesModule(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """SalesModule, listed at /company/salesmodules (spec 2.74.00)."""
+
+    costStartDate: DateText | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+
+
+class Country(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Country, listed at /country (spec 2.74.00)."""
+
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isoAlpha2Code: str | UnsetType | None = UNSET
+    isoAlpha3Code: str | UnsetType | None = UNSET
+    isoNumericCode: str | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class CustomerCategory(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """CustomerCategory, listed at /customer/category (spec 2.74.00)."""
+
+    description: str | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    number: str | UnsetType | None = UNSET
+    type: int | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class DeliveryAddress(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """DeliveryAddress, listed at /deliveryAddress (spec 2.74.00)."""
+
+    addressAsString: str | UnsetType | None = UNSET
+    addressLine1: str | UnsetType | None = UNSET
+    addressLine2: str | UnsetType | None = UNSET
+    bnr: int | UnsetType | None = UNSET
+    city: str | UnsetType | None = UNSET
+    country: Ref | UnsetType | None = UNSET
+    customerVendor: Ref | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    displayNameInklMatrikkel: str | UnsetType | None = UNSET
+    fnr: int | UnsetType | None = UNSET
+    gnr: int | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    knr: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    postalCode: str | UnsetType | None = UNSET
+    snr: int | UnsetType | None = UNSET
+    unitNumber: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class Division(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Division, listed at /division (spec 2.74.00)."""
+
+    displayName: str | UnsetType | None = UNSET
+    endDate: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    municipality: Ref | UnsetType | None = UNSET
+    municipalityDate: DateText | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    organizationNumber: str | UnsetType | None = UNSET
+    startDate: DateText | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class EmployeeCategory(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """EmployeeCategory, listed at /employee/category (spec 2.74.00)."""
+
+    description: str | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    number: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class Employment(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Employment, listed at /employee/employment (spec 2.74.00)."""
+
+    division: Ref | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    employmentDetails: list[Ref] | UnsetType | None = UNSET
+    employmentEndReason: str | UnsetType | None = UNSET
+    employmentId: str | UnsetType | None = UNSET
+    endDate: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isMainEmployer: bool | UnsetType | None = UNSET
+    isRemoveAccessAtEmploymentEnded: bool | UnsetType | None = UNSET
+    lastSalaryChangeDate: DateText | UnsetType | None = UNSET
+    latestSalary: Ref | UnsetType | None = UNSET
+    noEmploymentRelationship: bool | UnsetType | None = UNSET
+    startDate: DateText | UnsetType | None = UNSET
+    taxDeductionCode: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class EmploymentDetails(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """EmploymentDetails, listed at /employee/employment/details (spec 2.74.00)."""
+
+    annualSalary: Decimal | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    employment: Ref | UnsetType | None = UNSET
+    employmentForm: str | UnsetType | None = UNSET
+    employmentType: str | UnsetType | None = UNSET
+    hourlyWage: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    maritimeEmployment: dict[str, Any] | UnsetType | None = UNSET
+    monthlySalary: Decimal | UnsetType | None = UNSET
+    occupationCode: Ref | UnsetType | None = UNSET
+    payrollTaxMunicipalityId: Ref | UnsetType | None = UNSET
+    percentageOfFullTimeEquivalent: Decimal | UnsetType | None = UNSET
+    remunerationType: str | UnsetType | None = UNSET
+    shiftDurationHours: Decimal | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    workingHoursScheme: str | UnsetType | None = UNSET
+
+
+class EmploymentType(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """EmploymentType, listed at /employee/employment/employmentType (spec 2.74.00)."""
+
+    code: str | UnsetType | None = UNSET
+    employmentType: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    nameNO: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class LeaveOfAbsence(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """LeaveOfAbsence, listed at /employee/employment/leaveOfAbsence (spec 2.74.00)."""
+
+    employment: Ref | UnsetType | None = UNSET
+    endDate: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    importedLeaveOfAbsenceId: str | UnsetType | None = UNSET
+    isWageDeduction: bool | UnsetType | None = UNSET
+    percentage: Decimal | UnsetType | None = UNSET
+    startDate: DateText | UnsetType | None = UNSET
+    type: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class LeaveOfAbsenceType(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """LeaveOfAbsenceType, listed at /employee/employment/leaveOfAbsenceType (spec 2.74.00)."""
+
+    code: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    leaveOfAbsenceType: str | UnsetType | None = UNSET
+    nameNO: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class OccupationCode(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """OccupationCode, listed at /employee/employment/occupationCode (spec 2.74.00)."""
+
+    code: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    nameNO: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class RemunerationType(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """RemunerationType, listed at /employee/employment/remunerationType (spec 2.74.00)."""
+
+    code: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    nameNO: str | UnsetType | None = UNSET
+    remunerationType: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class WorkingHoursScheme(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """WorkingHoursScheme, listed at /employee/employment/workingHoursScheme (spec 2.74.00)."""
+
+    code: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    nameNO: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    workingHoursScheme: str | UnsetType | None = UNSET
+
+
+class Entitlement(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Entitlement, listed at /employee/entitlement (spec 2.74.00)."""
+
+    customer: Ref | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    entitlementId: int | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class HourlyCostAndRate(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """HourlyCostAndRate, listed at /employee/hourlyCostAndRate (spec 2.74.00)."""
+
+    budgetRate: Decimal | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    hourCostRate: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    rate: Decimal | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class NextOfKin(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """NextOfKin, listed at /employee/nextOfKin (spec 2.74.00)."""
+
+    address: str | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    phoneNumber: str | UnsetType | None = UNSET
+    typeOfRelationship: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class StandardTime(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """StandardTime, listed at /employee/standardTime (spec 2.74.00)."""
+
+    employee: Ref | UnsetType | None = UNSET
+    fromDate: DateText | UnsetType | None = UNSET
+    hoursPerDay: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class Inventory(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Inventory, listed at /inventory (spec 2.74.00)."""
+
+    address: Ref | UnsetType | None = UNSET
+    deletable: bool | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    email: str | UnsetType | None = UNSET
+    hasLocations: bool | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isInactive: bool | UnsetType | None = UNSET
+    isMainInventory: bool | UnsetType | None = UNSET
+    lastStocking: str | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    number: str | UnsetType | None = UNSET
+    phone: str | UnsetType | None = UNSET
+    status: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class Inventories(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Inventories, listed at /inventory/inventories (spec 2.74.00)."""
+
+    product: Ref | UnsetType | None = UNSET
+    stock: list[dict[str, Any]] | UnsetType | None = UNSET
+
+
+class InventoryLocation(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """InventoryLocation, listed at /inventory/location (spec 2.74.00)."""
+
+    canDeactivate: bool | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    inventory: Ref | UnsetType | None = UNSET
+    isDeletable: bool | UnsetType | None = UNSET
+    isInactive: bool | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    number: int | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class Stocktaking(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Stocktaking, listed at /inventory/stocktaking (spec 2.74.00)."""
+
+    comment: str | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    discrepancySum: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    inventory: Ref | UnsetType | None = UNSET
+    isCompleted: bool | UnsetType | None = UNSET
+    number: int | UnsetType | None = UNSET
+    typeOfStocktaking: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    warehouseValue: Decimal | UnsetType | None = UNSET
+
+
+class ProductLine(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProductLine, listed at /inventory/stocktaking/productline (spec 2.74.00)."""
+
+    comment: str | UnsetType | None = UNSET
+    costCurrency: Decimal | UnsetType | None = UNSET
+    count: Decimal | UnsetType | None = UNSET
+    counted: bool | UnsetType | None = UNSET
+    counter: Ref | UnsetType | None = UNSET
+    dateCounted: str | UnsetType | None = UNSET
+    expectedStock: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    location: Ref | UnsetType | None = UNSET
+    product: Ref | UnsetType | None = UNSET
+    stocktaking: Ref | UnsetType | None = UNSET
+    unitCostCurrency: Decimal | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ProjectInvoiceDetails(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProjectInvoiceDetails, listed at /invoice/details (spec 2.74.00)."""
+
+    amountOrderLinesAndReinvoicing: Decimal | UnsetType | None = UNSET
+    amountOrderLinesAndReinvoicingCurrency: Decimal | UnsetType | None = UNSET
+    amountTravelReportsAndExpenses: Decimal | UnsetType | None = UNSET
+    amountTravelReportsAndExpensesCurrency: Decimal | UnsetType | None = UNSET
+    feeAmount: Decimal | UnsetType | None = UNSET
+    feeAmountCurrency: Decimal | UnsetType | None = UNSET
+    feeInvoiceText: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    includeHours: bool | UnsetType | None = UNSET
+    includeOnAccountBalance: bool | UnsetType | None = UNSET
+    includeOrderLinesAndReinvoicing: bool | UnsetType | None = UNSET
+    invoice: Ref | UnsetType | None = UNSET
+    invoiceText: str | UnsetType | None = UNSET
+    markupAmount: Decimal | UnsetType | None = UNSET
+    markupAmountCurrency: Decimal | UnsetType | None = UNSET
+    markupPercent: Decimal | UnsetType | None = UNSET
+    onAccountBalanceAmount: Decimal | UnsetType | None = UNSET
+    onAccountBalanceAmountCurrency: Decimal | UnsetType | None = UNSET
+    project: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    vatType: Ref | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class PaymentType(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """PaymentType, listed at /invoice/paymentType (spec 2.74.00)."""
+
+    creditAccount: Ref | UnsetType | None = UNSET
+    currencyCode: str | UnsetType | None = UNSET
+    currencyId: int | UnsetType | None = UNSET
+    customer: Ref | UnsetType | None = UNSET
+    debitAccount: Ref | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    sequence: int | UnsetType | None = UNSET
+    supplier: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    vatType: Ref | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class LedgerAccount(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """LedgerAccount, listed at /ledger (spec 2.74.00)."""
+
+    account: Ref | UnsetType | None = UNSET
+    balanceOutInAccountCurrency: Decimal | UnsetType | None = UNSET
+    closingBalance: Decimal | UnsetType | None = UNSET
+    closingBalanceCurrency: Decimal | UnsetType | None = UNSET
+    currency: Ref | UnsetType | None = UNSET
+    openingBalance: Decimal | UnsetType | None = UNSET
+    openingBalanceCurrency: Decimal | UnsetType | None = UNSET
+    postings: list[Ref] | UnsetType | None = UNSET
+    sumAmount: Decimal | UnsetType | None = UNSET
+    sumAmountCurrency: Decimal | UnsetType | None = UNSET
+
+
+class AccountingDimensionName(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """AccountingDimensionName, listed at /ledger/accountingDimensionName (spec 2.74.00)."""
+
+    active: bool | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    dimensionIndex: int | UnsetType | None = UNSET
+    dimensionName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class AccountingDimensionValue(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """AccountingDimensionValue, listed at
+    /ledger/accountingDimensionValue/search (spec 2.74.00)."""
+
+    active: bool | UnsetType | None = UNSET
+    dimensionIndex: int | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    nameAndNumber: str | UnsetType | None = UNSET
+    number: str | UnsetType | None = UNSET
+    position: int | UnsetType | None = UNSET
+    showInVoucherRegistration: bool | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class AccountingPeriod(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """AccountingPeriod, listed at /ledger/accountingPeriod (spec 2.74.00)."""
+
+    checkLedgerLogEmployeeName: str | UnsetType | None = UNSET
+    checkLedgerLogEmployeePictureId: int | UnsetType | None = UNSET
+    checkLedgerLogTime: str | UnsetType | None = UNSET
+    checkWageLogEmployeeName: str | UnsetType | None = UNSET
+    checkWageLogEmployeePictureId: int | UnsetType | None = UNSET
+    checkWageLogTime: str | UnsetType | None = UNSET
+    end: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isClosed: bool | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    number: int | UnsetType | None = UNSET
+    start: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class AnnualAccount(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """AnnualAccount, listed at /ledger/annualAccount (spec 2.74.00)."""
+
+    end: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    start: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    year: int | UnsetType | None = UNSET
+
+
+class CloseGroup(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """CloseGroup, listed at /ledger/closeGroup (spec 2.74.00)."""
+
+    date: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    postings: list[Ref] | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class PaymentTypeOut(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """PaymentTypeOut, listed at /ledger/paymentTypeOut (spec 2.74.00)."""
+
+    creditAccount: Ref | UnsetType | None = UNSET
+    currencyCode: str | UnsetType | None = UNSET
+    currencyId: int | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isBruttoWageDeduction: bool | UnsetType | None = UNSET
+    isInactive: bool | UnsetType | None = UNSET
+    requiresSeparateVoucher: bool | UnsetType | None = UNSET
+    sequence: int | UnsetType | None = UNSET
+    showIncomingInvoice: bool | UnsetType | None = UNSET
+    showVatReturns: bool | UnsetType | None = UNSET
+    showWagePayment: bool | UnsetType | None = UNSET
+    showWagePeriodTransaction: bool | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class VoucherType(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """VoucherType, listed at /ledger/voucherType (spec 2.74.00)."""
+
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class Municipality(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Municipality, listed at /municipality (spec 2.74.00)."""
+
+    county: str | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    number: str | UnsetType | None = UNSET
+    payrollTaxZone: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class OrderGroup(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """OrderGroup, listed at /order/orderGroup (spec 2.74.00)."""
+
+    comment: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    order: Ref | UnsetType | None = UNSET
+    orderLines: list[Ref] | UnsetType | None = UNSET
+    sortIndex: int | UnsetType | None = UNSET
+    title: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class GlobalPension(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """GlobalPension, listed at /pension (spec 2.74.00)."""
+
+    displayName: str | UnsetType | None = UNSET
+    fromDate: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    number: str | UnsetType | None = UNSET
+    toDate: DateText | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class DiscountGroup(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """DiscountGroup, listed at /product/discountGroup (spec 2.74.00)."""
+
+    id: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    nameAndNumber: str | UnsetType | None = UNSET
+    number: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ExternalProduct(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ExternalProduct, listed at /product/external (spec 2.74.00)."""
+
+    account: Ref | UnsetType | None = UNSET
+    costExcludingVatCurrency: Decimal | UnsetType | None = UNSET
+    currency: Ref | UnsetType | None = UNSET
+    department: Ref | UnsetType | None = UNSET
+    discountPrice: Decimal | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    elNumber: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isInactive: bool | UnsetType | None = UNSET
+    isStockItem: bool | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    nrfNumber: str | UnsetType | None = UNSET
+    priceExcludingVatCurrency: Decimal | UnsetType | None = UNSET
+    priceIncludingVatCurrency: Decimal | UnsetType | None = UNSET
+    productUnit: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    vatType: Ref | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ProductGroup(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProductGroup, listed at /product/group (spec 2.74.00)."""
+
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isDeletable: bool | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    parentGroup: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ProductGroupRelation(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProductGroupRelation, listed at /product/groupRelation (spec 2.74.00)."""
+
+    id: int | UnsetType | None = UNSET
+    product: Ref | UnsetType | None = UNSET
+    productGroup: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ProductInventoryLocation(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProductInventoryLocation, listed at /product/inventoryLocation (spec 2.74.00)."""
+
+    id: int | UnsetType | None = UNSET
+    inventory: Ref | UnsetType | None = UNSET
+    inventoryLocation: Ref | UnsetType | None = UNSET
+    isInactive: bool | UnsetType | None = UNSET
+    isMainLocation: bool | UnsetType | None = UNSET
+    product: Ref | UnsetType | None = UNSET
+    stockOfGoods: Decimal | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ProductPrice(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProductPrice, listed at /product/productPrice (spec 2.74.00)."""
+
+    costPrice: Decimal | UnsetType | None = UNSET
+    fromDate: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isRoundPriceIncVat: bool | UnsetType | None = UNSET
+    product: Ref | UnsetType | None = UNSET
+    purchasePrice: Decimal | UnsetType | None = UNSET
+    purchasePriceCurrency: Decimal | UnsetType | None = UNSET
+    salesPriceExcludingVat: Decimal | UnsetType | None = UNSET
+    salesPriceIncludingVat: Decimal | UnsetType | None = UNSET
+    toDate: DateText | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    vatType: Ref | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class SupplierProduct(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """SupplierProduct, listed at /product/supplierProduct (spec 2.74.00)."""
+
+    cost: Decimal | UnsetType | None = UNSET
+    costExcludingVatCurrency: Decimal | UnsetType | None = UNSET
+    currency: Ref | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    discountPrice: Decimal | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    ean: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isDeletable: bool | UnsetType | None = UNSET
+    isEfoNelfoProduct: bool | UnsetType | None = UNSET
+    isInactive: bool | UnsetType | None = UNSET
+    isMainSupplierProduct: bool | UnsetType | None = UNSET
+    isStockItem: bool | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    number: str | UnsetType | None = UNSET
+    priceExcludingVatCurrency: Decimal | UnsetType | None = UNSET
+    priceInTargetCurrency: Decimal | UnsetType | None = UNSET
+    priceIncludingVatCurrency: Decimal | UnsetType | None = UNSET
+    productUnit: Ref | UnsetType | None = UNSET
+    resaleProduct: Ref | UnsetType | None = UNSET
+    stockOfGoods: Decimal | UnsetType | None = UNSET
+    supplier: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    vatType: Ref | UnsetType | None = UNSET
+    vendorName: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    wholesalerId: int | UnsetType | None = UNSET
+
+
+class ProductUnit(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProductUnit, listed at /product/unit (spec 2.74.00)."""
+
+    commonCode: str | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    displayNameShort: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isDeletable: bool | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    nameEN: str | UnsetType | None = UNSET
+    nameShort: str | UnsetType | None = UNSET
+    nameShortEN: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ProductUnitMaster(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProductUnitMaster, listed at /product/unit/master (spec 2.74.00)."""
+
+    commonCode: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isInactive: bool | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    nameShort: str | UnsetType | None = UNSET
+    peppolName: str | UnsetType | None = UNSET
+    peppolSymbol: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ProjectCategory(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProjectCategory, listed at /project/category (spec 2.74.00)."""
+
+    description: str | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    number: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ProjectControlForm(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProjectControlForm, listed at /project/controlForm (spec 2.74.00)."""
+
+    comment: str | UnsetType | None = UNSET
+    completed: bool | UnsetType | None = UNSET
+    controlForm: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    signatureRequired: bool | UnsetType | None = UNSET
+    signed: bool | UnsetType | None = UNSET
+    title: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ProjectControlFormType(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProjectControlFormType, listed at /project/controlFormType (spec 2.74.00)."""
+
+    id: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ProjectHourlyRate(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProjectHourlyRate, listed at /project/hourlyRates (spec 2.74.00)."""
+
+    fixedRate: Decimal | UnsetType | None = UNSET
+    hourlyRateModel: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    project: Ref | UnsetType | None = UNSET
+    projectSpecificRates: list[Ref] | UnsetType | None = UNSET
+    showInProjectOrder: bool | UnsetType | None = UNSET
+    startDate: DateText | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ProjectSpecificRate(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProjectSpecificRate, listed at /project/hourlyRates/projectSpecificRates (spec 2.74.00)."""
+
+    activity: Ref | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    hourlyCostPercentage: Decimal | UnsetType | None = UNSET
+    hourlyRate: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    projectHourlyRate: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ProjectOrderLine(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProjectOrderLine, listed at /project/orderline (spec 2.74.00)."""
+
+    amountExcludingVatCurrency: Decimal | UnsetType | None = UNSET
+    amountIncludingVatCurrency: Decimal | UnsetType | None = UNSET
+    count: Decimal | UnsetType | None = UNSET
+    currency: Ref | UnsetType | None = UNSET
+    customSortIndex: int | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    discount: Decimal | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    inventory: Ref | UnsetType | None = UNSET
+    inventoryLocation: Ref | UnsetType | None = UNSET
+    invoice: Ref | UnsetType | None = UNSET
+    isBudget: bool | UnsetType | None = UNSET
+    isChargeable: bool | UnsetType | None = UNSET
+    markup: Decimal | UnsetType | None = UNSET
+    product: Ref | UnsetType | None = UNSET
+    project: Ref | UnsetType | None = UNSET
+    unitCostCurrency: Decimal | UnsetType | None = UNSET
+    unitPriceExcludingVatCurrency: Decimal | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    vatType: Ref | UnsetType | None = UNSET
+    vendor: Ref | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    voucher: Ref | UnsetType | None = UNSET
+
+
+class ProjectSubContract(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ProjectSubContract, listed at /project/subcontract (spec 2.74.00)."""
+
+    budgetExpensesCurrency: Decimal | UnsetType | None = UNSET
+    budgetFeeCurrency: Decimal | UnsetType | None = UNSET
+    budgetIncomeCurrency: Decimal | UnsetType | None = UNSET
+    budgetNetAmountCurrency: Decimal | UnsetType | None = UNSET
+    company: Ref | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    project: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class Task(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Task, listed at /project/task (spec 2.74.00)."""
+
+    id: int | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    status: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class PurchaseOrder(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """PurchaseOrder, listed at /purchaseOrder (spec 2.74.00)."""
+
+    attachment: Ref | UnsetType | None = UNSET
+    attention: Ref | UnsetType | None = UNSET
+    comments: str | UnsetType | None = UNSET
+    creationDate: DateText | UnsetType | None = UNSET
+    currency: Ref | UnsetType | None = UNSET
+    deliveryAddress: Ref | UnsetType | None = UNSET
+    deliveryDate: DateText | UnsetType | None = UNSET
+    department: Ref | UnsetType | None = UNSET
+    discount: Decimal | UnsetType | None = UNSET
+    document: Ref | UnsetType | None = UNSET
+    ediDocument: Ref | UnsetType | None = UNSET
+    hasWholesalerExportUser: bool | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    internalComment: str | UnsetType | None = UNSET
+    isClosed: bool | UnsetType | None = UNSET
+    lastSentEmployeeName: str | UnsetType | None = UNSET
+    lastSentTimestamp: str | UnsetType | None = UNSET
+    number: str | UnsetType | None = UNSET
+    orderLineSorting: str | UnsetType | None = UNSET
+    orderLines: list[Ref] | UnsetType | None = UNSET
+    ourContact: Ref | UnsetType | None = UNSET
+    packingNoteMessage: str | UnsetType | None = UNSET
+    pickupPoint: Ref | UnsetType | None = UNSET
+    project: Ref | UnsetType | None = UNSET
+    receivedDate: DateText | UnsetType | None = UNSET
+    receiverEmail: str | UnsetType | None = UNSET
+    restorder: Ref | UnsetType | None = UNSET
+    status: str | UnsetType | None = UNSET
+    supplier: Ref | UnsetType | None = UNSET
+    supplierContact: Ref | UnsetType | None = UNSET
+    transportType: Ref | UnsetType | None = UNSET
+    transporterMessage: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class Deviation(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Deviation, listed at /purchaseOrder/deviation (spec 2.74.00)."""
+
+    action: str | UnsetType | None = UNSET
+    cause: str | UnsetType | None = UNSET
+    comment: str | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    deviation: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    purchaseOrderLine: Ref | UnsetType | None = UNSET
+    quantityOrdered: Decimal | UnsetType | None = UNSET
+    quantityReceived: Decimal | UnsetType | None = UNSET
+    receivedBy: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class GoodsReceipt(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """GoodsReceipt, listed at /purchaseOrder/goodsReceipt (spec 2.74.00)."""
+
+    comment: str | UnsetType | None = UNSET
+    goodsReceiptLines: list[Ref] | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    purchaseOrder: Ref | UnsetType | None = UNSET
+    receivedBy: Ref | UnsetType | None = UNSET
+    registrationDate: DateText | UnsetType | None = UNSET
+    status: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class GoodsReceiptLine(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """GoodsReceiptLine, listed at /purchaseOrder/goodsReceiptLine (spec 2.74.00)."""
+
+    deviation: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    inventory: Ref | UnsetType | None = UNSET
+    inventoryLocation: Ref | UnsetType | None = UNSET
+    product: Ref | UnsetType | None = UNSET
+    purchaseOrder: Ref | UnsetType | None = UNSET
+    quantityOrdered: Decimal | UnsetType | None = UNSET
+    quantityReceived: Decimal | UnsetType | None = UNSET
+    quantityRest: Decimal | UnsetType | None = UNSET
+    resaleProduct: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class PurchaseOrderIncomingInvoiceRelation(
+    msgspec.Struct, kw_only=True, omit_defaults=True, gc=False
+):
+    """PurchaseOrderIncomingInvoiceRelation, listed at
+    /purchaseOrder/purchaseOrderIncomingInvoiceRelation (spec 2.74.00)."""
+
+    id: int | UnsetType | None = UNSET
+    orderOut: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    voucher: Ref | UnsetType | None = UNSET
+
+
+class Reminder(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Reminder, listed at /reminder (spec 2.74.00)."""
+
+    bank: str | UnsetType | None = UNSET
+    bankAccountIBAN: str | UnsetType | None = UNSET
+    bankAccountNumber: str | UnsetType | None = UNSET
+    bankAccountSWIFT: str | UnsetType | None = UNSET
+    charge: Decimal | UnsetType | None = UNSET
+    chargeCurrency: Decimal | UnsetType | None = UNSET
+    comment: str | UnsetType | None = UNSET
+    currency: Ref | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    interestRate: Decimal | UnsetType | None = UNSET
+    interests: Decimal | UnsetType | None = UNSET
+    kid: str | UnsetType | None = UNSET
+    reminderDate: DateText | UnsetType | None = UNSET
+    termOfPayment: str | UnsetType | None = UNSET
+    totalAmountCurrency: Decimal | UnsetType | None = UNSET
+    totalCharge: Decimal | UnsetType | None = UNSET
+    totalChargeCurrency: Decimal | UnsetType | None = UNSET
+    type: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class ResultBudget(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """ResultBudget, listed at /resultbudget (spec 2.74.00)."""
+
+    account: Ref | UnsetType | None = UNSET
+    accountingPeriod: Ref | UnsetType | None = UNSET
+    amount: Decimal | UnsetType | None = UNSET
+    department: Ref | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    product: Ref | UnsetType | None = UNSET
+    project: Ref | UnsetType | None = UNSET
+    resultBudgetType: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class Payslip(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Payslip, listed at /salary/payslip (spec 2.74.00)."""
+
+    amount: Decimal | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    department: Ref | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    grossAmount: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    month: int | UnsetType | None = UNSET
+    number: int | UnsetType | None = UNSET
+    specifications: list[Ref] | UnsetType | None = UNSET
+    transaction: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    vacationAllowanceAmount: Decimal | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    year: int | UnsetType | None = UNSET
+
+
+class CompanyHoliday(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """CompanyHoliday, listed at /salary/settings/holiday (spec 2.74.00)."""
+
+    days: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isMaxPercentage2Amount6G: bool | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    vacationPayPercentage1: Decimal | UnsetType | None = UNSET
+    vacationPayPercentage2: Decimal | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    year: int | UnsetType | None = UNSET
+
+
+class PensionScheme(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """PensionScheme, listed at /salary/settings/pensionScheme (spec 2.74.00)."""
+
+    endDate: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    number: str | UnsetType | None = UNSET
+    pensionSchemeId: int | UnsetType | None = UNSET
+    startDate: DateText | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class CompanyStandardTime(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """CompanyStandardTime, listed at /salary/settings/standardTime (spec 2.74.00)."""
+
+    company: Ref | UnsetType | None = UNSET
+    fromDate: DateText | UnsetType | None = UNSET
+    hoursPerDay: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class SalaryType(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """SalaryType, listed at /salary/type (spec 2.74.00)."""
+
+    accountNumberCredit: Ref | UnsetType | None = UNSET
+    accountNumberDebit: Ref | UnsetType | None = UNSET
+    ameldingWageCode: str | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isPayrollTaxable: bool | UnsetType | None = UNSET
+    isSickPayable: bool | UnsetType | None = UNSET
+    isTaxable: bool | UnsetType | None = UNSET
+    isVacationPayable: bool | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    number: str | UnsetType | None = UNSET
+    payStatementCodeCode: str | UnsetType | None = UNSET
+    showInTimesheet: bool | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class TimesheetAllocated(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """TimesheetAllocated, listed at /timesheet/allocated (spec 2.74.00)."""
+
+    activity: Ref | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    hours: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isApproved: bool | UnsetType | None = UNSET
+    managerComment: str | UnsetType | None = UNSET
+    project: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class CompanyHolidays(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """CompanyHolidays, listed at /timesheet/companyHoliday (spec 2.74.00)."""
+
+    date: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    percentage: Decimal | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class TimesheetProjectSalaryTypeSpecification(
+    msgspec.Struct, kw_only=True, omit_defaults=True, gc=False
+):
+    """TimesheetProjectSalaryTypeSpecification, listed at
+    /timesheet/salaryProjectTypeSpecification (spec 2.74.00)."""
+
+    activity: Ref | UnsetType | None = UNSET
+    count: Decimal | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    project: Ref | UnsetType | None = UNSET
+    salaryType: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    wagePayment: Ref | UnsetType | None = UNSET
+
+
+class TimesheetSalaryTypeSpecification(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """TimesheetSalaryTypeSpecification, listed at
+    /timesheet/salaryTypeSpecification (spec 2.74.00)."""
+
+    count: Decimal | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    salaryType: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class TimeClock(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """TimeClock, listed at /timesheet/timeClock (spec 2.74.00)."""
+
+    activity: Ref | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    hoursStart: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    lunchBreakDuration: Decimal | UnsetType | None = UNSET
+    newTimeSheetEntryComment: str | UnsetType | None = UNSET
+    project: Ref | UnsetType | None = UNSET
+    timeStart: str | UnsetType | None = UNSET
+    timeStop: str | UnsetType | None = UNSET
+    timesheetEntry: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class Week(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Week, listed at /timesheet/week (spec 2.74.00)."""
+
+    approved: bool | UnsetType | None = UNSET
+    approvedBy: Ref | UnsetType | None = UNSET
+    approvedDate: DateText | UnsetType | None = UNSET
+    completed: bool | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    timesheetEntries: list[Ref] | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    week: int | UnsetType | None = UNSET
+    year: int | UnsetType | None = UNSET
+
+
+class TravelExpense(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """TravelExpense, listed at /travelExpense (spec 2.74.00)."""
+
+    accommodationAllowances: list[Ref] | UnsetType | None = UNSET
+    accountingPeriodClosed: bool | UnsetType | None = UNSET
+    accountingPeriodVATClosed: bool | UnsetType | None = UNSET
+    actions: list[Ref] | UnsetType | None = UNSET
+    amount: Decimal | UnsetType | None = UNSET
+    approvedBy: Ref | UnsetType | None = UNSET
+    approvedDate: DateText | UnsetType | None = UNSET
+    attachment: Ref | UnsetType | None = UNSET
+    attachmentCount: int | UnsetType | None = UNSET
+    attestation: Ref | UnsetType | None = UNSET
+    attestationSteps: list[dict[str, Any]] | UnsetType | None = UNSET
+    chargeableAmount: Decimal | UnsetType | None = UNSET
+    chargeableAmountCurrency: Decimal | UnsetType | None = UNSET
+    completedBy: Ref | UnsetType | None = UNSET
+    completedDate: DateText | UnsetType | None = UNSET
+    costs: list[Ref] | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    department: Ref | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    displayNameWithoutNumber: str | UnsetType | None = UNSET
+    employee: Ref | UnsetType | None = UNSET
+    fixedInvoicedAmount: Decimal | UnsetType | None = UNSET
+    freeDimension1: Ref | UnsetType | None = UNSET
+    freeDimension2: Ref | UnsetType | None = UNSET
+    freeDimension3: Ref | UnsetType | None = UNSET
+    highRateVAT: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    invoice: Ref | UnsetType | None = UNSET
+    isApproved: bool | UnsetType | None = UNSET
+    isChargeable: bool | UnsetType | None = UNSET
+    isCompleted: bool | UnsetType | None = UNSET
+    isFixedInvoicedAmount: bool | UnsetType | None = UNSET
+    isIncludeAttachedReceiptsWhenReinvoicing: bool | UnsetType | None = UNSET
+    isMarkupInvoicedPercent: bool | UnsetType | None = UNSET
+    isSalaryAdmin: bool | UnsetType | None = UNSET
+    lowRateVAT: Decimal | UnsetType | None = UNSET
+    markupInvoicedPercent: Decimal | UnsetType | None = UNSET
+    mediumRateVAT: Decimal | UnsetType | None = UNSET
+    mileageAllowances: list[Ref] | UnsetType | None = UNSET
+    number: int | UnsetType | None = UNSET
+    numberAsString: str | UnsetType | None = UNSET
+    paymentAmount: Decimal | UnsetType | None = UNSET
+    paymentAmountCurrency: Decimal | UnsetType | None = UNSET
+    paymentCurrency: Ref | UnsetType | None = UNSET
+    payslip: Ref | UnsetType | None = UNSET
+    perDiemCompensations: list[Ref] | UnsetType | None = UNSET
+    project: Ref | UnsetType | None = UNSET
+    rejectedBy: Ref | UnsetType | None = UNSET
+    rejectedComment: str | UnsetType | None = UNSET
+    showPayslip: bool | UnsetType | None = UNSET
+    state: str | UnsetType | None = UNSET
+    stateName: str | UnsetType | None = UNSET
+    title: str | UnsetType | None = UNSET
+    travelAdvance: Decimal | UnsetType | None = UNSET
+    travelDetails: dict[str, Any] | UnsetType | None = UNSET
+    type: int | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    vatType: Ref | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    voucher: Ref | UnsetType | None = UNSET
+
+
+class AccommodationAllowance(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """AccommodationAllowance, listed at /travelExpense/accommodationAllowance (spec 2.74.00)."""
+
+    address: str | UnsetType | None = UNSET
+    amount: Decimal | UnsetType | None = UNSET
+    count: int | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    location: str | UnsetType | None = UNSET
+    rate: Decimal | UnsetType | None = UNSET
+    rateCategory: Ref | UnsetType | None = UNSET
+    rateType: Ref | UnsetType | None = UNSET
+    travelExpense: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    zone: str | UnsetType | None = UNSET
+
+
+class Cost(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Cost, listed at /travelExpense/cost (spec 2.74.00)."""
+
+    amountCurrencyIncVat: Decimal | UnsetType | None = UNSET
+    amountNOKInclVAT: Decimal | UnsetType | None = UNSET
+    amountNOKInclVATHigh: Decimal | UnsetType | None = UNSET
+    amountNOKInclVATLow: Decimal | UnsetType | None = UNSET
+    amountNOKInclVATMedium: Decimal | UnsetType | None = UNSET
+    category: str | UnsetType | None = UNSET
+    comments: str | UnsetType | None = UNSET
+    costCategory: Ref | UnsetType | None = UNSET
+    currency: Ref | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isChargeable: bool | UnsetType | None = UNSET
+    isPaidByEmployee: bool | UnsetType | None = UNSET
+    participants: list[Ref] | UnsetType | None = UNSET
+    paymentType: Ref | UnsetType | None = UNSET
+    predictions: dict[str, Any] | UnsetType | None = UNSET
+    rate: Decimal | UnsetType | None = UNSET
+    travelExpense: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    vatType: Ref | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class TravelCostCategory(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """TravelCostCategory, listed at /travelExpense/costCategory (spec 2.74.00)."""
+
+    account: Ref | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isInactive: bool | UnsetType | None = UNSET
+    isVatLocked: bool | UnsetType | None = UNSET
+    sequence: int | UnsetType | None = UNSET
+    showOnEmployeeExpenses: bool | UnsetType | None = UNSET
+    showOnTravelExpenses: bool | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    vatType: Ref | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class CostParticipant(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """CostParticipant, listed at
+    /travelExpense/costParticipant/{costId}/costParticipants (spec 2.74.00)."""
+
+    cost: Ref | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    employeeId: int | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class MileageAllowance(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """MileageAllowance, listed at /travelExpense/mileageAllowance (spec 2.74.00)."""
+
+    amount: Decimal | UnsetType | None = UNSET
+    date: DateText | UnsetType | None = UNSET
+    departureLocation: str | UnsetType | None = UNSET
+    destination: str | UnsetType | None = UNSET
+    drivingStops: list[Ref] | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isCompanyCar: bool | UnsetType | None = UNSET
+    km: Decimal | UnsetType | None = UNSET
+    passengerSupplement: Ref | UnsetType | None = UNSET
+    passengers: list[Ref] | UnsetType | None = UNSET
+    rate: Decimal | UnsetType | None = UNSET
+    rateCategory: Ref | UnsetType | None = UNSET
+    rateType: Ref | UnsetType | None = UNSET
+    tollCost: Ref | UnsetType | None = UNSET
+    trailerSupplement: Ref | UnsetType | None = UNSET
+    travelExpense: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    vehicleType: int | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class Passenger(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """Passenger, listed at /travelExpense/passenger (spec 2.74.00)."""
+
+    id: int | UnsetType | None = UNSET
+    mileageAllowance: Ref | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class TravelPaymentType(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """TravelPaymentType, listed at /travelExpense/paymentType (spec 2.74.00)."""
+
+    account: Ref | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isInactive: bool | UnsetType | None = UNSET
+    showOnEmployeeExpenses: bool | UnsetType | None = UNSET
+    showOnTravelExpenses: bool | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class PerDiemCompensation(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """PerDiemCompensation, listed at /travelExpense/perDiemCompensation (spec 2.74.00)."""
+
+    address: str | UnsetType | None = UNSET
+    amount: Decimal | UnsetType | None = UNSET
+    count: int | UnsetType | None = UNSET
+    countryCode: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isDeductionForBreakfast: bool | UnsetType | None = UNSET
+    isDeductionForDinner: bool | UnsetType | None = UNSET
+    isDeductionForLunch: bool | UnsetType | None = UNSET
+    location: str | UnsetType | None = UNSET
+    overnightAccommodation: str | UnsetType | None = UNSET
+    rate: Decimal | UnsetType | None = UNSET
+    rateCategory: Ref | UnsetType | None = UNSET
+    rateType: Ref | UnsetType | None = UNSET
+    travelExpense: Ref | UnsetType | None = UNSET
+    travelExpenseZoneId: int | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class TravelExpenseRate(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """TravelExpenseRate, listed at /travelExpense/rate (spec 2.74.00)."""
+
+    breakfastDeductionRate: Decimal | UnsetType | None = UNSET
+    dinnerDeductionRate: Decimal | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    lunchDeductionRate: Decimal | UnsetType | None = UNSET
+    rate: Decimal | UnsetType | None = UNSET
+    rateCategory: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    zone: str | UnsetType | None = UNSET
+
+
+class TravelExpenseRateCategory(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """TravelExpenseRateCategory, listed at /travelExpense/rateCategory (spec 2.74.00)."""
+
+    ameldingWageCode: int | UnsetType | None = UNSET
+    fromDate: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isRequiresOvernightAccommodation: bool | UnsetType | None = UNSET
+    isRequiresZone: bool | UnsetType | None = UNSET
+    isValidAccommodation: bool | UnsetType | None = UNSET
+    isValidDayTrip: bool | UnsetType | None = UNSET
+    isValidDomestic: bool | UnsetType | None = UNSET
+    isValidForeignTravel: bool | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    toDate: DateText | UnsetType | None = UNSET
+    type: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    wageCodeNumber: str | UnsetType | None = UNSET
+
+
+class TravelExpenseRateCategoryGroup(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """TravelExpenseRateCategoryGroup, listed at /travelExpense/rateCategoryGroup (spec 2.74.00)."""
+
+    fromDate: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isForeignTravel: bool | UnsetType | None = UNSET
+    name: str | UnsetType | None = UNSET
+    toDate: DateText | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class TravelExpenseZone(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """TravelExpenseZone, listed at /travelExpense/zone (spec 2.74.00)."""
+
+    continent: str | UnsetType | None = UNSET
+    countryCode: str | UnsetType | None = UNSET
+    currencyId: int | UnsetType | None = UNSET
+    fromDate: DateText | UnsetType | None = UNSET
+    governmentName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    isDisabled: bool | UnsetType | None = UNSET
+    toDate: DateText | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    zoneName: str | UnsetType | None = UNSET
+
+
+class VatReturnsVatCodeComment(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """VatReturnsVatCodeComment, listed at /vatReturns/comment (spec 2.74.00)."""
+
+    comments: list[dict[str, Any]] | UnsetType | None = UNSET
+    vatCode: str | UnsetType | None = UNSET
+
+
+class VatReturnsComment(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """VatReturnsComment, listed at /vatReturns/comment/>all (spec 2.74.00)."""
+
+    deliveredSign: str | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    expectedSign: str | UnsetType | None = UNSET
+    technicalName: str | UnsetType | None = UNSET
+    title: str | UnsetType | None = UNSET
+    vatSpecificationType: str | UnsetType | None = UNSET
+
+
+class VatTermSizeSettings(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """VatTermSizeSettings, listed at /vatTermSizeSettings (spec 2.74.00)."""
+
+    fromDate: DateText | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    reportType: str | UnsetType | None = UNSET
+    termSize: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+
+
+class VoucherMessage(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """VoucherMessage, listed at /voucherMessage (spec 2.74.00)."""
+
+    content: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    sendTime: str | UnsetType | None = UNSET
+    sender: Ref | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    voucherId: int | UnsetType | None = UNSET
+
+
+class VoucherStatus(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """VoucherStatus, listed at /voucherStatus (spec 2.74.00)."""
+
+    comment: str | UnsetType | None = UNSET
+    externalObjectUrl: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+    message: str | UnsetType | None = UNSET
+    referenceNumber: str | UnsetType | None = UNSET
+    status: str | UnsetType | None = UNSET
+    timestamp: str | UnsetType | None = UNSET
+    type: str | UnsetType | None = UNSET
+    url: str | UnsetType | None = UNSET
+    version: int | UnsetType | None = UNSET
+    voucher: Ref | UnsetType | None = UNSET
+
+
+class BusinessActivityType(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """BusinessActivityType, listed at /yearEnd/enumType/businessActivityTypes (spec 2.74.00)."""
+
+    displayName: str | UnsetType | None = UNSET
+    id: int | UnsetType | None = UNSET
+
+
 #: The default Struct of each resource, by API path.
 MODELS: dict[str, type[msgspec.Struct]] = {
     "customer": Customer,
@@ -690,4 +2368,133 @@ MODELS: dict[str, type[msgspec.Struct]] = {
     "ledger/voucher": Voucher,
     "ledger/posting": Posting,
     "timesheet/entry": TimesheetEntry,
+}
+
+#: The record Struct of every list endpoint classified for syncing (the
+#: registry, ``_spec/registry.json``), by resource name.
+LIST_MODELS: dict[str, type[msgspec.Struct]] = {
+    "activity": Activity,
+    "asset": Asset,
+    "balanceSheet": BalanceSheetAccount,
+    "bank": Bank,
+    "bank/reconciliation": BankReconciliation,
+    "bank/reconciliation/match": BankReconciliationMatch,
+    "bank/reconciliation/paymentType": BankReconciliationPaymentType,
+    "bank/statement": BankStatement,
+    "bank/statement/transaction": BankTransaction,
+    "company/salesmodules": SalesModule,
+    "contact": Contact,
+    "country": Country,
+    "currency": Currency,
+    "customer": Customer,
+    "customer/category": CustomerCategory,
+    "deliveryAddress": DeliveryAddress,
+    "department": Department,
+    "division": Division,
+    "employee": Employee,
+    "employee/category": EmployeeCategory,
+    "employee/employment": Employment,
+    "employee/employment/details": EmploymentDetails,
+    "employee/employment/employmentType": EmploymentType,
+    "employee/employment/employmentType/employmentEndReasonType": EmploymentType,
+    "employee/employment/employmentType/employmentFormType": EmploymentType,
+    "employee/employment/employmentType/salaryType": EmploymentType,
+    "employee/employment/employmentType/scheduleType": EmploymentType,
+    "employee/employment/leaveOfAbsence": LeaveOfAbsence,
+    "employee/employment/leaveOfAbsenceType": LeaveOfAbsenceType,
+    "employee/employment/occupationCode": OccupationCode,
+    "employee/employment/remunerationType": RemunerationType,
+    "employee/employment/workingHoursScheme": WorkingHoursScheme,
+    "employee/entitlement": Entitlement,
+    "employee/hourlyCostAndRate": HourlyCostAndRate,
+    "employee/nextOfKin": NextOfKin,
+    "employee/standardTime": StandardTime,
+    "inventory": Inventory,
+    "inventory/inventories": Inventories,
+    "inventory/location": InventoryLocation,
+    "inventory/stocktaking": Stocktaking,
+    "inventory/stocktaking/productline": ProductLine,
+    "invoice": Invoice,
+    "invoice/details": ProjectInvoiceDetails,
+    "invoice/paymentType": PaymentType,
+    "ledger": LedgerAccount,
+    "ledger/account": Account,
+    "ledger/accountingDimensionName": AccountingDimensionName,
+    "ledger/accountingDimensionValue/search": AccountingDimensionValue,
+    "ledger/accountingPeriod": AccountingPeriod,
+    "ledger/annualAccount": AnnualAccount,
+    "ledger/closeGroup": CloseGroup,
+    "ledger/openPost": LedgerAccount,
+    "ledger/paymentTypeOut": PaymentTypeOut,
+    "ledger/posting": Posting,
+    "ledger/posting/openPost": Posting,
+    "ledger/vatType": VatType,
+    "ledger/voucher": Voucher,
+    "ledger/voucher/nonPosted": Voucher,
+    "ledger/voucherType": VoucherType,
+    "municipality": Municipality,
+    "order": Order,
+    "order/orderGroup": OrderGroup,
+    "pension": GlobalPension,
+    "product": Product,
+    "product/discountGroup": DiscountGroup,
+    "product/external": ExternalProduct,
+    "product/group": ProductGroup,
+    "product/groupRelation": ProductGroupRelation,
+    "product/inventoryLocation": ProductInventoryLocation,
+    "product/productPrice": ProductPrice,
+    "product/supplierProduct": SupplierProduct,
+    "product/unit": ProductUnit,
+    "product/unit/master": ProductUnitMaster,
+    "project": Project,
+    "project/category": ProjectCategory,
+    "project/controlForm": ProjectControlForm,
+    "project/controlFormType": ProjectControlFormType,
+    "project/hourlyRates": ProjectHourlyRate,
+    "project/hourlyRates/projectSpecificRates": ProjectSpecificRate,
+    "project/orderline": ProjectOrderLine,
+    "project/subcontract": ProjectSubContract,
+    "project/task": Task,
+    "purchaseOrder": PurchaseOrder,
+    "purchaseOrder/deviation": Deviation,
+    "purchaseOrder/goodsReceipt": GoodsReceipt,
+    "purchaseOrder/goodsReceiptLine": GoodsReceiptLine,
+    "purchaseOrder/purchaseOrderIncomingInvoiceRelation": PurchaseOrderIncomingInvoiceRelation,
+    "reminder": Reminder,
+    "resultbudget": ResultBudget,
+    "resultbudget/company": ResultBudget,
+    "salary/payslip": Payslip,
+    "salary/settings/holiday": CompanyHoliday,
+    "salary/settings/pensionScheme": PensionScheme,
+    "salary/settings/standardTime": CompanyStandardTime,
+    "salary/type": SalaryType,
+    "supplier": Supplier,
+    "supplierInvoice": SupplierInvoice,
+    "supplierInvoice/forApproval": SupplierInvoice,
+    "timesheet/allocated": TimesheetAllocated,
+    "timesheet/companyHoliday": CompanyHolidays,
+    "timesheet/entry": TimesheetEntry,
+    "timesheet/salaryProjectTypeSpecification": TimesheetProjectSalaryTypeSpecification,
+    "timesheet/salaryTypeSpecification": TimesheetSalaryTypeSpecification,
+    "timesheet/timeClock": TimeClock,
+    "timesheet/week": Week,
+    "travelExpense": TravelExpense,
+    "travelExpense/accommodationAllowance": AccommodationAllowance,
+    "travelExpense/cost": Cost,
+    "travelExpense/costCategory": TravelCostCategory,
+    "travelExpense/costParticipant/costParticipants": CostParticipant,
+    "travelExpense/mileageAllowance": MileageAllowance,
+    "travelExpense/passenger": Passenger,
+    "travelExpense/paymentType": TravelPaymentType,
+    "travelExpense/perDiemCompensation": PerDiemCompensation,
+    "travelExpense/rate": TravelExpenseRate,
+    "travelExpense/rateCategory": TravelExpenseRateCategory,
+    "travelExpense/rateCategoryGroup": TravelExpenseRateCategoryGroup,
+    "travelExpense/zone": TravelExpenseZone,
+    "vatReturns/comment": VatReturnsVatCodeComment,
+    "vatReturns/comment/all": VatReturnsComment,
+    "vatTermSizeSettings": VatTermSizeSettings,
+    "voucherMessage": VoucherMessage,
+    "voucherStatus": VoucherStatus,
+    "yearEnd/enumType/businessActivityTypes": BusinessActivityType,
 }
