@@ -272,8 +272,14 @@ class Endpoint:
         return out
 
 
+#: Paths whose group is not their prefix's: ``/ledger`` is the general ledger report.
+EXACT_GROUPS: dict[str, str] = {"/ledger": "reports"}
+
+
 def group_of(path: str) -> str:
     """The resource group of ``path`` (by its longest listed prefix)."""
+    if path in EXACT_GROUPS:
+        return EXACT_GROUPS[path]
     for prefix, group in GROUPS:
         if path == prefix or path.startswith(prefix + "/"):
             return group
