@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tripletex_async import sync
+from tripletex_async import SyncOptions, sync
 from tripletex_async.sinks import MemorySink
-from tripletex_async.testing import FakeConfig, FakeTripletex
+from tripletex_async.testing import FakeConfig, FakeRequest, FakeResponse, FakeTripletex
+from tripletex_async.testing._http import json_response
 
 from ..client.conftest import MakeClient, client_id, sibling
 from ..expectations import FROM, TO, expected, stored
@@ -50,11 +51,9 @@ async def test_a_module_a_company_lacks_is_not_enabled_and_not_a_failure(
     assert stored(await sink.read("project"), other) == expected(fake, other, "project")
 
 
-async def test_a_company_answering_403_everywhere_is_a_failure(
-    make_client: MakeClient, fake: FakeTripletex
-) -> None:
-    """403 on every resource is not a missing module but a token that cannot read the
-    company: that company fails, saying so."""
+async def test_a_403_on_the_core_is_a_failure(make_client: MakeClient, fake: FakeTripletex) -> None:
+    """Customers are every company's core, not a module: a 403 there fails the company,
+    with Tripletex's message; the project group beside it is still only not enabled."""
     company = client_id(fake, 0)
     sim = without(fake, company, "customer", "project", "activity", "timesheet")
     async with make_client(sim=sim) as client:
@@ -64,6 +63,66 @@ async def test_a_company_answering_403_everywhere_is_a_failure(
         )  # fmt: skip
     assert not report.ok
     assert report.failed_companies == [company]
+    status = {r.resource: r for r in report}
+    assert status["customer"].status == "failed"
+    assert any("You do not have permission" in e for e in status["customer"].errors)
+    assert status["project"].status == "not_enabled"
+
+
+async def test_modules_denied_in_every_group_fail_the_company(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """403 on every resource of several module groups is not missing modules but a
+    token that cannot read the company: it fails, saying so."""
+    company = client_id(fake, 0)
+    sim = without(fake, company, "product", "project", "activity")
+    async with make_client(sim=sim) as client:
+        report = await sync(
+            client, MemorySink(), companies=[company], resources=["product", "project"],
+        )  # fmt: skip
+    assert report.failed_companies == [company]
     errors = report.total().errors
     assert errors
     assert all("403 on every resource" in e for e in errors)
+
+
+async def test_a_403_after_the_resource_answered_is_an_error(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """A 403 partway through a scan (pages already stored) of a module's resource is not
+    a missing module: the resource fails, and the run is not ok."""
+    company = client_id(fake, 0)
+    answer = fake.handle
+
+    async def handle(request: FakeRequest) -> FakeResponse:
+        if request.path.endswith("/product") and "from=0" not in request.query:
+            body = {"status": 403, "code": 9000, "message": "You do not have permission"}
+            return json_response(403, body)
+        return await answer(request)
+
+    fake.handle = handle  # type: ignore[method-assign]
+    async with make_client() as client:
+        report = await sync(
+            client, MemorySink(), companies=[company], resources=["customer", "product"],
+            options=SyncOptions(page_size=2),
+        )  # fmt: skip
+    status = {r.resource: r for r in report}
+    assert status["product"].status == "failed"
+    assert any("You do not have permission" in e for e in status["product"].errors)
+    assert status["customer"].status == "done"
+    assert not report.ok
+
+
+async def test_a_run_of_one_module_only_reports_it_not_enabled(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """Syncing only the project group of a company without that module cannot tell a
+    missing module from a revoked token: it is not enabled, not a failure."""
+    company = client_id(fake, 0)
+    sim = without(fake, company, "project", "activity", "timesheet")
+    async with make_client(sim=sim) as client:
+        report = await sync(
+            client, MemorySink(), companies=[company], resources=["project", "activity"],
+        )  # fmt: skip
+    assert {r.status for r in report} == {"not_enabled"}
+    assert report.ok

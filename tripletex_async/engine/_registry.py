@@ -18,7 +18,16 @@ from .._spec import registry_json
 from ..client._errors import ConfigurationError
 from ._resources import DEFAULT_RESOURCES, RESOURCES, resource_name
 
-__all__ = ["GROUPS", "KINDS", "Endpoint", "Parent", "endpoints", "select"]
+__all__ = [
+    "GROUPS",
+    "KINDS",
+    "MODULE_GROUPS",
+    "Endpoint",
+    "Parent",
+    "endpoints",
+    "group_of",
+    "select",
+]
 
 Kind = Literal["plain", "dated", "child", "snapshot", "excluded"]
 
@@ -38,6 +47,13 @@ GROUPS = (
     "reference data",
     "reports",
 )
+
+
+#: Groups whose endpoints belong to modules a Tripletex company may not have (project
+#: and hours, logistics, salary, travel expenses, bank): a 403 there on every request
+#: means "not enabled". The rest (ledger, invoicing, employees, reference data, reports)
+#: is every company's core: a 403 there is an error.
+MODULE_GROUPS = frozenset({"project", "product", "salary", "travel", "bank"})
 
 
 class Parent(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -83,6 +99,16 @@ class _Registry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 def endpoints() -> tuple[Endpoint, ...]:
     """Every list endpoint of the spec, in path order."""
     return msgspec.json.decode(registry_json(), type=_Registry).endpoints
+
+
+def group_of(resource: str) -> str | None:
+    """The group of a resource name (``None`` for one the registry does not know)."""
+    return _groups().get(resource)
+
+
+@functools.cache
+def _groups() -> dict[str, str]:
+    return {e.name: e.group for e in endpoints()}
 
 
 def select(items: list[str]) -> tuple[str, ...]:

@@ -262,13 +262,18 @@ async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncRe
 
 
 def _denied_everywhere(report: SyncReport) -> None:
-    """A company that answered 403 for every resource has not left modules out: the
-    token cannot read it (access revoked, an entitlement missing). Those are failures."""
+    """A company that answered 403 for every resource of several groups has not left
+    modules out: the token cannot read it (access revoked, an entitlement missing). Those
+    are failures. (A run of one group's resources cannot tell: a company without that
+    module answers the same.)"""
+    from ._registry import group_of
+
     by_company: dict[int, list[ResourceReport]] = {}
     for r in report:
         by_company.setdefault(r.company_id, []).append(r)
     for rs in by_company.values():
-        if all(r.status == "not_enabled" for r in rs):
+        spanned = {group_of(r.resource) or r.resource for r in rs}
+        if len(spanned) > 1 and all(r.status == "not_enabled" for r in rs):
             for r in rs:
                 r.status = "failed"
                 r.errors.append(

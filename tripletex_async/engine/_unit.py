@@ -49,6 +49,7 @@ from ..client._ratelimit import until_ready
 from ..sinks._base import Batch, Row, Sink, StateKey, Table, WindowState
 from ._fields import fields_hash
 from ._pages import CapReached, Page, PageBudget, fetch_held, scan
+from ._registry import MODULE_GROUPS, group_of
 from ._report import ResourceReport
 from ._resources import Partition, Resource
 from ._rows import RowBuilder
@@ -183,6 +184,11 @@ class Unit:
         self._table: Table = resource.table()
         self._rows = RowBuilder(resource, ctx.connection)
         self._view = CompanyView(ctx.connection, company_id)
+        #: 403s of its windows, and whether Tripletex answered any request of it: a
+        #: module's resource answering nothing but 403 is not enabled; a 403 after an
+        #: answer (mid-scan, or on one window of several), or on the core, is an error.
+        self._denied: list[str] = []
+        self._answered = False
         ctx.rows.opened(1)  # the unit itself, until it has planned its windows
 
     async def run(self) -> None:
@@ -227,6 +233,15 @@ class Unit:
             raise
         finally:
             report.seconds = ctx.clock.monotonic() - started
+            if self._denied and (
+                self._answered or group_of(self.resource.name) not in MODULE_GROUPS
+            ):
+                report.errors.extend(self._denied)
+            elif self._denied:
+                report.not_enabled = self._denied[0].split(": ", 1)[-1]
+                ctx.connection.log.info(
+                    "not_enabled", company_id=self.company_id, resource=self.resource.name
+                )
             if cancelled:
                 report.status = "interrupted"
             elif report.errors:
@@ -272,18 +287,16 @@ class Unit:
         self.report.windows += 1
         try:
             await self._window(part, window, state, superseded, claim)
+            self._answered = True
         except BudgetSpent:
             self.report.deferred += 1
         except (CapReached, ResultSetTooLargeError) as exc:
             await self._split(part, window, superseded, exc)
         except PermissionDeniedError as exc:
-            # A module the company has not enabled (or a feature the token may not use):
-            # every window of it answers so; said once, not an error.
-            if not self.report.not_enabled:
-                self.report.not_enabled = exc.message or str(exc)
-                self._ctx.connection.log.info(
-                    "not_enabled", company_id=self.company_id, resource=self.resource.name
-                )
+            # A module the company has not enabled (or a feature the token may not use)
+            # answers every request so: decided when the unit ends (see `run`).
+            where = f"{window} ({part.name})" if part.name else str(window)
+            self._denied.append(f"{where}: {exc.message or exc}")
         except TripletexError as exc:
             where = f"{window} ({part.name})" if part.name else str(window)
             self.report.errors.append(f"{where}: {exc}")
@@ -558,6 +571,7 @@ class Unit:
         customers as rows is about 30 MB on top of its 15 MB body, and the writer's row
         bound makes the handing on wait for the sink, so a page is not all rows at once.
         """
+        self._answered = True
         self._ctx.rows.learn(self.resource, page)
         values = page.take()
         for start in range(0, max(len(values), 1), SLICE_ROWS):
