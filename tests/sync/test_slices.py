@@ -122,8 +122,9 @@ def rows(count: int, start: int = 0) -> list[tuple[object, ...]]:
 
 
 async def test_a_send_waits_while_the_rows_waiting_would_pass_batch_rows() -> None:
-    """With a slow sink, a batch is queued at once; a second one that would take the
-    rows waiting past ``batch_rows`` waits until the first is stored."""
+    """With a slow sink, one batch is being written and the next waits in the queue
+    (built while the write runs); a third that would take the rows waiting past
+    ``batch_rows`` waits until the writer takes the second."""
     sink = Blocked()
     table = Table("customer")
     await sink.open([table])
@@ -131,20 +132,22 @@ async def test_a_send_waits_while_the_rows_waiting_would_pass_batch_rows() -> No
     report = ResourceReport(1, "customer")
     sent = anyio.Event()
 
-    async def second() -> None:
-        await writer.send(Batch(table, 1, rows(600, 600)), report)
+    async def third() -> None:
+        await writer.send(Batch(table, 1, rows(600, 1200)), report)
         sent.set()
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(writer.run)
         await writer.send(Batch(table, 1, rows(600)), report)
-        tg.start_soon(second)
+        await anyio.wait_all_tasks_blocked()  # the writer took it and is writing
+        await writer.send(Batch(table, 1, rows(600, 600)), report)
+        tg.start_soon(third)
         await anyio.wait_all_tasks_blocked()
         assert not sent.is_set()
         sink.release.set()
         await sent.wait()
         writer.close()
-    assert len(await sink.read("customer")) == 1200
+    assert len(await sink.read("customer")) == 1800
 
 
 async def test_a_batch_larger_than_batch_rows_is_queued_when_nothing_waits() -> None:

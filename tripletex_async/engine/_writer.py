@@ -2,9 +2,10 @@
 
 Fetching tasks hand batches over a bounded stream; when the sink is slow the stream fills
 and fetching waits (back-pressure), so memory stays bounded: at most ``buffer`` batches
-and, beyond the first, about ``batch_rows`` rows wait at once (rows are what take memory:
-a batch of a page of 10,000 records is 30 MB). Whatever is waiting when a write starts is
-coalesced into one transaction, up to ``batch_rows`` rows.
+and, beyond the first, about ``batch_rows`` rows wait at once beside the ones being
+written (rows are what take memory: a page of 10,000 records is 30 MB of them). Whatever
+is waiting when a write starts is coalesced into one transaction, up to ``batch_rows``
+rows.
 """
 
 from __future__ import annotations
@@ -55,11 +56,12 @@ class Writer:
         self._sender: MemoryObjectSendStream[_Item]
         self._receiver: MemoryObjectReceiveStream[_Item]
         self._sender, self._receiver = anyio.create_memory_object_stream[_Item](buffer)
-        #: Batches and their rows sent and not stored yet; `send` waits for `_stored`
-        #: while those rows would pass ``batch_rows``.
+        #: Batches and their rows waiting (sent, not yet taken by a write); `send` waits
+        #: for `_taken` while those rows would pass ``batch_rows``. Rows being written do
+        #: not count, so the next batches are built while a write runs.
         self._pending = 0
         self._pending_rows = 0
-        self._stored = anyio.Event()
+        self._taken = anyio.Event()
 
     async def send(
         self, batch: Batch, report: ResourceReport, *, pages: Sequence[Page] = ()
@@ -70,7 +72,7 @@ class Writer:
         rows = len(batch.rows)
         try:
             while self._pending and self._pending_rows + rows > self._batch_rows:
-                await self._stored.wait()
+                await self._taken.wait()
             self._pending += 1
             self._pending_rows += rows
             try:
@@ -92,15 +94,15 @@ class Writer:
         async with self._receiver:
             async for item in self._receiver:
                 items = self._coalesce(item)
+                self._pending -= len(items)
+                self._pending_rows -= sum(len(i.batch.rows) for i in items)
+                self._taken.set()
+                self._taken = anyio.Event()
                 try:
                     await self._sink.write([self._fenced(i.batch) for i in items])
                 finally:
                     for i in items:
                         i.release()
-                    self._pending -= len(items)
-                    self._pending_rows -= sum(len(i.batch.rows) for i in items)
-                    self._stored.set()
-                    self._stored = anyio.Event()
                 for i in items:
                     i.report.records += len(i.batch.rows)
                     i.report.pages += len(i.pages)
