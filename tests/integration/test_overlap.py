@@ -122,16 +122,6 @@ def succeeds(process: subprocess.Popen[str]) -> None:
     assert (code, err) == (0, ""), err
 
 
-def succeeds_after_waiting(process: subprocess.Popen[str], holder: int) -> None:
-    """Wait for ``process``: exit 0, having said once that it waits, and for whom."""
-    code, err = finish(process)
-    assert code == 0, err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert "waiting_for_lease" in lines[0]
-    assert f"pid {holder} " in lines[0]
-
-
 def wait_for(
     condition: Callable[[], bool], process: subprocess.Popen[str], what: str, timeout: float = 20
 ) -> None:
@@ -191,10 +181,19 @@ def test_a_waiting_run_completes_after_the_holder(runs: Runs, sink: SinkProbe) -
     """With --wait 60 the second run waits for the first, then completes; data exact."""
     first = runs.start()
     holds_lease(sink, first)
+    # Held still until the second says it waits: however slow the second's start, it
+    # finds the lease held (the first could otherwise be done before it asks).
+    freeze(first, sink)
     second = runs.start("--wait", "60")
+    assert second.stderr is not None
+    said = second.stderr.readline()
+    first.send_signal(signal.SIGCONT)
     succeeds(first)
-    assert second.poll() is None, "the second run did not wait for the first"
-    succeeds_after_waiting(second, first.pid)
+    code, rest = finish(second)
+    assert code == 0, said + rest
+    assert (said + rest).splitlines() == [said.rstrip("\n")], said + rest
+    assert "waiting_for_lease" in said
+    assert f"pid {first.pid} " in said
     assert sink.differences(runs.fake) == []
 
 
