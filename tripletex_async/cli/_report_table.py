@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..client._connection import ConnectionStatistics
-from ..engine._registry import endpoints
+from ..engine._registry import group_of
 from ..engine._report import ResourceReport, SyncReport
 from ._progress import budget_text
 
@@ -146,11 +146,11 @@ def _company_status(reports: list[ResourceReport]) -> str:
 def not_enabled_lines(report: SyncReport) -> list[str]:
     """One line per resource group some companies have not enabled (403): which
     resources, in how many companies, the first few ids. Not errors."""
-    groups = {e.name: e.group for e in endpoints()}
     found: dict[str, tuple[set[str], list[int]]] = {}
     for r in report:
         if r.status == "not_enabled":
-            resources, companies = found.setdefault(groups.get(r.resource, r.resource), (set(), []))
+            group = group_of(r.resource) or r.resource
+            resources, companies = found.setdefault(group, (set(), []))
             resources.add(r.resource)
             if r.company_id not in companies:
                 companies.append(r.company_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..engine._registry import GROUPS, KINDS, endpoints
+from ..engine._registry import GROUPS, KINDS, endpoints, slug
 from ..engine._resources import DEFAULT_RESOURCES
 from ._report_table import console_for, simple_table
 from ._run import EXIT_OK, Context
@@ -19,7 +19,7 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
         e
         for e in endpoints()
         if (e.kind == "excluded") == args.excluded
-        and (not args.group or e.group.replace(" ", "-") in args.group)
+        and (not args.group or slug(e.group) in args.group)
         and (not args.kind or e.kind in args.kind)
     ]
     order = {group: i for i, group in enumerate(GROUPS)}
@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--group",
         action="append",
-        choices=[g.replace(" ", "-") for g in GROUPS],
+        choices=[slug(g) for g in GROUPS],
         metavar="GROUP",
         help=f"only this group (repeatable): {', '.join(GROUPS)}",
     )

@@ -24,9 +24,11 @@ __all__ = [
     "MODULE_GROUPS",
     "Endpoint",
     "Parent",
+    "by_name",
     "endpoints",
     "group_of",
     "select",
+    "slug",
 ]
 
 Kind = Literal["plain", "dated", "child", "snapshot", "excluded"]
@@ -101,14 +103,21 @@ def endpoints() -> tuple[Endpoint, ...]:
     return msgspec.json.decode(registry_json(), type=_Registry).endpoints
 
 
+@functools.cache
+def by_name() -> dict[str, Endpoint]:
+    """Every list endpoint by resource name."""
+    return {e.name: e for e in endpoints()}
+
+
 def group_of(resource: str) -> str | None:
     """The group of a resource name (``None`` for one the registry does not know)."""
-    return _groups().get(resource)
+    found = by_name().get(resource)
+    return None if found is None else found.group
 
 
-@functools.cache
-def _groups() -> dict[str, str]:
-    return {e.name: e.group for e in endpoints()}
+def slug(group: str) -> str:
+    """A group as typed on a command line: ``reference data`` -> ``reference-data``."""
+    return group.replace(" ", "-")
 
 
 def select(items: list[str]) -> tuple[str, ...]:
@@ -119,8 +128,8 @@ def select(items: list[str]) -> tuple[str, ...]:
     A `ConfigurationError` names every item that is unknown, not synced yet (with where
     to look) or never synced (with the reason), all in one message.
     """
-    by_name = {e.name: e for e in endpoints()}
-    groups = {group.replace(" ", "-"): group for group in GROUPS}
+    known = by_name()
+    groups = {slug(group): group for group in GROUPS}
     out: dict[str, None] = {}
     problems: list[str] = []
     unknown: list[str] = []
@@ -128,22 +137,22 @@ def select(items: list[str]) -> tuple[str, ...]:
         name = resource_name(item)
         forced = name.lower().startswith("group:")
         name = name[len("group:") :].strip() if forced else name
-        group = groups.get(name.replace(" ", "-").lower())
+        group = groups.get(slug(name).lower())
         if name.lower() == "all" and not forced:
             out.update(dict.fromkeys(DEFAULT_RESOURCES))
         elif name in RESOURCES and not forced:
             out[name] = None
         elif group is not None:
-            synced = [n for n in RESOURCES if by_name[n].group == group]
+            synced = [n for n in RESOURCES if known[n].group == group]
             if not synced:
                 problems.append(
                     f"group {group!r} has no resource synced yet (tripletex-async resources "
-                    f"--group {group.replace(' ', '-')})"
+                    f"--group {slug(group)})"
                 )
             out.update(dict.fromkeys(synced))
-        elif name in by_name and by_name[name].kind == "excluded":
-            problems.append(f"{name} is never synced: {by_name[name].reason}")
-        elif name in by_name:
+        elif name in known and known[name].kind == "excluded":
+            problems.append(f"{name} is never synced: {known[name].reason}")
+        elif name in known:
             problems.append(f"{name} is not synced yet (tripletex-async resources)")
         else:
             unknown.append(item.strip() or repr(item))

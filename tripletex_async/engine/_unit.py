@@ -187,7 +187,7 @@ class Unit:
         #: 403s of its windows, and whether Tripletex answered any request of it: a
         #: module's resource answering nothing but 403 is not enabled; a 403 after an
         #: answer (mid-scan, or on one window of several), or on the core, is an error.
-        self._denied: list[str] = []
+        self._denied: list[tuple[str, str]] = []  # (where, Tripletex's message)
         self._answered = False
         ctx.rows.opened(1)  # the unit itself, until it has planned its windows
 
@@ -236,9 +236,9 @@ class Unit:
             if self._denied and (
                 self._answered or group_of(self.resource.name) not in MODULE_GROUPS
             ):
-                report.errors.extend(self._denied)
+                report.errors.extend(f"{where}: {message}" for where, message in self._denied)
             elif self._denied:
-                report.not_enabled = self._denied[0].split(": ", 1)[-1]
+                report.not_enabled = self._denied[0][1]
                 ctx.connection.log.info(
                     "not_enabled", company_id=self.company_id, resource=self.resource.name
                 )
@@ -285,6 +285,7 @@ class Unit:
         claim: Claim | None = None,
     ) -> None:
         self.report.windows += 1
+        where = f"{window} ({part.name})" if part.name else str(window)
         try:
             await self._window(part, window, state, superseded, claim)
             self._answered = True
@@ -295,10 +296,8 @@ class Unit:
         except PermissionDeniedError as exc:
             # A module the company has not enabled (or a feature the token may not use)
             # answers every request so: decided when the unit ends (see `run`).
-            where = f"{window} ({part.name})" if part.name else str(window)
-            self._denied.append(f"{where}: {exc.message or exc}")
+            self._denied.append((where, exc.message or str(exc)))
         except TripletexError as exc:
-            where = f"{window} ({part.name})" if part.name else str(window)
             self.report.errors.append(f"{where}: {exc}")
             self._ctx.connection.log.warning(
                 "window_failed",
@@ -446,18 +445,14 @@ class Unit:
         """Fetch what changed since the watermark, then find deletions by id alone."""
         ctx, part = self._ctx, state.key.partition or None
         # Page 0 of the full query is current data: keep it rather than drop it.
-        for last, rows in self._page_slices(first, set()):
-            batch = Batch(self._table, self.company_id, rows, partition=part)
-            await ctx.writer.send(batch, self.report, pages=[first] if last else ())
+        await self._send_rows(first, set(), part)
         assert state.watermark is not None
         since = datetime.fromisoformat(state.watermark) - ctx.overlap
         changed = {**params, "changedSince": since.astimezone(OSLO).strftime("%Y-%m-%dT%H:%M:%S")}
         seen: set[int] = set()
 
         async def emit_rows(page: Page) -> None:
-            for last, rows in self._page_slices(page, seen):
-                batch = Batch(self._table, self.company_id, rows, partition=part)
-                await ctx.writer.send(batch, self.report, pages=[page] if last else ())
+            await self._send_rows(page, seen, part)
 
         await self._scan_with(changed, emit_rows)
         live: set[int] = set()
@@ -562,6 +557,12 @@ class Unit:
         if claim is not None and claim.use():
             return
         allowance.spend()
+
+    async def _send_rows(self, page: Page, seen: set[int], partition: str | None) -> None:
+        """Hand the page's rows to the writer a slice at a time, with no window state."""
+        for last, rows in self._page_slices(page, seen):
+            batch = Batch(self._table, self.company_id, rows, partition=partition)
+            await self._ctx.writer.send(batch, self.report, pages=[page] if last else ())
 
     def _page_slices(self, page: Page, seen: set[int]) -> Iterator[tuple[bool, list[Row]]]:
         """The page's rows, ``SLICE_ROWS`` records at a time, each with whether it is the

@@ -56,10 +56,9 @@ class Writer:
         self._sender: MemoryObjectSendStream[_Item]
         self._receiver: MemoryObjectReceiveStream[_Item]
         self._sender, self._receiver = anyio.create_memory_object_stream[_Item](buffer)
-        #: Batches and their rows waiting (sent, not yet taken by a write); `send` waits
-        #: for `_taken` while those rows would pass ``batch_rows``. Rows being written do
-        #: not count, so the next batches are built while a write runs.
-        self._pending = 0
+        #: Rows waiting (sent, not yet taken by a write); `send` waits for `_taken` while
+        #: they would pass ``batch_rows``. Rows being written do not count, so the next
+        #: batches are built while a write runs.
         self._pending_rows = 0
         self._taken = anyio.Event()
 
@@ -71,14 +70,12 @@ class Writer:
         item = _Item(batch, report, pages)
         rows = len(batch.rows)
         try:
-            while self._pending and self._pending_rows + rows > self._batch_rows:
+            while self._pending_rows and self._pending_rows + rows > self._batch_rows:
                 await self._taken.wait()
-            self._pending += 1
             self._pending_rows += rows
             try:
                 await self._sender.send(item)
             except BaseException:
-                self._pending -= 1
                 self._pending_rows -= rows
                 raise
         except BaseException:
@@ -94,7 +91,6 @@ class Writer:
         async with self._receiver:
             async for item in self._receiver:
                 items = self._coalesce(item)
-                self._pending -= len(items)
                 self._pending_rows -= sum(len(i.batch.rows) for i in items)
                 self._taken.set()
                 self._taken = anyio.Event()
