@@ -158,6 +158,26 @@ SNAPSHOTS: dict[str, tuple[str, ...]] = {
     "/ledger": ("dateFrom", "dateTo"),
     "/ledger/openPost": ("date",),
     "/ledger/posting/openPost": ("date",),
+    # Stock per product over a period ("dateTo ... to and incl."): a report, no dated rows.
+    "/inventory/inventories": ("dateFrom", "dateTo"),
+}
+
+#: The record field a dated list's date pair filters on, where it is not the pair's stem
+#: (``orderDateFrom`` -> ``orderDate``) or ``date``; a dotted path reaches into a reference.
+DATE_FIELDS: dict[str, str] = {
+    "/reminder": "reminderDate",
+    "/invoice/details": "invoice.invoiceDate",
+}
+
+#: The natural key of a record whose schema has no ``id`` (a report's rows, a module's
+#: name): the field, a dotted path into a reference for ``account.id``.
+KEYS: dict[str, str] = {
+    "BalanceSheetAccount": "account.id",
+    "LedgerAccount": "account.id",
+    "Inventories": "product.id",
+    "SalesModule": "name",
+    "VatReturnsVatCodeComment": "vatCode",
+    "VatReturnsComment": "technicalName",
 }
 
 #: Required params whose value a sync knows, sent with every page.
@@ -244,6 +264,12 @@ class Endpoint:
     #: (``/customer``'s ``isInactive: false``), others only narrow when set
     #: (``withDeviationOnly``): the data a sync's partitions are decided from.
     boolean_defaults: Mapping[str, bool] = field(default_factory=dict)
+    #: ``dated``: the record field (dotted into a reference) the date pair filters on.
+    date_field: str = ""
+    #: Whether the pair's "to" includes its day (Tripletex's usual "to" excludes it).
+    to_inclusive: bool = False
+    #: The natural key of a record whose schema has no ``id`` (see `KEYS`).
+    key: str = ""
     reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -267,6 +293,12 @@ class Endpoint:
             out["params"] = dict(self.params)
         if self.boolean_defaults:
             out["boolean_defaults"] = dict(self.boolean_defaults)
+        if self.date_field:
+            out["date_field"] = self.date_field
+        if self.to_inclusive:
+            out["to_inclusive"] = True
+        if self.key:
+            out["key"] = self.key
         if self.reason:
             out["reason"] = self.reason
         return out
@@ -368,10 +400,17 @@ def classify(spec: Mapping[str, Any], path: str, op: Mapping[str, Any]) -> Endpo
         return replace(base, kind="excluded", reason=EXCLUDED[path])
     if deprecated:
         return replace(base, kind="excluded", reason="deprecated in the spec")
+    fields = spec["components"]["schemas"].get(base.model, {}).get("properties", {})
+    if "id" not in fields:
+        if base.model not in KEYS:
+            raise Unclassified(f"{path}: {base.model} has no id, and no key in KEYS")
+        base = replace(base, key=KEYS[base.model])
     if path in CHILDREN:
         return replace(base, kind="child", parent=CHILDREN[path])
     if path in SNAPSHOTS:
-        return replace(base, kind="snapshot", date_params=SNAPSHOTS[path])
+        report = SNAPSHOTS[path]
+        inclusive = len(report) == 2 and _inclusive(query[report[1]])
+        return replace(base, kind="snapshot", date_params=report, to_inclusive=inclusive)
     if "{" in path:
         raise Unclassified(f"{path}: a path parameter, and no child or exclusion rule")
     fixed = FIXED.get(path, {})
@@ -380,8 +419,26 @@ def classify(spec: Mapping[str, Any], path: str, op: Mapping[str, Any]) -> Endpo
         return replace(base, params=fixed)
     pair = _date_pair(left, {n: formats.get(n, "") for n in left})
     if pair is not None:
-        return replace(base, kind="dated", date_params=pair, params=fixed)
+        stem = pair[0].removesuffix("From")
+        found = DATE_FIELDS.get(path) or next((f for f in (stem, "date") if f in fields), "")
+        if not found:
+            raise Unclassified(f"{path}: no record field for {pair[0]}, and none in DATE_FIELDS")
+        return replace(
+            base,
+            kind="dated",
+            date_params=pair,
+            params=fixed,
+            date_field=found,
+            to_inclusive=_inclusive(query[pair[1]]),
+        )
     raise Unclassified(f"{path}: required {', '.join(left)}, and no rule for them")
+
+
+def _inclusive(param: Mapping[str, Any]) -> bool:
+    """Whether a "to" date param includes its day: its description says "incl" and
+    not "exclu" (most say "To and excluding")."""
+    text = str(param.get("description", "")).lower()
+    return "incl" in text and "exclu" not in text
 
 
 def list_paths(spec: Mapping[str, Any]) -> list[str]:
@@ -400,10 +457,11 @@ def list_paths(spec: Mapping[str, Any]) -> list[str]:
 def build(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The registry: every list endpoint classified (raises `Unclassified` otherwise)."""
     endpoints = [classify(spec, p, spec["paths"][p]["get"]) for p in list_paths(spec)]
+    # A parent is read whole for its ids (`fields=id`): a plain list.
     problems = [
-        f"{e.path}: parent {e.parent[1]} is not a synced list"
+        f"{e.path}: parent {e.parent[1]} is not a plain synced list"
         for e in endpoints
-        if e.parent and not any(o.path == e.parent[1] and o.kind != "excluded" for o in endpoints)
+        if e.parent and not any(o.path == e.parent[1] and o.kind == "plain" for o in endpoints)
     ]
     names = [e.name for e in endpoints if e.kind != "excluded"]
     problems += [
@@ -420,20 +478,20 @@ def build(spec: Mapping[str, Any]) -> dict[str, Any]:
 def render_docs(registry: Mapping[str, Any]) -> str:
     """``docs/endpoints.md``: the synced endpoints by group and kind, and the excluded ones
     with their reasons."""
-    from tripletex_async import RESOURCES
+    from tripletex_async import DEFAULT_RESOURCES
 
     endpoints = registry["endpoints"]
     synced = [e for e in endpoints if e["kind"] != "excluded"]
     excluded = [e for e in endpoints if e["kind"] == "excluded"]
-    today = {"/" + name for name in RESOURCES}
+    default = set(DEFAULT_RESOURCES)
     lines = [
         "# Tripletex list endpoints",
         "",
         "Generated by `python -m tools.gen_registry` from Tripletex's OpenAPI spec "
         f"{registry['spec_version']}: every `GET` path taking `from` and `count` "
-        f"({len(endpoints)}): {len(synced)} classified for syncing, of which "
-        f"{len(today)} are synced today (the default set), and {len(excluded)} not "
-        "to be synced, each with its reason. Do not edit.",
+        f"({len(endpoints)}): {len(synced)} synced (`--resources all`), of which "
+        f"{len(default)} are the default set (a run without `--resources`), and "
+        f"{len(excluded)} not synced, each with its reason. Do not edit.",
         "",
         "Kinds: *plain* (read whole), *dated* (read in windows of the date pair), *child* "
         "(read once per record of the parent list), *snapshot* (a report as of a date or "
@@ -441,7 +499,7 @@ def render_docs(registry: Mapping[str, Any]) -> str:
         "",
         "## To sync",
         "",
-        "| group | endpoint | kind | parameters | model | synced today | what it is |",
+        "| group | endpoint | kind | parameters | model | default | what it is |",
         "|---|---|---|---|---|---|---|",
     ]
     for e in sorted(synced, key=lambda e: (e["group"], e["path"])):
@@ -452,15 +510,48 @@ def render_docs(registry: Mapping[str, Any]) -> str:
             fixed = ", ".join(f"{k}={v}" for k, v in e["params"].items())
             extra = f"{extra}, {fixed}" if extra else fixed
         beta = " (BETA)" if e.get("beta") else ""
-        now = "yes" if e["path"] in today else "not yet"
+        now = "yes" if e["name"] in default else ""
         lines.append(
             f"| {e['group']} | `{e['path']}`{beta} | {e['kind']} | {extra} | {e['model']} "
             f"| {now} | {_cell(e['summary'])} |"
         )
-    lines += ["", "## Not to be synced", "", "| endpoint | why |", "|---|---|"]
+    lines += ["", "## Not synced", "", "| endpoint | why |", "|---|---|"]
     for e in excluded:
         lines.append(f"| `{e['path']}` | {_cell(e['reason'])} |")
     return "\n".join(lines) + "\n"
+
+
+#: The README's generated resource table sits between these lines.
+README_START = "<!-- resources: generated by python -m tools.gen_registry -->"
+README_END = "<!-- /resources -->"
+README = ROOT / "README.md"
+
+
+def render_readme_table(registry: Mapping[str, Any]) -> str:
+    """The README's table of what is synced: per group, its resources by kind, the
+    default set in bold (between `README_START` and `README_END`, markers included)."""
+    from tripletex_async import DEFAULT_RESOURCES
+
+    groups: dict[str, dict[str, list[str]]] = {}
+    for e in registry["endpoints"]:
+        if e["kind"] != "excluded":
+            name = f"**{e['name']}**" if e["name"] in DEFAULT_RESOURCES else e["name"]
+            groups.setdefault(e["group"], {}).setdefault(e["kind"], []).append(name)
+    order = ("ledger", "invoicing", "salary", "travel", "bank", "project", "product",
+             "employee", "reference data", "reports")  # fmt: skip
+    head = "| group | plain | dated | child | snapshot |"
+    lines = [README_START, "", head, "|---|---|---|---|---|"]
+    for group in sorted(groups, key=lambda g: order.index(g) if g in order else len(order)):
+        kinds = groups[group]
+        cells = [", ".join(kinds.get(k, [])) for k in ("plain", "dated", "child", "snapshot")]
+        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    return "\n".join([*lines, "", README_END])
+
+
+def with_readme_table(readme: str, table: str) -> str:
+    """``readme`` with its generated table replaced by ``table``."""
+    start, end = readme.index(README_START), readme.index(README_END) + len(README_END)
+    return readme[:start] + table + readme[end:]
 
 
 def _cell(text: str) -> str:
@@ -492,6 +583,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     REGISTRY.write_text(render(registry), encoding="utf-8")
     DOCS.write_text(render_docs(registry), encoding="utf-8")
+    readme = README.read_text(encoding="utf-8")
+    README.write_text(with_readme_table(readme, render_readme_table(registry)), encoding="utf-8")
     print(f"{len(registry['endpoints'])} endpoints -> {REGISTRY.name}, {DOCS.name}")
     return 0
 

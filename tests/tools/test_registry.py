@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tools import gen_registry
-from tripletex_async import RESOURCES
+from tripletex_async import DEFAULT_RESOURCES, RESOURCES
 from tripletex_async._spec import registry_json
 from tripletex_async.engine._registry import GROUPS, KINDS, endpoints
 
@@ -56,14 +56,21 @@ def test_a_child_list_has_a_parent_that_is_synced() -> None:
         assert child.parent.path in to_sync
 
 
-def test_the_engines_resources_agree_with_the_registry() -> None:
-    """Each resource synced today is in the registry, to sync, with the same date pair."""
+def test_the_engine_syncs_every_endpoint_the_registry_does_not_exclude() -> None:
+    """`RESOURCES` is the registry's to-sync endpoints, each read as its kind says."""
     by_name = {e.name: e for e in endpoints()}
+    assert set(RESOURCES) == {n for n, e in by_name.items() if e.kind != "excluded"}
     for name, resource in RESOURCES.items():
         entry = by_name[name]
-        assert entry.kind == ("dated" if resource.dated else "plain"), name
-        if resource.date_params is not None:
-            assert entry.date_params == resource.date_params
+        kind = "snapshot" if resource.snapshot else "dated" if resource.dated else "plain"
+        assert entry.kind == ("child" if resource.parent else kind), name
+        assert tuple(entry.date_params) == (resource.date_params or ())
+
+
+def test_the_default_set_is_the_core_seventeen() -> None:
+    """A run without ``--resources`` stays as cheap as before: the 17 core resources."""
+    assert len(DEFAULT_RESOURCES) == 17
+    assert set(DEFAULT_RESOURCES) < set(RESOURCES)
 
 
 def _with_path(spec: dict[str, Any], path: str, required: list[str]) -> dict[str, Any]:
@@ -98,3 +105,12 @@ def test_a_new_plain_list_in_a_known_group_is_classified_plain(spec: dict[str, A
     built = gen_registry.build(_with_path(spec, "/customer/widget", []))
     entry = next(e for e in built["endpoints"] if e["path"] == "/customer/widget")
     assert (entry["kind"], entry["group"]) == ("plain", "invoicing")
+
+
+def test_the_readme_resource_table_is_the_committed_registry() -> None:
+    """The README's resource table is rendered from the committed registry (no drift)."""
+    registry = json.loads(registry_json())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = gen_registry.render_readme_table(registry)
+    assert table in readme
+    assert gen_registry.with_readme_table(readme, table) == readme
