@@ -7,10 +7,12 @@ always has it).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from tripletex_async._spec import registry_json
 from tripletex_async.testing import RESOURCES
 
 #: Query parameters the simulator reads on every list endpoint.
@@ -68,14 +70,42 @@ def test_resource_methods_are_in_the_spec(paths: dict[str, Any], resource: str) 
 
 @pytest.mark.parametrize("resource", sorted(r for r in RESOURCES if RESOURCES[r].listable))
 def test_list_query_parameters_are_in_the_spec(paths: dict[str, Any], resource: str) -> None:
-    """Paging, fields, sorting, id, the date range and changedSince exist where read."""
+    """Paging, fields, sorting, id, the dates, the parent id, fixed flags and changedSince
+    exist where read; the simulator requires exactly the parameters the spec does."""
     info = RESOURCES[resource]
     operation = paths[f"/{resource}"]["get"]
     read = set(LIST_PARAMS) | ({info.id_param} if info.id_param else set())
-    if info.date_params:
-        read |= set(info.date_params)
+    required = set(info.date_params or ()) | set(info.required)
+    if info.parent is not None and not info.parent.in_path:
+        required.add(info.parent.param)
+    read |= required
     if info.changed_since:
         read.add("changedSince")
     assert read <= _params(operation)
-    required = {p["name"] for p in operation.get("parameters", []) if p.get("required")}
-    assert required == set(info.date_params or ())
+    in_spec = {p["name"] for p in operation.get("parameters", []) if p.get("required")}
+    assert in_spec - _path_params(operation) == required
+
+
+@pytest.mark.parametrize("resource", sorted(r for r in RESOURCES if "{" in r))
+def test_path_parameter_of_a_child_list_is_its_parent_id(
+    paths: dict[str, Any], resource: str
+) -> None:
+    """A list with a parameter in its path takes the parent id there."""
+    info = RESOURCES[resource]
+    assert info.parent is not None
+    assert info.parent.in_path
+    assert info.parent.param in _path_params(paths[f"/{resource}"]["get"])
+
+
+def test_every_list_endpoint_of_the_registry_is_served(spec: dict[str, Any]) -> None:
+    """Every GET list of the registry that is not excluded is a listable resource, and
+    every listable resource is a GET list of the spec."""
+    registry = json.loads(registry_json())["endpoints"]
+    wanted = {e["path"].lstrip("/") for e in registry if e["kind"] != "excluded"}
+    served = {r for r, info in RESOURCES.items() if info.listable}
+    assert wanted == served
+    assert all("get" in spec["paths"][f"/{r}"] for r in served)
+
+
+def _path_params(operation: dict[str, Any]) -> set[str]:
+    return {p["name"] for p in operation.get("parameters", []) if p.get("in") == "path"}

@@ -13,6 +13,11 @@ Run it in-process as an httpx transport::
 
 or on loopback with `serve` (async) / `ServerThread` (sync), or from a shell with
 ``python -m tripletex_async.testing --port 8080``.
+
+It serves every list endpoint of the spec's registry (``_spec/registry.json``) that is
+not excluded: the main resources with realistic hand-built records, the rest with
+records generated from their schemas, and reports (balance sheet, ledger, open posts,
+stock) computed from the company's postings and products per query.
 """
 
 from .._exports import claim as _claim

@@ -25,7 +25,7 @@ from ._http import FakeRequest, FakeResponse, Fault, json_response
 from ._limits import FixedWindows
 from ._lists import NO_DIGEST, envelope, full_result_size, match, parse_list_query
 from ._portfolio import Portfolio
-from ._resources import MODEL_COLLECTIONS, RESOURCES, ResourceInfo
+from ._resources import MODEL_COLLECTIONS, RESOURCES, ResourceInfo, templated
 from ._schema import ModelSchema, load_models
 from ._stats import FakeStatistics, StatsRecorder
 from ._store import Store, digest
@@ -297,10 +297,12 @@ class FakeTripletex:
         return self._resource(request, route, company)
 
     def _resource(self, request: FakeRequest, route: str, company: int) -> FakeResponse:
-        info = RESOURCES.get(route)
+        info, path_params = RESOURCES.get(route), dict[str, str]()
+        if info is None:
+            info, path_params = templated(route)
         if info is not None:
             if request.method == "GET" and info.listable:
-                return self._list(request, info, company)
+                return self._list(request, info, company, {**request.params(), **path_params})
             if request.method == "POST" and "POST" in info.collection_methods:
                 return self._create(request, info, company)
             raise method_not_allowed()
@@ -316,11 +318,16 @@ class FakeTripletex:
             raise method_not_allowed()
         return self._item(request, info, company, int(raw_id))
 
-    def _list(self, request: FakeRequest, info: ResourceInfo, company: int) -> FakeResponse:
-        query = parse_list_query(info, request.params(), self.config, now=self.clock())
+    def _list(
+        self, request: FakeRequest, info: ResourceInfo, company: int, params: dict[str, str]
+    ) -> FakeResponse:
+        query = parse_list_query(info, params, self.config, now=self.clock())
         model = self._models[info.model]
         selection = self._selection(query.fields, model)
-        coll = self._store.collection(company, info.path)
+        if info.kind == "snapshot":
+            coll = self._store.snapshot(company, info.path, query.date_range or ())
+        else:
+            coll = self._store.collection(company, info.path)
         matched: list[dict[str, Any]] | None = None
 
         def matching() -> list[dict[str, Any]]:
@@ -328,7 +335,14 @@ class FakeTripletex:
             # not per request, since digests and pages are cached under the same keys.
             nonlocal matched
             if matched is None:
-                matched = match(coll.ordered(), info, query, model)
+                matched = match(
+                    coll.ordered(),
+                    info,
+                    query,
+                    model,
+                    resolve=self._store.resolver(company),
+                    parents=self._parents(company, info),
+                )
                 if len(matched) > self.config.result_cap:
                     raise ApiFailure(
                         422,
@@ -375,6 +389,12 @@ class FakeTripletex:
         body, served = cached
         share = _fields.field_share(selection, model)
         return FakeResponse(200, body, [_JSON], rows=served * share)
+
+    def _parents(self, company: int, info: ResourceInfo) -> dict[int, int] | None:
+        """Child id -> parent id, for a child list whose schema does not name the parent."""
+        if info.parent is None or info.parent.field is not None:
+            return None
+        return self._store.parent_ids(company, info.path)
 
     def _expanded_generations(
         self, company: int, selection: _fields.Selection, model: ModelSchema

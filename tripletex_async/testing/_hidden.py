@@ -6,6 +6,8 @@ rows without a word: ``/customer`` and ``/supplier`` answer only active ones
 and ``onlyContacts`` default to false). ``/project`` has no default for ``isClosed``, yet
 closed projects are missing from a list that does not ask for them (tripletex-api2#101);
 ``includeRecentlyClosed`` brings back those closed in the last three months.
+``/purchaseOrder/goodsReceipt`` answers only receipts of a purchase order unless
+``withoutPurchase=true`` (the spec: "Equals", default false).
 ``/department`` returns both kinds unless ``isInactive`` is given, as its spec says.
 
 A project's close date is its last change: generated projects carry no close date, their
@@ -133,10 +135,19 @@ def _months_before(now: datetime, months: int) -> datetime:
     return datetime(year, month0 + 1, day, tzinfo=OSLO)
 
 
+def _receipts(params: Mapping[str, str], defaults: bool, now: datetime) -> Shown | None:
+    """``withoutPurchase`` ("Equals", default false): goods receipts of a purchase order
+    unless asked for those without one."""
+    without = _flag(params, "withoutPurchase")
+    wanted = without if without is not None else False if defaults else None
+    return None if wanted is None else Shown("purchaseOrder", not wanted)
+
+
 _RULES: Mapping[str, _Rule] = {
     "customer": _inactive(False),
     "supplier": _inactive(False),
     "department": _inactive(None),
     "employee": _employees,
     "project": _projects,
+    "purchaseOrder/goodsReceipt": _receipts,
 }

@@ -6,6 +6,12 @@ with an exclusive "to", a 10,000-row cap on the matched set whatever ``count`` i
 ``fullResultSize`` that may lie, and ``versionDigest`` that is a real checksum only when
 ``If-None-Match`` was sent. Rows the spec's defaults hide
 (inactive customers, contacts, closed projects) are left out as ``_hidden`` says.
+
+Required parameters (a date pair, a report's date, a child list's parent id, a fixed
+flag such as ``includeNonApproved``) are all checked at once: a 422/15000 names every
+one missing. A date pair filters on a field of the record or, dotted
+(``invoice.invoiceDate``), of the record it refers to; "to" is exclusive unless the
+endpoint includes it. A child list answers only the children of the parent asked for.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from ._config import FakeConfig, FullResultSize
 from ._errors import ApiFailure, validation_failed
 from ._hidden import Shown, last_change, shown_rows
 from ._resources import ResourceInfo
-from ._schema import ModelSchema
+from ._schema import ModelSchema, load_models
 
 __all__ = ["ListQuery", "envelope", "full_result_size", "match", "parse_list_query"]
 
@@ -38,16 +44,26 @@ class ListQuery:
     count: int
     fields: str
     sorting: str
-    date_range: tuple[str, str] | None
+    #: The required dates: a ``(from, to)`` pair, or a report's ``(date,)``.
+    date_range: tuple[str, ...] | None
     changed_since: datetime | None
     ids: frozenset[int] | None
     #: Which rows are visible (None: all); defaults of the spec applied.
     shown: Shown | None = None
+    #: A child list's parent id.
+    parent_id: int | None = None
 
     @property
     def filter_key(self) -> tuple[object, ...]:
         """What selects the matched set (not how it is paged or projected)."""
-        return (self.sorting, self.date_range, self.changed_since, self.ids, self.shown)
+        return (
+            self.sorting,
+            self.date_range,
+            self.changed_since,
+            self.ids,
+            self.shown,
+            self.parent_id,
+        )
 
 
 def parse_list_query(
@@ -65,6 +81,7 @@ def parse_list_query(
         raise validation_failed(
             [("count", f"The parameter 'count' is bigger than the allowed {config.max_count}")]
         )
+    _check_required(info, params)
     return ListQuery(
         start=start,
         count=count,
@@ -74,7 +91,25 @@ def parse_list_query(
         changed_since=_changed_since(info, params),
         ids=_ids(params.get(info.id_param)) if info.id_param else None,
         shown=shown_rows(info.path, params, defaults=config.default_filters, now=now),
+        parent_id=_parent_id(info, params),
     )
+
+
+def _check_required(info: ResourceInfo, params: Mapping[str, str]) -> None:
+    """422/15000 naming every required parameter that is missing."""
+    names = [*reversed(info.date_params or ())]
+    if info.parent is not None:
+        names.append(info.parent.param)
+    names.extend(info.required)
+    missing = [(n, "Kan ikke være null.") for n in names if not params.get(n)]
+    if missing:
+        raise validation_failed(missing)
+
+
+def _parent_id(info: ResourceInfo, params: Mapping[str, str]) -> int | None:
+    if info.parent is None:
+        return None
+    return _int_param(params, info.parent.param, 0)
 
 
 def _int_param(params: Mapping[str, str], name: str, default: int) -> int:
@@ -89,24 +124,22 @@ def _int_param(params: Mapping[str, str], name: str, default: int) -> int:
         ) from None
 
 
-def _date_range(info: ResourceInfo, params: Mapping[str, str]) -> tuple[str, str] | None:
+def _date_range(info: ResourceInfo, params: Mapping[str, str]) -> tuple[str, ...] | None:
+    """The required dates, validated (their presence is checked before)."""
     if info.date_params is None:
         return None
-    lo_name, hi_name = info.date_params
-    lo, hi = params.get(lo_name), params.get(hi_name)
-    missing = [(n, "Kan ikke være null.") for n, v in ((hi_name, hi), (lo_name, lo)) if not v]
-    if missing:
-        raise validation_failed(missing)
-    assert lo is not None
-    assert hi is not None
-    for name, value in ((lo_name, lo), (hi_name, hi)):
+    values = tuple(params[name] for name in info.date_params)
+    for name, value in zip(info.date_params, values, strict=True):
         try:
             date.fromisoformat(value)
         except ValueError:
             raise validation_failed([(name, "Ugyldig dato, forventet yyyy-MM-dd.")]) from None
-    if hi <= lo:
-        raise validation_failed([(hi_name, "Til og med dato må være etter fra og med dato.")])
-    return lo, hi
+    if len(values) == 2 and (
+        values[1] < values[0] or (values[1] == values[0] and not info.to_inclusive)
+    ):
+        message = "Til og med dato må være etter fra og med dato."
+        raise validation_failed([(info.date_params[1], message)])
+    return values
 
 
 def _changed_since(info: ResourceInfo, params: Mapping[str, str]) -> datetime | None:
@@ -133,15 +166,33 @@ def _ids(raw: str | None) -> frozenset[int] | None:
         ) from None
 
 
+Resolve = Callable[[str, int], "dict[str, Any] | None"]
+
+
 def match(
-    records: list[dict[str, Any]], info: ResourceInfo, query: ListQuery, model: ModelSchema
+    records: list[dict[str, Any]],
+    info: ResourceInfo,
+    query: ListQuery,
+    model: ModelSchema,
+    *,
+    resolve: Resolve | None = None,
+    parents: Mapping[int, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """The objects a query matches, sorted as asked (by id when not asked)."""
+    """The objects a query matches, sorted as asked (by id when not asked).
+
+    ``resolve`` looks up the records a dotted date field reaches into; ``parents`` maps
+    child id to parent id for children whose schema has no field naming the parent.
+    """
     out = records
     if query.date_range is not None and info.date_field is not None:
         lo, hi = query.date_range
-        field = info.date_field
-        out = [r for r in out if lo <= (r.get(field) or "") < hi]
+        value = _date_value(info.date_field, model, resolve)
+        if info.to_inclusive:
+            out = [r for r in out if lo <= value(r) <= hi]
+        else:
+            out = [r for r in out if lo <= value(r) < hi]
+    if query.parent_id is not None and info.parent is not None:
+        out = _children(out, info.parent.field, query.parent_id, parents or {})
     if query.changed_since is not None:
         since = query.changed_since
         out = [r for r in out if last_change(r) >= since]
@@ -153,6 +204,35 @@ def match(
     if query.sorting and query.sorting != "id":
         out = _sorted(out, query.sorting, model)
     return out
+
+
+def _date_value(
+    field: str, model: ModelSchema, resolve: Resolve | None
+) -> Callable[[dict[str, Any]], str]:
+    """Reads ``field`` of a record; ``a.b`` reads ``b`` of the record ``a`` refers to."""
+    head, _, rest = field.partition(".")
+    if not rest:
+        return lambda record: record.get(head) or ""
+    info = model.field(head)
+    target = info.target if info is not None else None
+    inner = _date_value(rest, load_models()[target], resolve) if target else None
+
+    def value(record: dict[str, Any]) -> str:
+        ref = record.get(head)
+        if not isinstance(ref, dict) or inner is None or target is None:
+            return ""
+        full = resolve(target, int(ref["id"])) if resolve is not None and "id" in ref else ref
+        return inner(full) if full is not None else ""
+
+    return value
+
+
+def _children(
+    records: list[dict[str, Any]], field: str | None, parent_id: int, parents: Mapping[int, int]
+) -> list[dict[str, Any]]:
+    if field is None:
+        return [r for r in records if parents.get(r["id"]) == parent_id]
+    return [r for r in records if (r.get(field) or {}).get("id") == parent_id]
 
 
 def _sorted(

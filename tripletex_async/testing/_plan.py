@@ -17,7 +17,7 @@ from random import Random
 from types import MappingProxyType
 from typing import Literal
 
-from ._resources import RESOURCES
+from ._resources import CORE_RESOURCES
 
 __all__ = [
     "BASE_SIZES",
@@ -79,7 +79,7 @@ _MIN_POSTINGS = 2
 
 def id_base(resource: str) -> int:
     """Ids of ``resource`` start above this number (one band per resource)."""
-    return _FIRST_BASE + list(RESOURCES).index(resource) * MAX_PER_RESOURCE
+    return _FIRST_BASE + CORE_RESOURCES.index(resource) * MAX_PER_RESOURCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +183,7 @@ def plan_company(
     """Sizes of every collection of one company (nothing is generated)."""
     line_table, posting_table = tables.lines, tables.postings
     if role == "empty":
-        counts = dict.fromkeys(RESOURCES, 0)
+        counts = dict.fromkeys(CORE_RESOURCES, 0)
         zero_lines = ChildLayout.from_parents(line_table, 0)
         zero_posts = ChildLayout.from_parents(posting_table, 0)
         return CompanyPlan(
@@ -202,7 +202,7 @@ def plan_company(
     counts["ledger/posting"] = postings.children
     # One address of the company itself, two per customer and supplier, one per employee.
     counts["address"] = 1 + 2 * counts["customer"] + 2 * counts["supplier"] + counts["employee"]
-    ordered = {r: counts[r] for r in RESOURCES}
+    ordered = {r: counts[r] for r in CORE_RESOURCES}
     return CompanyPlan(index, company_id, role, MappingProxyType(ordered), lines, postings)
 
 
@@ -220,7 +220,7 @@ def first_ids(plans: list[CompanyPlan]) -> dict[str, list[int]]:
     Raises ValueError when a resource has more records than its id band holds.
     """
     out: dict[str, list[int]] = {}
-    for resource in RESOURCES:
+    for resource in CORE_RESOURCES:
         starts = list(itertools.accumulate((p.counts[resource] for p in plans), initial=0))
         if starts[-1] >= MAX_PER_RESOURCE:
             raise ValueError(f"{resource}: {starts[-1]:,} records exceed the id band")

@@ -1,8 +1,10 @@
 """A deterministic, generated accounting office: the data the simulator serves.
 
 An accountant's token reaches ``companies`` client companies. Each has every collection
-of ``RESOURCES``, of a size spread around a typical small Norwegian business; one (by
-default) has no data at all and one is heavy in the ledger. Records are generated per
+of ``RESOURCES``: the hand-built ones of a size spread around a typical small Norwegian
+business, the ones generated from the spec's schemas with 3 to 20 records (children: 0
+to 3 for each of up to 12 parents); one company (by default) has no data at all and one
+is heavy in the ledger. Records are generated per
 (company, collection) on first access and cached; sizes, ids and references are known
 before that, so a summary of a thousand companies costs no record at all.
 
@@ -23,7 +25,9 @@ from ._calendar import Calendar
 from ._context import CompanyContext, make_identity
 from ._plan import DERIVED, CompanyPlan, LayoutTables, Role, first_ids, plan_company
 from ._records import accountant_record, build_collection, client_record
-from ._resources import RESOURCES
+from ._records_generic import generated_records
+from ._resources import CORE_RESOURCES, RESOURCES
+from ._spec_plan import MAX_COMPANIES, SpecPlan
 
 __all__ = ["Portfolio", "PortfolioConfig", "generate_portfolio"]
 
@@ -57,8 +61,8 @@ class PortfolioConfig:
     host: str = "api-test.tripletex.tech"
 
     def __post_init__(self) -> None:
-        if self.companies < 1:
-            raise ValueError("companies must be at least 1")
+        if not 1 <= self.companies <= MAX_COMPANIES:
+            raise ValueError(f"companies must be from 1 to {MAX_COMPANIES:,}")
         if min(self.empty_companies, self.heavy_companies, self.heavy_postings) < 0:
             raise ValueError("empty_companies, heavy_companies and heavy_postings must be >= 0")
         if self.empty_companies + self.heavy_companies > self.companies:
@@ -77,7 +81,7 @@ class PortfolioConfig:
 
 def _check_sizes(sizes: Mapping[str, int]) -> None:
     for resource, size in sizes.items():
-        if resource not in RESOURCES or resource == "address":
+        if resource not in CORE_RESOURCES or resource == "address":
             raise ValueError(f"sizes: {resource!r} is not a resource with its own size")
         if size < 0:
             raise ValueError(f"sizes: {resource!r} must be >= 0")
@@ -97,6 +101,7 @@ class Portfolio:
         self._plans: dict[int, CompanyPlan] = {p.company_id: p for p in plans}
         self._first_ids = first_ids(plans)
         self._contexts: dict[int, CompanyContext] = {}
+        self._spec_plans: dict[int, SpecPlan] = {}
         self._records: dict[tuple[int, str], list[Record]] = {}
         office = make_identity(config.seed, accountant_id, _OFFICE)
         #: The accounting office's ``Company``; its token reaches every client.
@@ -113,8 +118,12 @@ class Portfolio:
         return list(self._plans)
 
     def resources(self) -> list[str]:
-        """Every collection path, including those without a list endpoint."""
-        return list(RESOURCES)
+        """The hand-built collections' paths, including those without a list endpoint.
+
+        The summary counts these; the collections generated from the spec's schemas
+        (`stored_resources` lists every collection) are small and left out.
+        """
+        return list(CORE_RESOURCES)
 
     def role(self, company_id: int) -> Role:
         """``normal``, ``empty`` (no records) or ``heavy`` (many postings)."""
@@ -122,12 +131,34 @@ class Portfolio:
 
     def count(self, company_id: int, resource: str) -> int:
         """How many records ``records`` returns, without generating them."""
-        return self._plan(company_id).counts[_known(resource)]
+        if _known(resource) in CORE_RESOURCES:
+            return self._plan(company_id).counts[resource]
+        return self._spec_plan(company_id).count(resource)
 
     def id_range(self, company_id: int, resource: str) -> range:
-        """The ids of the company's records of ``resource`` (dense, ascending)."""
-        first = self._first_ids[_known(resource)][self._plan(company_id).index]
+        """The ids of the company's records of ``resource`` (dense, ascending); empty
+        for records without ``id`` (``company/salesmodules``)."""
+        if _known(resource) in CORE_RESOURCES:
+            first = self._first_ids[resource][self._plan(company_id).index]
+        elif RESOURCES[resource].key is None:
+            first = self._spec_plan(company_id).first_id(resource)
+        else:
+            return range(0)
         return range(first, first + self.count(company_id, resource))
+
+    def parent_ids(self, company_id: int, resource: str) -> dict[int, int]:
+        """Child id -> parent id of a generated child collection, as generated (for the
+        children whose schema has no field naming the parent)."""
+        plan = self._spec_plan(company_id)
+        link = RESOURCES[_known(resource)].parent
+        if link is None or resource in CORE_RESOURCES:
+            return {}
+        first, parent_first = plan.first_id(resource), plan.first_id(link.parent)
+        return {
+            first + child: parent_first + parent
+            for parent, children in plan.spans(resource)
+            for child in children
+        }
 
     def records(self, company_id: int, resource: str) -> list[Record]:
         """The company's records of ``resource``, sorted by id (generated on first call).
@@ -140,7 +171,12 @@ class Portfolio:
         key = (company_id, _known(resource))
         cached = self._records.get(key)
         if cached is None:
-            cached = build_collection(self._context(company_id), resource, self.config.seed)
+            if resource in CORE_RESOURCES:
+                ctx = self._context(company_id)
+                cached = build_collection(ctx, resource, self.config.seed)
+            else:
+                rng = Random(f"{self.config.seed}:{company_id}:{resource}")
+                cached = generated_records(self._spec_plan(company_id), resource, rng)
             self._records[key] = cached
         return cached
 
@@ -157,6 +193,13 @@ class Portfolio:
             raise KeyError(f"no client company {company_id} in the portfolio")
         return plan
 
+    def _spec_plan(self, company_id: int) -> SpecPlan:
+        plan = self._spec_plans.get(company_id)
+        if plan is None:
+            plan = SpecPlan(self._context(company_id), self.config.host)
+            self._spec_plans[company_id] = plan
+        return plan
+
     def _context(self, company_id: int) -> CompanyContext:
         ctx = self._contexts.get(company_id)
         if ctx is None:
@@ -170,7 +213,7 @@ class Portfolio:
 
 
 def _known(resource: str) -> str:
-    if resource not in RESOURCES:
+    if resource not in RESOURCES or RESOURCES[resource].kind == "snapshot":
         raise KeyError(f"unknown resource {resource!r}")
     return resource
 

@@ -20,7 +20,7 @@ from . import _records_parties as parties
 from . import _records_sales as sales
 from ._calendar import WORKDAY_START, Calendar
 from ._context import CompanyContext, CompanyIdentity
-from ._resources import RESOURCES
+from ._resources import CORE_RESOURCES
 
 __all__ = ["BUILDERS", "accountant_record", "build_collection", "client_record"]
 
@@ -51,7 +51,7 @@ BUILDERS: Mapping[str, Builder] = MappingProxyType(
         "country": catalog.countries,
     }
 )
-assert set(BUILDERS) == set(RESOURCES), "every resource needs a builder"
+assert set(BUILDERS) == set(CORE_RESOURCES), "every hand-built resource needs a builder"
 
 
 def build_collection(ctx: CompanyContext, resource: str, seed: int) -> list[Record]:

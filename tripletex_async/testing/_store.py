@@ -7,6 +7,11 @@ page bodies and digests, so serving a repeated query costs a dictionary lookup.
 Children (order lines, postings) keep their parent in step: creating, changing or deleting
 one rewrites the parent's list of children and moves the parent's digest on, but leaves
 the parent's ``version`` and ``changes`` alone, as Tripletex does (tripletex-api2#107).
+
+Records without ``id`` (``company/salesmodules``, report rows) are kept by position; the
+digest of a result of them is a checksum of their content. A report (``snapshot``) is a
+collection computed for one company and set of dates, rebuilt when a collection it is
+computed from changes.
 """
 
 from __future__ import annotations
@@ -23,10 +28,13 @@ import msgspec
 from ._errors import ApiFailure, not_found
 from ._portfolio import Portfolio
 from ._resources import CHILD_LINKS, MODEL_COLLECTIONS, RESOURCES, ChildLink
+from ._snapshots import SNAPSHOTS
 
 __all__ = ["Collection", "Mutation", "Store"]
 
 OSLO = ZoneInfo("Europe/Oslo")
+#: Reports kept at once (per company and dates); all are dropped when full.
+_MAX_SNAPSHOTS = 512
 _encode = msgspec.json.Encoder().encode
 
 MutationKind = Literal["create", "update", "delete"]
@@ -50,7 +58,12 @@ class Collection:
 
     def __init__(self, resource: str, records: Iterable[dict[str, Any]]) -> None:
         self.resource = resource
-        self.by_id: dict[int, dict[str, Any]] = {r["id"]: r for r in records}
+        #: By id; records without one (those with a natural key) by position.
+        self.by_id: dict[int, dict[str, Any]] = (
+            {r["id"]: r for r in records}
+            if RESOURCES[resource].key is None
+            else dict(enumerate(records))
+        )
         self.generation = 0
         #: Per parent id, how often its children changed: what the digest sees of them,
         #: since the parent's own ``version`` does not move.
@@ -66,10 +79,12 @@ class Collection:
 
     def star_bytes(self, record: dict[str, Any]) -> bytes:
         """The serialized ``*`` projection of ``record`` (every field but ``changes``)."""
-        cached = self._star.get(record["id"])
+        rid = record.get("id")
+        cached = self._star.get(rid) if rid is not None else None
         if cached is None:
             cached = _encode({k: v for k, v in record.items() if k != "changes"})
-            self._star[record["id"]] = cached
+            if rid is not None:
+                self._star[rid] = cached
         return cached
 
     def touch(self, record_id: int) -> None:
@@ -95,7 +110,12 @@ def digest(
     h = hashlib.blake2b(fields.encode(), digest_size=16)
     if not child_stamps:
         for r in records:
-            h.update(b"%d:%d;" % (r["id"], r.get("version", 0)))
+            rid = r.get("id")
+            if rid is None:
+                # No id and no version: what identifies such a row is its content.
+                h.update(_encode(r))
+            else:
+                h.update(b"%d:%d;" % (rid, r.get("version", 0)))
         return h.hexdigest()
     for r in records:
         stamp = child_stamps.get(r["id"], 0)
@@ -110,6 +130,8 @@ class Store:
         self.portfolio = portfolio
         self._clock = clock
         self._collections: dict[tuple[int, str], Collection] = {}
+        self._snapshots: dict[tuple[int, str, tuple[str, ...]], Collection] = {}
+        self._parents: dict[tuple[int, str], dict[int, int]] = {}
         self._next_id = 2_000_000_000
         self.listeners: list[Callable[[Mutation], None]] = []
 
@@ -126,6 +148,37 @@ class Store:
             coll = Collection(resource, (dict(r) for r in records))
             self._collections[key] = coll
         return coll
+
+    def snapshot(self, company_id: int, resource: str, args: tuple[str, ...]) -> Collection:
+        """The rows of report ``resource`` for ``args`` (its dates), computed on first use
+        and again after a collection it is computed from changed.
+
+        Its ``generation`` is the sum of those collections' generations, so caches keyed
+        by it move on with them.
+        """
+        snapshot = SNAPSHOTS.get(resource)
+        if snapshot is None:
+            raise not_found()
+        sources = [self.collection(company_id, path) for path in snapshot.sources]
+        generation = sum(c.generation for c in sources)
+        key = (company_id, resource, args)
+        coll = self._snapshots.get(key)
+        if coll is None or coll.generation != generation:
+            rows = snapshot.compute(lambda path: self.collection(company_id, path).ordered(), args)
+            coll = Collection(resource, rows)
+            coll.generation = generation
+            if len(self._snapshots) >= _MAX_SNAPSHOTS:
+                self._snapshots.clear()
+            self._snapshots[key] = coll
+        return coll
+
+    def parent_ids(self, company_id: int, resource: str) -> dict[int, int]:
+        """Child id -> parent id of a generated child collection, as generated."""
+        key = (company_id, resource)
+        found = self._parents.get(key)
+        if found is None:
+            found = self._parents[key] = self.portfolio.parent_ids(company_id, resource)
+        return found
 
     def resolver(self, company_id: int) -> Callable[[str, int], dict[str, Any] | None]:
         """Look up referenced objects of ``company_id`` by (model, id)."""
@@ -145,8 +198,8 @@ class Store:
         coll = self.collection(company_id, resource)
         self._next_id += 1
         record_id = self._next_id
-        host = self.portfolio.config.host
-        record = {"id": record_id, "version": 0, "url": f"{host}/v2/{resource}/{record_id}"}
+        host, path = self.portfolio.config.host, RESOURCES[resource].item_path
+        record = {"id": record_id, "version": 0, "url": f"{host}/v2/{path}/{record_id}"}
         record.update({k: v for k, v in data.items() if k not in ("id", "version", "url")})
         record["changes"] = [self._change("CREATE")]
         coll.by_id[record_id] = record
