@@ -81,7 +81,7 @@ def run_engine(spec: Spec) -> list[str]:
     """`sync` of the workload's resource into the SQLite or PostgreSQL sink."""
     import structlog
 
-    from tripletex_async import SyncOptions, TripletexClient, sync
+    from tripletex_async import DEFAULT_RESOURCES, SyncOptions, TripletexClient, sync
     from tripletex_async.sinks import PostgresSink, Sink, SQLiteSink
 
     # The client logs every request at debug level; an unconfigured structlog prints it.
@@ -99,7 +99,9 @@ def run_engine(spec: Spec) -> list[str]:
         async with client:
             try:
                 if spec.field:
-                    report = await sync(client, sink, companies="all")
+                    report = await sync(
+                        client, sink, companies="all", resources=spec.resources or DEFAULT_RESOURCES
+                    )
                 else:
                     report = await sync(
                         client,
@@ -320,7 +322,7 @@ def count_records(spec: Spec) -> int:
     """Rows in the contender's customer table (field: every resource's), counted after
     the timed part."""
     if spec.field:
-        return count_field_records(spec.target)
+        return count_field_records(spec.target, spec.resources)
     if spec.contender == "engine-postgres":
         import psycopg
 

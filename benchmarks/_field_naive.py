@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from _simulator import today
 from _workload import dict_values, insert_sql, row_maker, sqlite_ddl
 
-from tripletex_async import RESOURCES, Resource, Window, default_date_range
+from tripletex_async import DEFAULT_RESOURCES, RESOURCES, Resource, Window, default_date_range
 from tripletex_async.engine._windows import UNDATED, plan_windows
 from tripletex_async.sinks import Row
 
@@ -46,7 +46,7 @@ def run_naive_field(api: str, consumer: str, employee: str, target: str, size: i
     created = _send(http, "POST", f"{api}/token/session/:create", json=body)
     token = created.json()["value"]["token"]
     db = sqlite3.connect(target)
-    tables = [_Table.of(res) for res in RESOURCES.values()]
+    tables = [_Table.of(res) for res in (RESOURCES[n] for n in DEFAULT_RESOURCES)]
     for table in tables:
         for statement in sqlite_ddl(table.res):
             db.execute(statement)
@@ -131,13 +131,13 @@ class _Table:
         db.commit()
 
 
-def count_field_records(path: str) -> int:
+def count_field_records(path: str, resources: Sequence[str] = DEFAULT_RESOURCES) -> int:
     """Rows in every resource table of a SQLite file (tables it lacks count 0), under the
     engine's table names or the baselines' (version 3: the API path, see `_workload`)."""
     with sqlite3.connect(path) as db:
         have = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
         total = 0
-        for res in RESOURCES.values():
+        for res in (RESOURCES[n] for n in resources or DEFAULT_RESOURCES):
             for name in {res.table().name, res.table().folder} & have:
                 total += int(db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
     return total

@@ -226,6 +226,7 @@ class Bench:
             target=where,
             schema=schema,
             field=self.field,
+            resources=self.workload.synced if isinstance(self.workload, FieldWorkload) else (),
         )
         if expected is None:
             assert isinstance(self.workload, Workload), "a field run says what it expects"

@@ -98,6 +98,15 @@ class FieldWorkload:
     #: The naive loop's ``count`` (the engine keeps its own default).
     page_size: int = 1000
     page_cache_mb: int = 1024
+    #: The resources synced: ``default`` (the 17) or ``all`` (every list endpoint).
+    resources: str = "default"
+
+    @property
+    def synced(self) -> tuple[str, ...]:
+        """The names of the resources synced."""
+        from tripletex_async import DEFAULT_RESOURCES
+
+        return tuple(RESOURCES) if self.resources == "all" else DEFAULT_RESOURCES
 
     @property
     def limit(self) -> tuple[int, float]:
@@ -154,6 +163,8 @@ class Spec:
     #: The field scenario: every resource of every client company (``_field.py``); the
     #: engine with its defaults, ``companies`` and ``page_size`` left to each contender.
     field: bool = False
+    #: The field scenario's resources (`FieldWorkload.synced`).
+    resources: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         """For the command line of the subprocess."""
@@ -162,7 +173,9 @@ class Spec:
     @classmethod
     def from_json(cls, text: str) -> Spec:
         """The inverse of `to_json`."""
-        return cls(**msgspec.json.decode(text))
+        fields = msgspec.json.decode(text)
+        fields["resources"] = tuple(fields.get("resources", ()))
+        return cls(**fields)
 
 
 def resource(narrow: bool) -> Resource:

@@ -24,7 +24,10 @@ per token), ``memory`` (engine only: 100,000 and 1,000,000 records), ``resync`` 
 unchanged re-sync against the backfill), ``companies`` (1,000 companies), ``transport``
 (runs ``transport.py``), ``field`` (the rate budget as the limit: 100 client companies
 of every size, all 17 resources, 100 calls per 6 s, latency growing with the page; the
-engine and the naive loop against the lower bound, ``_field.py``) or ``all``.
+engine and the naive loop against the lower bound, ``_field.py``), ``every`` (the field
+portfolio with ``--resources all``: all 124 list endpoints, child lists fanned out per
+parent and reports included; the engine's backfill and rerun against their lower
+bounds) or ``all``.
 
 Prints a table per scenario and writes ``results/portfolio_<scenario>.json`` (``--out``).
 Run: ``python benchmarks/portfolio.py [--quick] [--scenario backfill] [--rounds 3]
@@ -63,7 +66,9 @@ from _simulator import machine, read_summary
 from _workload import FieldWorkload, Workload
 
 RESULTS = Path(__file__).parent / "results"
-SCENARIOS = ("backfill", "ratelimited", "memory", "resync", "companies", "transport", "field")
+SCENARIOS = (
+    "backfill", "ratelimited", "memory", "resync", "companies", "transport", "field", "every"
+)  # fmt: skip
 ENGINE = "engine-sqlite"
 BACKFILL = ("engine-sqlite", "engine-postgres", "raw", "naive", "dlt-tuned", "dlt-defaults")
 #: Engine throughput over the naive loop's: by server latency (ms) at or above which.
@@ -331,17 +336,32 @@ def transport(args: argparse.Namespace) -> Outcome:
 
 
 def field(args: argparse.Namespace) -> Outcome:
-    """(g) The field: a portfolio of every size, every resource, the rate budget the limit.
+    """(g) The field: a portfolio of every size, the 17 default resources, the rate budget
+    the limit.
 
     The engine (then its unchanged nightly rerun on the same file) and the naive loop, at
     each per-row latency, against the lower bound counted from the simulator's own data.
     """
+    return _field_scenario(args, "field", (ENGINE, "naive"))
+
+
+def every(args: argparse.Namespace) -> Outcome:
+    """(h) The field portfolio with ``--resources all``: every list endpoint (plain,
+    dated, child lists fanned out per parent, snapshots), the engine's backfill and its
+    unchanged rerun against their lower bounds (the naive loop knows only the 17)."""
+    return _field_scenario(args, "every", (ENGINE,), resources="all")
+
+
+def _field_scenario(
+    args: argparse.Namespace, name: str, contenders: tuple[str, ...], resources: str = "default"
+) -> Outcome:
     base = field_workload(args.quick, args.companies, args.scale, args.latency, args.rate_limit)
+    base = replace(base, resources=resources)
     served, units = count_units(base)
     limit, period = base.limit
     bound = lower_bound(units, limit, period)
     print(f"  field: {bound.units:,} units, {bound.records:,} records", file=sys.stderr)
-    contenders = [c for c in (ENGINE, "naive") if not args.only or c in args.only]
+    chosen = [c for c in contenders if not args.only or c in args.only]
     runs: list[Run] = []
     for cost in args.row_costs_us:
         bench = Bench(replace(base, latency_per_row_us=cost))
@@ -349,11 +369,12 @@ def field(args: argparse.Namespace) -> Outcome:
             if read_summary(bench.api) != served:
                 raise SystemExit("field: the simulator serves another portfolio than counted")
             for r in range(rounds(args, 1)):
-                runs += field_round(bench, contenders, f"{cost:g} us/row", r, bound.records)
+                runs += field_round(bench, chosen, f"{cost:g} us/row", r, bound.records)
         finally:
             bench.close()
     rows = field_rows(runs, bound, limit, period)
-    targets = [t for cost in args.row_costs_us for t in field_targets(rows, f"{cost:g} us/row")]
+    variants = [f"{cost:g} us/row" for cost in args.row_costs_us]
+    targets = [t for v in variants for t in field_targets(rows, v, bound.units)]
     notes = [
         "budget: calls let through / (wall / period * limit); LB: the lower bound",
         "dlt is left out: its rest_api source would need one resource per (company,"
@@ -365,7 +386,7 @@ def field(args: argparse.Namespace) -> Outcome:
         "rows": [asdict(r) for r in rows],
         "units": [asdict(u) for u in units],
     }
-    return Outcome("field", base, runs, summarize(runs), targets, notes, extra=extra)
+    return Outcome(name, base, runs, summarize(runs), targets, notes, extra=extra)
 
 
 # -- report ---------------------------------------------------------------------------
@@ -374,7 +395,7 @@ def field(args: argparse.Namespace) -> Outcome:
 def print_table(outcome: Outcome) -> None:
     """The medians, then the targets."""
     w = outcome.workload
-    if outcome.scenario == "field":
+    if outcome.scenario in ("field", "every"):
         assert isinstance(w, FieldWorkload)
         rows = [FieldRow(**r) for r in outcome.extra["rows"]]
         print("\n".join(field_lines(w, LowerBound(**outcome.extra["lower_bound"]), rows)))
@@ -449,6 +470,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], Outcome]] = {
     "companies": companies,
     "transport": transport,
     "field": field,
+    "every": every,
 }
 
 

@@ -98,7 +98,7 @@ def test_quick_resume_writes_results(tmp_path: Path) -> None:
 @pytest.mark.timeout(90)
 def test_quick_field_writes_results(tmp_path: Path) -> None:
     """--quick --scenario field stores every counted record with the engine, its rerun and
-    the naive loop, at both per-row costs, and reports a lower bound and four targets each."""
+    the naive loop, at both per-row costs, and reports a lower bound and five targets each."""
     result = run_quick("field", tmp_path)
     runs = result["runs"]
     assert isinstance(runs, list)
@@ -114,7 +114,23 @@ def test_quick_field_writes_results(tmp_path: Path) -> None:
     assert all(run["records"] == records and not run["errors"] for run in runs)
     targets = result["targets"]
     assert isinstance(targets, list)
-    assert len(targets) == 8
+    assert len(targets) == 10
+
+
+@pytest.mark.timeout(120)
+def test_quick_every_syncs_every_resource_against_its_lower_bound(tmp_path: Path) -> None:
+    """--quick --scenario every: the engine and its rerun store every record of all the
+    resources counted (child lists and reports included), with no error."""
+    result = run_quick("every", tmp_path)
+    runs = result["runs"]
+    assert isinstance(runs, list)
+    assert {run["contender"] for run in runs} == {"engine-sqlite", "engine-rerun"}
+    extra = result["extra"]
+    assert isinstance(extra, dict)
+    units = extra["units"]
+    assert {u["resource"] for u in units} >= {"product/productPrice", "balanceSheet"}
+    records = extra["lower_bound"]["records"]
+    assert all(run["records"] == records and not run["errors"] for run in runs)
 
 
 def _postgres_here() -> bool:

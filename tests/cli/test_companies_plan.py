@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from tripletex_async.cli._plan_model import Probe, ResourcePlan
-from tripletex_async.engine._resources import RESOURCES
+from tripletex_async.engine._resources import DEFAULT_RESOURCES, RESOURCES
 from tripletex_async.engine._windows import Window
 from tripletex_async.testing import FakeConfig, RateLimit
 
@@ -49,7 +49,7 @@ def test_plan_counts_match_the_simulator(run: Run, served: Served) -> None:
     result = run("plan", "--base-url", served.api_url, "--all-companies", "--json", *DATES)
     assert result.code == 0, result.err
     data = json.loads(result.out)
-    for resource in RESOURCES:
+    for resource in DEFAULT_RESOURCES:
         rows = [r for r in data["resources"] if r["resource"] == resource]
         counts = {r["company_id"]: r["at_least"] for r in rows if r["at_least"]}
         assert counts == expected_counts(served.fake, resource), resource
@@ -125,3 +125,15 @@ def test_plan_probes_1000_rows_and_estimates_the_syncs_own_pages() -> None:
     assert (plan.requests_at_least, plan.requests_estimate) == (1, 1)
     plan.add(probe, 1000)
     assert (plan.requests_at_least, plan.requests_estimate) == (3, 3)
+
+
+def test_plan_counts_a_child_list_by_its_parents(run: Run, served: Served) -> None:
+    """A child list costs one request per parent plus the reads of their ids (one per
+    partition of the parent: open and closed projects), and its rows are not counted."""
+    args = ["--all-companies", "--resources", "project/orderline", "--json", *DATES]
+    result = run("plan", "--base-url", served.api_url, *args)
+    assert result.code == 0, result.err
+    for row in json.loads(result.out)["resources"]:
+        projects = len(served.fake.records(row["company_id"], "project"))
+        assert row["requests_at_least"] == row["requests_estimate"] == projects + 2
+        assert not row["exact"]

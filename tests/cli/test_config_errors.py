@@ -10,7 +10,8 @@ import pytest
 from tripletex_async.cli._args import build_parser, parse_args
 from tripletex_async.cli._main import main
 from tripletex_async.client._clock import OSLO
-from tripletex_async.engine._resources import DEFAULT_RESOURCES
+from tripletex_async.engine._registry import group_of
+from tripletex_async.engine._resources import DEFAULT_RESOURCES, RESOURCES
 from tripletex_async.engine._sync import default_date_range
 
 from .conftest import Run, Served
@@ -23,8 +24,7 @@ from .conftest import Run, Served
         (["--date-from", "2025-13-01"], "not a date"),
         (["--date-from", "2025-02-01", "--date-to", "2025-01-01"], "must be after --date-from"),
         (["--resources", "customer,bogus"], "unknown resource(s) bogus"),
-        (["--resources", "salary"], "group 'salary' has no resource synced yet"),
-        (["--resources", "bank/statement"], "bank/statement is not synced yet"),
+        (["--resources", "bank/statemnt"], "unknown resource(s) bank/statemnt"),
         (["--resources", "ledger/postingByDate"], "never synced: the postings of /ledger"),
         (["--resources", "customer", "--exclude-resources", "invoicing"], "leaves no resources"),
         (["--company", "abc"], "a company id is a whole number"),
@@ -121,11 +121,7 @@ def test_fake_server_is_delegated(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("flags", "resources"),
     [
-        (["--resources", "invoicing"], ["customer", "supplier", "contact", "order", "invoice",
-                                         "supplierInvoice"]),
-        (["--resources", "reference-data,ledger/posting"], ["ledger/vatType", "currency",
-                                                            "ledger/posting"]),
-        (["--resources", "all", "--exclude-resources", "ledger,group:project"],
+        (["--resources", "default", "--exclude-resources", "group:ledger,group:project"],
          ["customer", "supplier", "contact", "employee", "department", "product",
           "ledger/vatType", "currency", "order", "invoice", "supplierInvoice"]),
         (["--resources", "project"], ["project"]),
@@ -137,3 +133,19 @@ def test_resources_are_chosen_by_name_group_or_all(flags: list[str], resources: 
     ``all`` for every synced one; ``--exclude-resources`` takes names or groups out."""
     args = parse_args(["sync", *flags], date(2026, 12, 7))
     assert list(args.resources) == resources
+
+
+def test_a_group_is_every_resource_in_it() -> None:
+    """``--resources invoicing`` is each resource of that group, default set or not."""
+    args = parse_args(["sync", "--resources", "invoicing,ledger/posting"], date(2026, 12, 7))
+    chosen = list(args.resources)
+    assert {"customer", "order", "invoice", "order/orderGroup", "reminder"} <= set(chosen)
+    assert chosen[-1] == "ledger/posting"
+    assert all(group_of(name) == "invoicing" for name in chosen[:-1])
+
+
+def test_all_is_every_resource_and_default_the_core() -> None:
+    """``all`` is every synced resource; ``default`` the set a run takes unasked."""
+    day = date(2026, 12, 7)
+    assert list(parse_args(["sync", "--resources", "all"], day).resources) == list(RESOURCES)
+    assert parse_args(["sync", "--resources", "default"], day).resources == DEFAULT_RESOURCES

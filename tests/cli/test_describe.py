@@ -43,7 +43,7 @@ def test_an_unknown_resource_is_one_line_and_exit_2(run: Run) -> None:
 
 def test_resources_lists_every_list_endpoint_and_which_are_synced(run: Run) -> None:
     """``resources`` shows each endpoint to sync with its group and kind; the default
-    set is marked synced, the rest not yet."""
+    set is marked, the rest not."""
     result = run("resources", "--group", "bank", "--group", "invoicing")
     assert result.code == 0
     assert "bank/statement/transaction" in result.out
@@ -51,7 +51,7 @@ def test_resources_lists_every_list_endpoint_and_which_are_synced(run: Run) -> N
     lines = result.out.splitlines()
     assert any("customer " in line and "yes" in line for line in lines)
     assert any(
-        line.split("│")[1].strip() == "bank" and "not yet" in line for line in lines if "│" in line
+        line.split("│")[1].strip() == "bank" and "yes" not in line for line in lines if "│" in line
     )
     assert "salary" not in result.out
 

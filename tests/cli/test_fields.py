@@ -61,7 +61,7 @@ def test_fields_sync_only_the_selection_with_its_columns(
         (["--fields", "order=customer(name)"], "Order.customer is a reference"),
         (["--fields", "order=id,orderLines(count"], "'(' is not closed"),
         (["--fields", "order"], "expected RESOURCE=FIELDS"),
-        (["--fields", "bank/statement=id"], "bank/statement is not synced yet"),
+        (["--fields", "ledger/postingByDate=id"], "ledger/postingByDate is never synced"),
         (["--resources", "customer", "--fields", "order=id"], "order is not among the resources"),
     ],
 )

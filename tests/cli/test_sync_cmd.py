@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tripletex_async.engine._resources import RESOURCES
+from tripletex_async.engine._resources import DEFAULT_RESOURCES
 
 from .conftest import DATES, Run, Served, expected_counts, table_counts
 
@@ -25,7 +25,7 @@ def test_all_companies_into_sqlite_stores_exact_row_counts(
     db = tmp_path / "all.db"
     result = run(*sync_args(served, db, "--all-companies"))
     assert result.code == 0, result.err
-    for resource in RESOURCES:
+    for resource in DEFAULT_RESOURCES:
         assert table_counts(db, resource) == expected_counts(served.fake, resource), resource
 
 
@@ -34,7 +34,7 @@ def test_summary_table_goes_to_stdout(run: Run, served: Served, tmp_path: Path) 
     result = run(*sync_args(served, tmp_path / "s.db", "--all-companies"))
     assert result.code == 0, result.err
     assert "by resource" in result.out
-    for resource in RESOURCES:
+    for resource in DEFAULT_RESOURCES:
         assert resource in result.out
     assert "3 companies, all synced" in result.out
     assert '"event"' not in result.out
@@ -54,7 +54,7 @@ def test_a_bounded_run_exits_0_says_what_is_left_and_the_next_completes(
     assert total["deferred"] > 0
     assert total["requests"] <= 20
     assert run(*args).code == 0
-    for resource in RESOURCES:
+    for resource in DEFAULT_RESOURCES:
         assert table_counts(db, resource) == expected_counts(served.fake, resource), resource
 
 

@@ -18,7 +18,7 @@ from typing import Literal
 import anyio
 import psycopg
 
-from tripletex_async.engine._resources import RESOURCES
+from tripletex_async.engine._resources import DEFAULT_RESOURCES, RESOURCES
 from tripletex_async.sinks import JSONLSink, PostgresSink, ReadableSink, SQLiteSink
 from tripletex_async.testing import FakeTripletex
 
@@ -121,8 +121,8 @@ class SinkProbe:
             sink = SQLiteSink(self.where) if self.kind == "sqlite" else JSONLSink(self.where)
         out = []
         try:
-            await sink.open([r.table() for r in RESOURCES.values()])
-            for resource in RESOURCES:
+            await sink.open([RESOURCES[n].table() for n in DEFAULT_RESOURCES])
+            for resource in DEFAULT_RESOURCES:
                 records = await sink.read(resource)
                 for company in fake.portfolio.company_ids():
                     got, want = stored(records, company), expected(fake, company, resource)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tripletex_async import RetryPolicy, TripletexClient, sync
-from tripletex_async.engine._resources import RESOURCES
+from tripletex_async.engine._resources import DEFAULT_RESOURCES
 from tripletex_async.sinks import SQLiteSink
 from tripletex_async.testing import (
     FakeConfig,
@@ -31,7 +31,7 @@ from tripletex_async.testing import (
 from ..expectations import FROM, TO, expected, stored
 
 pytestmark = pytest.mark.anyio
-ALL = list(RESOURCES)
+ALL = list(DEFAULT_RESOURCES)
 FAULTS = Faults(
     seed=5, error_500=0.02, error_503=0.01, drop=0.01, truncate=0.01, session_death=0.003
 )

@@ -14,7 +14,7 @@ from msgspec import UNSET, UnsetType
 
 import tripletex_async.models
 from tools import gen_models
-from tripletex_async import RESOURCES as ENGINE_RESOURCES
+from tripletex_async import DEFAULT_RESOURCES as ENGINE_RESOURCES
 from tripletex_async import TripletexClient
 from tripletex_async._spec import models_json
 from tripletex_async.models import (

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from tripletex_async import LoopClock, SyncOptions, sync
-from tripletex_async.engine._resources import RESOURCES
+from tripletex_async.engine._resources import DEFAULT_RESOURCES, RESOURCES
 from tripletex_async.sinks import MemorySink
 from tripletex_async.testing import FakeTripletex
 
@@ -93,10 +93,10 @@ async def test_each_window_is_reread_once_per_period_spread_over_the_nights(
 ) -> None:
     """Nightly runs for a week read every window whole exactly once, a few each night."""
     sink = MemorySink()
-    first = await _run(make_client, sink, list(RESOURCES), clock)
+    first = await _run(make_client, sink, list(DEFAULT_RESOURCES), clock)
     nightly = []
     for _ in range(7):
         await anyio.sleep(DAY)
-        nightly.append((await _run(make_client, sink, list(RESOURCES), clock)).reread)
+        nightly.append((await _run(make_client, sink, list(DEFAULT_RESOURCES), clock)).reread)
     assert sum(nightly) == first.windows
     assert max(nightly) < first.windows / 3

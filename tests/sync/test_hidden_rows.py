@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tripletex_async import sync
+from tripletex_async.engine._registry import by_name
 from tripletex_async.engine._resources import RESOURCES, WHOLE
 from tripletex_async.sinks import MemorySink
 from tripletex_async.testing import FakeTripletex
@@ -29,6 +30,15 @@ COVERAGE: dict[tuple[str, str], str] = {
     # "If isClosed is false, include projects that have been closed within the last 3
     # months": closed projects are fetched by isClosed=true instead.
     ("project", "includeRecentlyClosed"): "partition isClosed",
+    # Goods receipts without a purchase order are a query of their own.
+    ("purchaseOrder/goodsReceipt", "withoutPurchase"): "partition",
+    ("purchaseOrder", "withDeviationOnly"): "default kept",  # false restricts nothing
+    ("supplierInvoice/forApproval", "showAll"): "sent true",  # false: only the token's own
+    ("ledger/voucher/nonPosted", "includeNonApproved"): "sent true",
+    ("balanceSheet", "includeActiveAccountsWithoutMovements"): "sent true",
+    ("balanceSheet", "includeSubProjects"): "default kept",  # only with a projectId
+    ("inventory/inventories", "onlyProductWithChangedStatus"): "default kept",
+    ("municipality", "includePayrollTaxZones"): "default kept",  # true: the fuller list
 }
 
 
@@ -44,7 +54,7 @@ def test_every_row_hiding_default_is_accounted_for(spec: dict[str, Any]) -> None
     the resource really does what COVERAGE says."""
     found = set()
     for name in RESOURCES:
-        for param in spec["paths"]["/" + name]["get"].get("parameters", []):
+        for param in spec["paths"][by_name()[name].path]["get"].get("parameters", []):
             param = _param(spec, param)
             schema = param.get("schema", {})
             if schema.get("type") == "boolean" and schema.get("default") is not None:

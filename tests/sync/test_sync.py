@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from tripletex_async import ResourceReport, SyncOptions, sync
-from tripletex_async.engine._resources import RESOURCES
+from tripletex_async.engine._resources import DEFAULT_RESOURCES, RESOURCES
 from tripletex_async.sinks import MemorySink
 from tripletex_async.testing import FakeRequest, FakeResponse, FakeTripletex
 
@@ -17,7 +17,7 @@ from ..client.conftest import MakeClient, basic_user, client_id
 from ..expectations import FROM, TO, expected, stored
 
 pytestmark = pytest.mark.anyio
-ALL = list(RESOURCES)
+ALL = list(DEFAULT_RESOURCES)
 
 
 async def run(make_client: MakeClient, sink: MemorySink, **kwargs: Any) -> Any:

@@ -36,7 +36,7 @@ def _date(text: str) -> date:
 
 def _resources(text: str) -> tuple[str, ...]:
     """Names, groups or ``all``, comma-separated (see `_registry.select`)."""
-    from ..engine._registry import select
+    from ..engine._resources import select
 
     names = [n for n in text.split(",") if n.strip()]
     if not names:
@@ -49,7 +49,7 @@ def _resources(text: str) -> tuple[str, ...]:
 
 def _fields(text: str) -> tuple[str, str]:
     """``RESOURCE=a,b,c(d)``: a synced resource and the fields to sync of it."""
-    from ..engine._registry import select
+    from ..engine._resources import select
 
     name, sep, selection = text.partition("=")
     if not sep or not selection.strip():
@@ -197,7 +197,7 @@ def _add_scope(parser: argparse.ArgumentParser, today: date) -> None:
         default=DEFAULT_RESOURCES,
         metavar="A,B,...",
         help="comma-separated API paths, groups (invoicing, ledger, group:project, ...: "
-        f"tripletex-async resources) or 'all' (default: all: {', '.join(DEFAULT_RESOURCES)})",
+        f"tripletex-async resources), default or all (default: {', '.join(DEFAULT_RESOURCES)})",
     )
     group.add_argument(
         "--fields",
@@ -410,10 +410,11 @@ def _add_resources(commands: Subparsers) -> argparse.ArgumentParser:
 
     resources = commands.add_parser(
         "resources",
-        help="every Tripletex list endpoint: group, kind, synced today or not, and why not",
+        help="every Tripletex list endpoint: group, kind, default or not, and why not",
         description="List every GET list endpoint of Tripletex's spec with its group, its "
-        "kind (plain, dated, child, snapshot) and whether the engine syncs it today; "
-        "--excluded lists the ones never synced, with the reason. Needs no token.",
+        "kind (plain, dated, child, snapshot) and whether a run takes it without "
+        "--resources (the default set); --excluded lists the ones never synced, with the "
+        "reason. Needs no token.",
     )
     add_arguments(resources)
     _add_output(resources)

@@ -16,12 +16,14 @@ import argparse
 import dataclasses
 import json
 from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Any
 
 import anyio
 import msgspec
 
 from ..client._client import TripletexClient
+from ..client._clock import OSLO
 from ..client._errors import (
     APIError,
     AuthenticationError,
@@ -29,11 +31,11 @@ from ..client._errors import (
     ResultSetTooLargeError,
     TransportError,
 )
-from ..engine._resources import Partition, Resource
+from ..engine._resources import RESOURCES, WHOLE, Partition, Resource
 from ..engine._sizing import PARALLEL_PAGE
 from ..engine._sync import MAX_PAGE
 from ..engine._targets import resolve_targets
-from ..engine._windows import UNDATED, Window, plan_windows
+from ..engine._windows import UNDATED, Window
 from ._args import SyncRequest
 from ._connect import open_client, resolve
 from ._plan_model import Estimate, Probe, ResourcePlan
@@ -100,12 +102,13 @@ async def _companies(client: TripletexClient, request: SyncRequest) -> dict[int,
 Job = tuple[int, Resource, Partition, Window]
 
 
-def _jobs(request: SyncRequest, companies: list[int]) -> Iterator[Job]:
+def _jobs(request: SyncRequest, companies: list[int], today: date) -> Iterator[Job]:
     for company in companies:
         for resource in request.chosen():
-            windows = (
-                plan_windows(request.date_from, request.date_to) if resource.dated else [UNDATED]
-            )
+            if resource.parent is not None:  # probed by its parents (`_probe_parents`)
+                yield company, resource, WHOLE, UNDATED
+                continue
+            windows = resource.windows(request.date_from, request.date_to, today)
             for part in resource.partitions:  # rows Tripletex hides unless asked, too
                 for window in windows:
                     yield company, resource, part, window
@@ -114,7 +117,7 @@ def _jobs(request: SyncRequest, companies: list[int]) -> Iterator[Job]:
 async def _probe_all(
     client: TripletexClient, request: SyncRequest, companies: list[int]
 ) -> list[Probe]:
-    jobs = _jobs(request, companies)
+    jobs = _jobs(request, companies, datetime.now(OSLO).date())
     probes: list[Probe] = []
 
     async def worker() -> None:
@@ -141,6 +144,16 @@ async def _probe(
     params = {**resource.query(part, window, page_size), "from": 0}
     probe = Probe(company, resource.name, window)
     try:
+        if resource.parent is not None:
+            parent = RESOURCES[resource.parent.resource]
+            parents, reads = await _probe_parents(client, company, parent)
+            if parents is None:
+                error = (
+                    f"{parent.name} has {MAX_PAGE} records or more: {resource.name} cannot be "
+                    "read by a list of their ids (Tripletex caps a list there)"
+                )
+                return dataclasses.replace(probe, error=error)
+            return dataclasses.replace(probe, parents=parents, parent_reads=reads)
         page = await client.company(company).get_list(resource.path, msgspec.Raw, params=params)
     except ResultSetTooLargeError:
         return dataclasses.replace(probe, too_large=True)
@@ -152,6 +165,24 @@ async def _probe(
     return dataclasses.replace(
         probe, records=records, full=records >= page_size, hint=page.fullResultSize
     )
+
+
+async def _probe_parents(
+    client: TripletexClient, company: int, parent: Resource
+) -> tuple[int | None, int]:
+    """How many parents a child list has (its sync asks once per parent; ``None``: as
+    many as the result cap, which a sync cannot read past), and the requests that read
+    their ids as a sync reads them (``fields=id``, one page of the cap per partition of
+    the parent)."""
+    view, found, reads = client.company(company), 0, 0
+    for part in parent.partitions:
+        params = {**parent.query(part, UNDATED, MAX_PAGE), "fields": "id", "from": 0}
+        page = await view.get_list(parent.path, msgspec.Raw, params=params)
+        reads += 1
+        found += len(page.values)
+        if len(page.values) >= MAX_PAGE:
+            return None, reads
+    return found, reads
 
 
 def _probe_size(request: SyncRequest) -> int:

@@ -27,6 +27,11 @@ class Probe:
     #: 422/23000: the window holds more than the result-set cap and will be split.
     too_large: bool = False
     error: str | None = None
+    #: A child list: how many parents it has (a sync asks once per parent, after reading
+    #: their ids); its records are counted only by reading them.
+    parents: int | None = None
+    #: A child list: the requests that read its parents' ids.
+    parent_reads: int = 0
 
 
 @dataclass(slots=True)
@@ -50,6 +55,11 @@ class ResourcePlan:
         self.windows += 1
         if probe.error is not None:
             self.errors.append(f"{probe.window}: {probe.error}")
+            return
+        if probe.parents is not None:
+            self.requests_at_least += probe.parent_reads + probe.parents
+            self.requests_estimate += probe.parent_reads + probe.parents
+            self.exact = False
             return
         low, guess = _requests(probe, page_size)
         self.requests_at_least += low

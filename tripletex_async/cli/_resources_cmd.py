@@ -1,5 +1,6 @@
 """``tripletex-async resources``: every list endpoint of Tripletex, what kind it is, which
-group, whether it is synced today, and why the excluded ones are not."""
+group, whether a run takes it unasked (the default set), and why the excluded ones are
+not synced."""
 
 from __future__ import annotations
 
@@ -31,12 +32,14 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     default = set(DEFAULT_RESOURCES)
     rows = [
-        [e.name, e.group, e.kind, "yes" if e.name in default else "not yet", e.summary]
-        for e in chosen
+        [e.name, e.group, e.kind, "yes" if e.name in default else "", e.summary] for e in chosen
     ]
-    head = ["resource", "group", "kind", "synced", "what it is"]
+    head = ["resource", "group", "kind", "default", "what it is"]
     synced = sum(e.name in default for e in chosen)
-    title = f"{len(chosen)} list endpoints to sync, {synced} synced today (the default set)"
+    title = (
+        f"{len(chosen)} resources (--resources all), {synced} in the default set "
+        "(--resources default, or no --resources)"
+    )
     console.print(simple_table(title, head, rows))
     return EXIT_OK
 

@@ -103,15 +103,33 @@ def _selection(struct: mi.StructType) -> list[str]:
 def fields_for(model: type[msgspec.Struct], *, extra: Iterable[str] = ()) -> str:
     """The ``fields=`` value that returns exactly what ``model`` decodes.
 
-    ``extra`` top-level fields are added when the Struct lacks them (the engine needs
-    ``id`` and the date it windows on, whatever the user declared).
+    ``extra`` fields (``id``, ``invoice(invoiceDate)``) are added where the Struct lacks
+    them (the engine needs the key and the date it windows on, whatever the user
+    declared); a nested one is merged into the Struct's own selection of its reference
+    (``invoice`` asked bare, as ``{id, url}``, becomes ``invoice(id,url,invoiceDate)``).
     """
     info = mi.type_info(model)
     if not isinstance(info, mi.StructType):
         raise TypeError(f"{model!r} is not a msgspec Struct")
     names = _selection(info)
-    have = {f.encode_name for f in info.fields}
-    return ",".join([*(e for e in extra if e not in have), *names])
+    heads = {n.split("(", 1)[0]: i for i, n in enumerate(names)}
+    added = []
+    for item in extra:
+        head, _, inner = item.partition("(")
+        if head not in heads:
+            added.append(item)
+        elif inner:
+            names[heads[head]] = _merged(names[heads[head]], inner.removesuffix(")"))
+    return ",".join([*added, *names])
+
+
+def _merged(selection: str, inner: str) -> str:
+    """``invoice`` or ``invoice(id,amount)`` with ``inner`` (``invoiceDate``) asked too."""
+    head, _, rest = selection.partition("(")
+    fields = rest.removesuffix(")").split(",") if rest else sorted(_REF_FIELDS)
+    if inner not in fields:
+        fields.append(inner)
+    return f"{head}({','.join(fields)})"
 
 
 def fields_hash(fields: str) -> str:

@@ -1,8 +1,8 @@
 """Every list endpoint of Tripletex's spec, classified (``_spec/registry.json``, written by
 ``python -m tools.gen_registry``): what can be synced, how, and what is left out and why.
 
-The engine syncs the resources of `RESOURCES` (17 today, the default set); the registry is
-the map of the rest: ``plain`` lists read whole, ``dated`` ones read in windows of a
+The engine syncs every endpoint not excluded (`RESOURCES`, made from this registry; 17 of
+them are the default set): ``plain`` lists read whole, ``dated`` ones read in windows of a
 required date pair, ``child`` lists read once per record of a parent list, ``snapshot``
 reports as of a date or for a period, and ``excluded`` endpoints with the reason.
 """
@@ -15,8 +15,6 @@ from typing import Literal
 import msgspec
 
 from .._spec import registry_json
-from ..client._errors import ConfigurationError
-from ._resources import DEFAULT_RESOURCES, RESOURCES, resource_name
 
 __all__ = [
     "GROUPS",
@@ -27,7 +25,6 @@ __all__ = [
     "by_name",
     "endpoints",
     "group_of",
-    "select",
     "slug",
 ]
 
@@ -88,6 +85,13 @@ class Endpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     params: dict[str, str] = {}
     #: Boolean params with a default in the spec (some hide rows unless asked).
     boolean_defaults: dict[str, bool] = {}
+    #: ``dated``: the record field the date pair filters on (dotted into a reference:
+    #: ``invoice.invoiceDate``).
+    date_field: str = ""
+    #: Whether the pair's "to" includes its day (most exclude it).
+    to_inclusive: bool = False
+    #: The natural key of a record whose schema has no ``id`` (``account.id``, ``name``).
+    key: str = ""
     #: Why an ``excluded`` endpoint is not synced.
     reason: str = ""
 
@@ -118,48 +122,3 @@ def group_of(resource: str) -> str | None:
 def slug(group: str) -> str:
     """A group as typed on a command line: ``reference data`` -> ``reference-data``."""
     return group.replace(" ", "-")
-
-
-def select(items: list[str]) -> tuple[str, ...]:
-    """Resource names, groups (``invoicing``, ``reference data`` or ``reference-data``)
-    or ``all``, as the synced resources they stand for, each once, in the order given. A
-    name that is both (``project``) is the resource; ``group:project`` is the group.
-
-    A `ConfigurationError` names every item that is unknown, not synced yet (with where
-    to look) or never synced (with the reason), all in one message.
-    """
-    known = by_name()
-    groups = {slug(group): group for group in GROUPS}
-    out: dict[str, None] = {}
-    problems: list[str] = []
-    unknown: list[str] = []
-    for item in items:
-        name = resource_name(item)
-        forced = name.lower().startswith("group:")
-        name = name[len("group:") :].strip() if forced else name
-        group = groups.get(slug(name).lower())
-        if name.lower() == "all" and not forced:
-            out.update(dict.fromkeys(DEFAULT_RESOURCES))
-        elif name in RESOURCES and not forced:
-            out[name] = None
-        elif group is not None:
-            synced = [n for n in RESOURCES if known[n].group == group]
-            if not synced:
-                problems.append(
-                    f"group {group!r} has no resource synced yet (tripletex-async resources "
-                    f"--group {slug(group)})"
-                )
-            out.update(dict.fromkeys(synced))
-        elif name in known and known[name].kind == "excluded":
-            problems.append(f"{name} is never synced: {known[name].reason}")
-        elif name in known:
-            problems.append(f"{name} is not synced yet (tripletex-async resources)")
-        else:
-            unknown.append(item.strip() or repr(item))
-    if unknown:
-        problems.insert(0, f"unknown resource(s) {', '.join(unknown)}")
-    if problems:
-        raise ConfigurationError(
-            "; ".join(problems) + f". Synced: {', '.join(RESOURCES)}, groups or all"
-        )
-    return tuple(out)

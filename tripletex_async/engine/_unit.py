@@ -20,7 +20,12 @@ through ``fields``. So every window is read whole again at least every
 nightly run pays about one part in that many days of a full read.
 
 A resource whose records Tripletex hides unless asked (`Partition`) is read once per
-partition, each with its own windows, state and deletion scope.
+partition, each with its own windows, state and deletion scope. A child list
+(``/product/productPrice?productId=``) is read once per parent: the parent list's ids
+are read first (``fields=id``), each parent is a partition, so a rerun is one checksum
+per parent, and a parent no longer listed has its children deleted. A report
+(``/balanceSheet``) is read per year of the range, or as of the range's last day, its
+rows keyed and scoped by that period: each report is kept beside the others.
 """
 
 from __future__ import annotations
@@ -51,10 +56,10 @@ from ._fields import fields_hash
 from ._pages import CapReached, Page, PageBudget, fetch_held, scan
 from ._registry import MODULE_GROUPS, group_of
 from ._report import ResourceReport
-from ._resources import Partition, Resource
+from ._resources import RESOURCES, Partition, Resource
 from ._rows import RowBuilder
 from ._sizing import ID_ROW_BYTES, RowsPerRequest
-from ._windows import UNDATED, Window, plan_windows
+from ._windows import UNDATED, Window
 from ._writer import Writer
 
 __all__ = ["Allowance", "BudgetSpent", "RunContext", "Unit"]
@@ -189,6 +194,7 @@ class Unit:
         #: answer (mid-scan, or on one window of several), or on the core, is an error.
         self._denied: list[tuple[str, str]] = []  # (where, Tripletex's message)
         self._answered = False
+        self._module = group_of(resource.name) in MODULE_GROUPS
         ctx.rows.opened(1)  # the unit itself, until it has planned its windows
 
     async def run(self) -> None:
@@ -203,17 +209,16 @@ class Unit:
             stored = await ctx.sink.load_state(
                 ctx.connection_key, self.company_id, self.resource.name
             )
+            parts = await self._partitions(stored)
+            by_part: dict[str, dict[Window, WindowState]] = {}
+            for s in stored:
+                if s.key.fields_hash == self._fields_hash:
+                    window = Window.from_key(s.key.window_from, s.key.window_to)
+                    by_part.setdefault(s.key.partition, {})[window] = s
             async with anyio.create_task_group() as tg:
-                for part in self.resource.partitions:
-                    states = {
-                        Window.from_key(s.key.window_from, s.key.window_to): s
-                        for s in stored
-                        if (s.key.fields_hash, s.key.partition) == (self._fields_hash, part.name)
-                    }
-                    if self.resource.dated:
-                        windows = plan_windows(ctx.date_from, ctx.date_to, states)
-                    else:
-                        windows = [UNDATED]
+                for part in parts:
+                    states = by_part.get(part.name, {})
+                    windows = self._windows(states)
                     if ctx.allowance is not None:
                         windows.reverse()  # a bounded run spends its budget on recent data
                     for window in windows:
@@ -233,9 +238,7 @@ class Unit:
             raise
         finally:
             report.seconds = ctx.clock.monotonic() - started
-            if self._denied and (
-                self._answered or group_of(self.resource.name) not in MODULE_GROUPS
-            ):
+            if self._denied and (self._answered or not self._module):
                 report.errors.extend(f"{where}: {message}" for where, message in self._denied)
             elif self._denied:
                 report.not_enabled = self._denied[0][1]
@@ -255,6 +258,92 @@ class Unit:
     def _progress(self) -> None:
         if self._ctx.on_progress is not None:
             self._ctx.on_progress(self.report)
+
+    def _windows(self, states: Mapping[Window, WindowState]) -> list[Window]:
+        """The windows of one partition: the run's range in (stored or year) windows for
+        a dated resource or a period report, the run's last day (today at the latest)
+        for a report as of a day, one undated window for the rest."""
+        ctx = self._ctx
+        today = ctx.clock.now().astimezone(OSLO).date()
+        return self.resource.windows(ctx.date_from, ctx.date_to, today, states)
+
+    async def _partitions(self, stored: list[WindowState]) -> tuple[Partition, ...]:
+        """The resource's partitions; for a child list one per parent id, found by an
+        id-only read of the parent list (a parent gone since the last run has its rows
+        deleted here). None at all when the parents cannot be read (the report says
+        why)."""
+        parent = self.resource.parent
+        if parent is None:
+            return self.resource.partitions
+        try:
+            ids = await self._parent_ids(RESOURCES[parent.resource])
+        except PermissionDeniedError as exc:
+            self._denied.append((f"{parent.resource} ids", exc.message or str(exc)))
+            return ()
+        except BudgetSpent:
+            self.report.windows += 1
+            self.report.deferred += 1
+            return ()
+        except (CapReached, ResultSetTooLargeError):
+            # Offset paging stops at the cap and a plain list has no window to split.
+            self.report.errors.append(
+                f"{parent.resource} has more than {self._ctx.result_cap} records: its ids, "
+                f"which {self.resource.name} is read by, cannot be listed (Tripletex caps "
+                "a list there)"
+            )
+            return ()
+        except TripletexError as exc:
+            self.report.errors.append(f"{parent.resource} ids: {exc}")
+            return ()
+        # (A parent list that answers says nothing of the child's module: `_answered`
+        # waits for the child's own answers.)
+        parts = tuple(Partition(f"{parent.param}={i}", {parent.param: str(i)}) for i in ids)
+        await self._forget_gone(stored, {p.name for p in parts})
+        return parts
+
+    async def _parent_ids(self, parent: Resource) -> list[int]:
+        """Every id of the parent list, ``fields=id`` in pages of the result cap."""
+        ctx, ids = self._ctx, set[int]()
+
+        async def collect(page: Page) -> None:
+            ids.update(self._ids(page))
+            page.release()
+
+        for part in parent.partitions:
+            query = {**parent.query(part, UNDATED, ctx.result_cap), "fields": "id"}
+            await self._scan_with(
+                query,
+                collect,
+                page_size=ctx.result_cap,
+                estimate=ctx.result_cap * ID_ROW_BYTES,
+                resource=parent,
+            )
+        return sorted(ids)
+
+    async def _forget_gone(self, stored: list[WindowState], parents: set[str]) -> None:
+        """Delete the rows of parents no longer listed (their partitions), once: each
+        keeps an empty, complete state."""
+        ctx, now = self._ctx, self._now()
+        for state in stored:
+            part = state.key.partition
+            if part in parents or (state.complete and state.records == 0):
+                continue
+            done = replace(
+                state,
+                scan=_scan_id(),
+                next_from=0,
+                complete=True,
+                records=0,
+                updated_at=now,
+                # Nothing to compare with: a parent that comes back is read whole.
+                digest=None,
+                watermark=None,
+                verified_at="",
+            )
+            batch = Batch(
+                self._table, self.company_id, (), done, delete_unseen=True, partition=part
+            )
+            await ctx.writer.send(batch, self.report)
 
     async def _admitted(
         self, part: Partition, window: Window, state: WindowState | None, claim: Claim | None
@@ -287,6 +376,8 @@ class Unit:
         self.report.windows += 1
         where = f"{window} ({part.name})" if part.name else str(window)
         try:
+            if self._denied and not self._answered and self._module:
+                return  # a module that answered only 403 so far: not enabled, ask no more
             await self._window(part, window, state, superseded, claim)
             self._answered = True
         except BudgetSpent:
@@ -314,9 +405,15 @@ class Unit:
     async def _split(
         self, part: Partition, window: Window, superseded: tuple[StateKey, ...], exc: Exception
     ) -> None:
-        halves = window.split()
+        halves = None if self.resource.snapshot else window.split()
         if halves is None:
-            what = "one day" if window.start else "this resource (it has no date window)"
+            what = (
+                "one report"
+                if self.resource.snapshot
+                else "one day"
+                if window.start
+                else "this resource (it has no date window)"
+            )
             self.report.errors.append(
                 f"{window}: more than {self._ctx.result_cap} records in {what}: {exc}"
             )
@@ -409,7 +506,7 @@ class Unit:
             nonlocal current, superseded
             short = page.short()
             next_from = page.offset + len(page.values)
-            slices = self._page_slices(page, seen)
+            slices = self._page_slices(page, seen, self._stamp(state.key))
             for last, rows in slices:
                 # Every slice carries the scan's state, so its rows take the scan's id;
                 # only the last moves the window on past the page (and completes it).
@@ -427,7 +524,7 @@ class Unit:
                     current,
                     delete_unseen=short and last,
                     superseded=superseded,
-                    partition=current.key.partition or None,
+                    partition=self._row_part(current.key),
                 )
                 superseded = ()
                 await ctx.writer.send(batch, self.report, pages=[page] if last else ())
@@ -488,10 +585,11 @@ class Unit:
         page_size: int | None = None,
         claim: Claim | None = None,
         estimate: int | None = None,
+        resource: Resource | None = None,
     ) -> None:
         size = page_size or int(params["count"])
         await scan(
-            lambda offset: self._page({**params, "count": size}, offset, claim),
+            lambda offset: self._page({**params, "count": size}, offset, claim, resource),
             emit,
             self._ctx.budget,
             start=start,
@@ -520,10 +618,11 @@ class Unit:
         self, params: Mapping[str, Any], if_none_match: str, claim: Claim | None
     ) -> Page | None:
         await self._spend(claim)
+        path, query = self.resource.locate(params)
         envelope = await self._view.get_list(
-            self.resource.path,
+            path,
             msgspec.Raw,
-            params={**params, "from": 0},
+            params={**query, "from": 0},
             if_none_match=if_none_match,
             tally=self.report.tally,
         )
@@ -533,13 +632,18 @@ class Unit:
         return Page(0, envelope.values, count, envelope.fullResultSize, envelope.versionDigest)
 
     async def _page(
-        self, params: Mapping[str, Any], offset: int, claim: Claim | None = None
+        self,
+        params: Mapping[str, Any],
+        offset: int,
+        claim: Claim | None = None,
+        resource: Resource | None = None,
     ) -> Page:
         await self._spend(claim)
+        path, query = (resource or self.resource).locate(params)
         envelope = await self._view.get_list(
-            self.resource.path,
+            path,
             msgspec.Raw,
-            params={**params, "from": offset},
+            params={**query, "from": offset},
             tally=self.report.tally,
         )
         return Page(offset, envelope.values, int(params["count"]), envelope.fullResultSize)
@@ -564,7 +668,25 @@ class Unit:
             batch = Batch(self._table, self.company_id, rows, partition=partition)
             await self._ctx.writer.send(batch, self.report, pages=[page] if last else ())
 
-    def _page_slices(self, page: Page, seen: set[int]) -> Iterator[tuple[bool, list[Row]]]:
+    def _stamp(self, key: StateKey) -> tuple[str, str] | None:
+        """A report's window (its date, and the period it covers): its rows' date and
+        part of their keys."""
+        if self.resource.snapshot is None:
+            return None
+        return key.window_from, f"{key.window_from}..{key.window_to}"
+
+    def _row_part(self, key: StateKey) -> str | None:
+        """The ``_part`` of a window's rows, its deletion scope: the partition; for a
+        report also its period, so that reports of overlapping periods (a year, and
+        a quarter a user asked for once) never delete each other's rows."""
+        if self.resource.snapshot is None:
+            return key.partition or None
+        period = f"{key.window_from}..{key.window_to}"
+        return f"{key.partition} {period}" if key.partition else period
+
+    def _page_slices(
+        self, page: Page, seen: set[int], stamp: tuple[str, str] | None = None
+    ) -> Iterator[tuple[bool, list[Row]]]:
         """The page's rows, ``SLICE_ROWS`` records at a time, each with whether it is the
         last (the page's records are taken at once: the page is empty afterwards).
 
@@ -578,7 +700,7 @@ class Unit:
         for start in range(0, max(len(values), 1), SLICE_ROWS):
             part = values[start : start + SLICE_ROWS]
             try:
-                rows = self._rows(part, seen)
+                rows = self._rows(part, seen, stamp)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 raise DecodeError(
                     str(exc), path=self.resource.path, company_id=self.company_id
