@@ -7,7 +7,16 @@ import pytest
 
 from tripletex_async import SyncOptions, sync
 from tripletex_async.sinks import MemorySink
-from tripletex_async.testing import FakeConfig, FakeRequest, FakeResponse, FakeTripletex
+from tripletex_async.testing import (
+    FakeConfig,
+    FakeRequest,
+    FakeResponse,
+    FakeTransport,
+    FakeTripletex,
+    PortfolioConfig,
+    RateLimit,
+    generate_portfolio,
+)
 from tripletex_async.testing._http import json_response
 
 from ..client.conftest import MakeClient, client_id, sibling
@@ -126,3 +135,56 @@ async def test_a_run_of_one_module_only_reports_it_not_enabled(
         )  # fmt: skip
     assert {r.status for r in report} == {"not_enabled"}
     assert report.ok
+
+
+async def test_a_child_list_of_a_missing_module_is_not_enabled(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """Without the product module, /product answers 403: product prices, read by the
+    products' ids, are not enabled too, after one request, not one per product."""
+    company = client_id(fake, 0)
+    sim = without(fake, company, "product")
+    async with make_client(sim=sim) as client:
+        report = await sync(
+            client, MemorySink(), companies=[company],
+            resources=["customer", "product/productPrice"], date_from=FROM, date_to=TO,
+        )  # fmt: skip
+    prices = next(r for r in report if r.resource == "product/productPrice")
+    assert prices.status == "not_enabled"
+    assert prices.tally.requests == 1
+    assert report.ok
+
+
+async def test_a_child_list_its_module_refuses_asks_no_more_than_it_must(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """Products answer but their prices are refused (a module of its own): the prices
+    are not enabled, and their queries stop once nothing but 403 came back (those
+    already in flight, at most a rate window's worth, still count)."""
+    shop = FakeTripletex(
+        generate_portfolio(
+            PortfolioConfig(seed=4, companies=1, scale=1.0, empty_companies=0, heavy_companies=0)
+        ),
+        FakeConfig(rate_limit=RateLimit(10, 1.0)),
+        clock=fake.clock,
+    )
+    company = shop.portfolio.company_ids()[0]
+    products = len(shop.records(company, "product"))
+    assert products > 40
+
+    class RefusingPrices:
+        async def handle(self, request: FakeRequest) -> FakeResponse:
+            if request.path.endswith("/product/productPrice"):
+                return json_response(403, {"status": 403, "code": 9000, "message": "No access"})
+            return await shop.handle(request)
+
+    transport = FakeTransport(RefusingPrices())  # type: ignore[arg-type]
+    async with make_client(sim=shop, transport=transport) as client:
+        report = await sync(
+            client, MemorySink(), companies=[company], resources=["product/productPrice"],
+            date_from=FROM, date_to=TO,
+        )  # fmt: skip
+    prices = next(r for r in report if r.resource == "product/productPrice")
+    assert prices.status == "not_enabled"
+    assert prices.errors == []
+    assert prices.tally.requests <= 1 + 2 * 10
