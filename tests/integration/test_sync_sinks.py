@@ -14,12 +14,17 @@ from tripletex_async import RESOURCES
 from tripletex_async.sinks import DuckDBSink, JSONLSink, PostgresSink, ReadableSink, SQLiteSink
 from tripletex_async.testing import FakeTripletex
 
-from ..expectations import expected, stored
+from ..expectations import Served, stored
 from ..sinks.conftest import postgres_schema, postgres_url  # noqa: F401 - fixtures
 from .conftest import sync_into
 
 pytestmark = pytest.mark.anyio
-SOME = ["customer", "order", "ledger/posting", "ledger/vatType"]
+#: A resource of each kind: plain, dated (one by a date inside a reference), a child list
+#: and its parent, reports for a period and as of a day, rows keyed by a name.
+SOME = [
+    "customer", "order", "ledger/posting", "ledger/vatType", "invoice/details", "product",
+    "product/productPrice", "balanceSheet", "ledger/openPost", "company/salesmodules",
+]  # fmt: skip
 
 
 @pytest.fixture
@@ -55,10 +60,13 @@ async def test_every_sink_holds_the_exact_data_and_reruns_on_checksums(
     again = await sync_into(fake, sink, SOME)
     assert again.total().records == 0
     assert again.total().not_modified == again.total().windows
+    served = Served(fake)
+    await served.login()
     for resource in SOME:
         records = await sink.read(resource)
         for company in fake.portfolio.company_ids():
-            assert stored(records, company) == expected(fake, company, resource)
+            want = await served.expected(company, RESOURCES[resource])
+            assert stored(records, company) == want, resource
 
 
 class CustomerName(msgspec.Struct, kw_only=True):

@@ -4,7 +4,9 @@ Layout under the sink's directory::
 
     _state.json                  commit point: committed file lengths, window states
     <folder>/<company_id>.jsonl  one record's JSON per line, as fetched (the lake);
-                                 <folder> is the API path, / as _ (`Table.folder`)
+                                 <folder> is the API path, / as _ (`Table.folder`);
+                                 a record with no id of its own (a report's row)
+                                 starts with its stored id as "_id"
     _index/<folder>/<company_id>.jsonl
                                  [id, date, scan, false, version] per written record,
                                  [id, null, null, true] per deletion: what
@@ -64,10 +66,23 @@ _Entry = tuple[str | None, str | None, int | None, str | None]
 
 
 class _Line(msgspec.Struct):
-    """The part of a data line this sink reads: which record, and whether it was deleted."""
+    """The part of a data line this sink reads: which record, and whether it was deleted.
 
-    id: int
+    A record with no ``id`` of its own (a report's row, keyed by its account and period)
+    is written with its stored id first, as ``_id`` (`_keyed`), which `JSONLSink.read`
+    takes off again."""
+
+    own: int | None = msgspec.field(default=None, name="id")
+    key: int | None = msgspec.field(default=None, name="_id")
     deleted: bool = msgspec.field(default=False, name="_deleted")
+
+    @property
+    def id(self) -> int:
+        """The record's stored id."""
+        found = self.key if self.key is not None else self.own
+        if found is None:
+            raise msgspec.ValidationError("Object missing required field `id`")
+        return found
 
 
 class _IndexLine(msgspec.Struct, array_like=True):
@@ -349,7 +364,7 @@ class JSONLSink(SinkBase):
     def _read(self, table: str) -> dict[tuple[int, int], bytes]:
         files = self._committed().files
         return {
-            (company, id_): line
+            (company, id_): _unkeyed(line)
             for path, company in self._data_files(table)
             for id_, line in _last_lines(self.directory / path, files[path], _Line).items()
         }
@@ -390,14 +405,18 @@ def _apply(batch: Batch, target: _Changes) -> None:
             data = data.replace(b"\r", b" ").replace(b"\n", b" ")
         try:
             line = msgspec.json.decode(data, type=_Line)
+            if line.own is None and line.key is None and data.lstrip().startswith(b"{"):
+                data = _keyed(record.id, data)  # a row keyed otherwise: see `_Line`
+                line = msgspec.json.decode(data, type=_Line)
+            line_id = line.id
         except msgspec.MsgspecError as exc:
             raise SinkError(
                 f"{batch.table.name} id {record.id}: not a JSON record with an id ({exc})"
             ) from exc
-        if line.id != record.id or line.deleted:
+        if line_id != record.id or line.deleted:
             raise SinkError(
                 f"{batch.table.name}: row id {record.id} does not match its JSON "
-                f"(id {line.id}, or a _deleted mark that would read as a deletion)"
+                f"(id {line_id}, or a _deleted mark that would read as a deletion)"
             )
         old = target.get(record.id)
         if old is not None and batch.only_newer and not replaces(record.version, old[2]):
@@ -450,6 +469,26 @@ _MIGRATIONS: tuple[Callable[[Path, _StateFile], _StateFile], ...] = (
     # names (`Table.folder`) and hold no typed columns.
     _nothing_to_restate,
 )
+
+
+_KEYED = b'{"_id":'
+
+
+def _keyed(row_id: int, data: bytes) -> bytes:
+    """``data`` (a JSON object) with ``"_id": row_id`` first."""
+    body = data.lstrip()[1:].lstrip()
+    return _KEYED + str(row_id).encode() + (b"" if body.startswith(b"}") else b",") + body
+
+
+def _unkeyed(line: bytes) -> bytes:
+    """A data line as fetched: without the ``_id`` `_keyed` put first."""
+    if not line.startswith(_KEYED):
+        return line
+    end = len(_KEYED)
+    while line[end : end + 1].isdigit() or line[end : end + 1] == b"-":
+        end += 1
+    rest = line[end:]
+    return b"{" + (rest[1:] if rest.startswith(b",") else rest)
 
 
 def _last_lines(path: Path, length: int, kind: type[_Line] | type[_IndexLine]) -> dict[int, bytes]:
