@@ -393,7 +393,8 @@ def _add_describe(commands: Subparsers) -> argparse.ArgumentParser:
         nargs="*",
         type=_resources,
         metavar="RESOURCE",
-        help="API paths (ledger/posting), comma-separated or not (default: every resource)",
+        help="API paths (ledger/posting), groups or default, comma-separated or not "
+        "(default: all 124 resources)",
     )
     describe.add_argument(
         "--format",

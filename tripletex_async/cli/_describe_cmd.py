@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Iterable
 
 from ..engine._describe import TableDoc, describe
-from ..engine._resources import DEFAULT_RESOURCES, RESOURCES
+from ..engine._resources import RESOURCES
 from ._report_table import console_for, simple_table
 from ._run import EXIT_OK, Context
 
@@ -15,7 +15,7 @@ __all__ = ["markdown", "run"]
 
 async def run(args: argparse.Namespace, ctx: Context) -> int:
     """The ``describe`` command."""
-    chosen = [name for names in args.resources for name in names] or list(DEFAULT_RESOURCES)
+    chosen = [name for names in args.resources for name in names] or list(RESOURCES)
     docs = describe(RESOURCES[name].table() for name in dict.fromkeys(chosen))
     if args.format == "markdown":
         print(markdown(docs), end="", file=ctx.out)

@@ -225,7 +225,36 @@ class Resource:
             )
             for field, model, columns in shape.children
         )
-        return described(Table(self.name, shape.columns, children), schema)
+        table = described(Table(self.name, shape.columns, children), schema)
+        notes = " ".join(self._notes())
+        return dataclasses.replace(table, description=f"{table.description} {notes}".strip())
+
+    def _notes(self) -> Iterable[str]:
+        """What a table's rows mean beyond one record each (`table`'s description)."""
+        if self.parent is not None:
+            yield (
+                f"Read once per record of {self.parent.resource} ({self.parent.param}); "
+                "_part names that record."
+            )
+        if self.snapshot == "day":
+            yield "A report as of a day: one set of rows per day it was read, _date that day."
+        elif self.snapshot == "period":
+            yield (
+                "A report for a period: one set of rows per calendar year of the synced "
+                "range, _date its first day and _part its period."
+            )
+        if self.snapshot is not None and self.key == "id":
+            yield "id is a hash of the record's id and the report's period."
+        elif self.snapshot is not None:
+            yield (
+                f"id is a hash of the row's {self.key} and the report's period: these rows "
+                "have no id of their own."
+            )
+        elif self.key != "id":
+            yield (
+                f"id is the row's {self.key} (a hash of it where not a whole number): these "
+                "rows have no id of their own."
+            )
 
 
 def _clear_of(column: Column, key: str) -> Column:
