@@ -34,14 +34,29 @@ SPEC_PATH = (
 )
 
 
+#: The older Swagger 2 spec beside it, the one with ``required`` lists.
+SWAGGER_PATH = SPEC_PATH.parent / "swagger-2.71.19" / "swagger.json"
+
+
+def _shared(path: Path, what: str) -> dict[str, Any]:
+    """A spec file of the shared folder; a skip where it is absent, a failure under CI."""
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have {what} at {path}")
+        pytest.skip(f"{what} is not at {path} (the shared folder is absent)")
+    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
 @pytest.fixture(scope="session")
 def spec() -> dict[str, Any]:
-    """The spec; a skip where the shared folder is absent, a failure under CI."""
-    if not SPEC_PATH.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have the Tripletex spec at {SPEC_PATH}")
-        pytest.skip(f"the Tripletex spec is not at {SPEC_PATH} (the shared folder is absent)")
-    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    """Tripletex's OpenAPI spec."""
+    return _shared(SPEC_PATH, "the Tripletex spec")
+
+
+@pytest.fixture(scope="session")
+def swagger() -> dict[str, Any]:
+    """The Swagger 2 spec (2.71.19)."""
+    return _shared(SWAGGER_PATH, "the Swagger 2 spec")
 
 
 @dataclass

@@ -57,23 +57,6 @@ async def test_invalid_consumer_token_is_422_18000_shaped_as_tripletex() -> None
     assert body["requestId"] == response.headers["x-tlx-request-id"]
 
 
-async def test_expiration_date_must_be_after_today_in_oslo() -> None:
-    """expirationDate equal to today's Oslo date is refused."""
-    async with kit(session=False) as k:
-        k.clock.now = k.clock.now.replace(hour=23, minute=30)  # still the 10th in Oslo
-        creds = k.fake.credentials
-        response = await k.http.post(
-            "/token/session/:create",
-            json={
-                "consumerToken": creds.consumer_token,
-                "employeeToken": creds.employee_token,
-                "expirationDate": "2026-03-10",
-            },
-        )
-    assert response.status_code == 422
-    assert response.json()["validationMessages"][0]["field"] == "arg:expirationDate"
-
-
 async def test_session_expires_at_midnight_oslo_of_its_date() -> None:
     """A token for the 12th works at 23:59 on the 11th and is 401 at 00:00 on the 12th."""
     async with kit() as k:

@@ -10,14 +10,22 @@ import subprocess
 import sys
 import urllib.request
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tripletex_async.testing._cli import build_parser, fake_config, main, portfolio_config
+from tripletex_async.testing import FakeTripletex, generate_portfolio
+from tripletex_async.testing._cli import (
+    build_parser,
+    company_token_lines,
+    fake_config,
+    main,
+    portfolio_config,
+)
 from tripletex_async.testing._config import FullResultSize, RateLimit
 
-#: Tripletex's dates are Oslo's (a session's expirationDate must be after today there).
+#: Tripletex's dates are Oslo's (a session expiring today there is dead on arrival).
 _OSLO = ZoneInfo("Europe/Oslo")
 
 pytestmark = pytest.mark.timeout(10)
@@ -162,3 +170,89 @@ def test_serves_until_sigint() -> None:
         _, err = process.communicate(timeout=5)
     assert process.returncode == 0
     assert "Traceback" not in err
+
+
+def _create_session(api: str, consumer: str, employee: str) -> str:
+    body = {
+        "consumerToken": consumer,
+        "employeeToken": employee,
+        "expirationDate": (datetime.now(_OSLO).date() + timedelta(days=1)).isoformat(),
+    }
+    create = urllib.request.Request(
+        f"{api}/token/session/:create",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(create, timeout=5) as response:
+        return str(json.load(response)["value"]["token"])
+
+
+def _get(api: str, path: str, token: str) -> dict[str, Any]:
+    auth = base64.b64encode(f"0:{token}".encode()).decode()
+    request = urllib.request.Request(f"{api}{path}", headers={"Authorization": f"Basic {auth}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        loaded: dict[str, Any] = json.load(response)
+        return loaded
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery is POSIX-only here")
+def test_prints_a_company_token_that_works_with_username_0() -> None:
+    """After the accountant's lines: comments, TRIPLETEX_COMPANY_ID and a regular
+    employee token of that company, which reads its data with Basic username 0."""
+    command = [sys.executable, "-m", "tripletex_async.testing", "--port", "0", *SMALL]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(8)]
+        assert [line.split("=")[0] for line in lines[1:4]] == [
+            "export TRIPLETEX_BASE_URL",
+            "export TRIPLETEX_CONSUMER_TOKEN",
+            "export TRIPLETEX_EMPLOYEE_TOKEN",
+        ]
+        assert all(line.startswith("# ") for line in lines[4:6])
+        exports = dict(
+            line.removeprefix("export ").strip().split("=", 1)
+            for line in lines
+            if line.startswith("export ")
+        )
+        api, company = exports["TRIPLETEX_BASE_URL"], int(exports["TRIPLETEX_COMPANY_ID"])
+        token = _create_session(
+            api, exports["TRIPLETEX_CONSUMER_TOKEN"], exports["TRIPLETEX_COMPANY_EMPLOYEE_TOKEN"]
+        )
+        who = _get(api, "/token/session/%3EwhoAmI", token)
+        customers = _get(api, "/customer?fields=id", token)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=5)
+    assert who["value"]["companyId"] == company
+    assert customers["values"]
+
+
+def test_help_says_which_token_is_which(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help names the accountant's token and the company's regular employee token."""
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exited.value.code == 0
+    assert "TRIPLETEX_EMPLOYEE_TOKEN" in out
+    assert "accounting office" in out
+    assert "TRIPLETEX_COMPANY_EMPLOYEE_TOKEN" in out
+    assert "username 0" in out
+
+
+def test_company_token_is_of_a_company_with_data() -> None:
+    """The printed company token belongs to a client that is not the empty one."""
+    portfolio = generate_portfolio(portfolio_config(build_parser().parse_args(SMALL)))
+    app = FakeTripletex(portfolio)
+    exports = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in company_token_lines(app)
+        if line.startswith("export ")
+    )
+    company = int(exports["TRIPLETEX_COMPANY_ID"])
+    assert portfolio.role(company) != "empty"
+    assert app.company_credentials(company).company_id == company

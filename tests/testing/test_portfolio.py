@@ -103,21 +103,36 @@ def test_references_resolve_inside_the_same_company(small: Portfolio) -> None:
 
 
 def test_client_references_resolve_in_their_company(small: Portfolio) -> None:
-    """A client's address and currency are records of that client company."""
+    """A client's address and currency are records of that client company, the empty
+    company's too."""
     for client in small.clients:
-        if small.role(client["id"]) == "empty":
-            assert client["address"] is None
-            continue
         assert client["address"]["id"] in small.id_range(client["id"], "address")
         assert client["currency"]["id"] in small.id_range(client["id"], "currency")
 
 
-def test_empty_company_has_no_records(small: Portfolio) -> None:
-    """The empty company has nothing in any collection."""
+def test_empty_company_has_no_business_data(small: Portfolio) -> None:
+    """The empty company has nothing but the basics: no customer, order, posting, ..."""
     company = _company(small, "empty")
     for resource in small.resources():
-        assert small.count(company, resource) == 0
-        assert small.records(company, resource) == []
+        if resource not in _portfolio.BASICS:
+            assert small.count(company, resource) == 0, resource
+            assert small.records(company, resource) == [], resource
+    for resource in RESOURCES:
+        if RESOURCES[resource].generated and RESOURCES[resource].kind != "snapshot":
+            assert small.count(company, resource) == 0, resource
+
+
+def test_empty_company_has_the_basics(small: Portfolio) -> None:
+    """The empty company has currencies, countries, VAT types, accounts, an employee and
+    addresses, as many reference rows as a normal company."""
+    empty, normal = _company(small, "empty"), _company(small, "normal")
+    for resource in ("currency", "country", "ledger/vatType", "ledger/account"):
+        assert small.count(empty, resource) == small.count(normal, resource) >= 1
+    assert small.count(empty, "employee") == 1
+    assert small.count(empty, "address") == 2
+    assert small.records(empty, "currency")[0]["code"] == "NOK"
+    employee = small.records(empty, "employee")[0]
+    assert employee["address"]["id"] in small.id_range(empty, "address")
 
 
 def test_other_companies_have_every_collection(small: Portfolio) -> None:

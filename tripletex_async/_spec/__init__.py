@@ -7,7 +7,11 @@ by ``python -m tools.distil_spec``. ``descriptions.json`` (the spec's descriptio
 fields and list endpoints, for the data dictionary and PostgreSQL comments) is written by
 ``python -m tools.distil_descriptions``. ``registry.json`` (every list endpoint of the
 spec, classified: plain, dated, child, snapshot or excluded with a reason) is written by
-``python -m tools.gen_registry``. Nothing here reads the spec itself.
+``python -m tools.gen_registry``. ``required.json`` (the fields a POST must carry, per model,
+from the older Swagger 2 spec) is written by ``python -m tools.distil_required``.
+``filters.json`` (every query filter of every list the simulator serves, classified: the
+record field it compares and how, or why it is not applied) is written by ``python -m
+tools.distil_filters``. Nothing here reads the spec itself.
 """
 
 from __future__ import annotations
@@ -16,7 +20,14 @@ import functools
 import json
 from importlib import resources
 
-__all__ = ["field_description", "list_summary", "models_json", "registry_json"]
+__all__ = [
+    "field_description",
+    "filters_json",
+    "list_summary",
+    "models_json",
+    "registry_json",
+    "required_json",
+]
 
 
 def models_json() -> bytes:
@@ -27,6 +38,16 @@ def models_json() -> bytes:
 def registry_json() -> bytes:
     """The content of ``registry.json``."""
     return resources.files(__name__).joinpath("registry.json").read_bytes()
+
+
+def required_json() -> bytes:
+    """The content of ``required.json``."""
+    return resources.files(__name__).joinpath("required.json").read_bytes()
+
+
+def filters_json() -> bytes:
+    """The content of ``filters.json``."""
+    return resources.files(__name__).joinpath("filters.json").read_bytes()
 
 
 @functools.cache

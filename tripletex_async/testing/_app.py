@@ -3,6 +3,11 @@
 One request goes: route -> authenticate -> count against the rate window -> maybe a
 fault -> the endpoint -> maybe damage the response. Adapters (`FakeTransport`, the
 loopback server) only move `FakeRequest`/`FakeResponse` values over the wire.
+
+Every path of the spec answers something honest (`_spec_path`): the lists, records by
+id at their ``url`` and the lookups of `_lookups` behave; any other spec path is the
+simulator's own 501/0 "not simulated: GET /x/{id}" (`_errors.not_simulated`), a method
+the spec lacks is Tripletex's 400/4000, a path outside the spec its 404/6000.
 """
 
 from __future__ import annotations
@@ -16,17 +21,28 @@ from typing import Any
 import anyio
 import msgspec
 
-from . import _fields
+from . import _fields, _write_checks
 from ._auth import Credentials, Session, Sessions
 from ._config import FakeConfig
-from ._errors import ApiFailure, error_response, forbidden, method_not_allowed, not_found
+from ._errors import (
+    ApiFailure,
+    error_response,
+    expected_number,
+    forbidden,
+    method_not_allowed,
+    not_found,
+    not_simulated,
+    validation_failed,
+)
 from ._fields import IllegalField
 from ._http import FakeRequest, FakeResponse, Fault, json_response
 from ._limits import FixedWindows
 from ._lists import NO_DIGEST, envelope, full_result_size, match, parse_list_query
+from ._lookups import ITEM_LISTS, last_reconciliation, posting_rules
 from ._portfolio import Portfolio
 from ._resources import MODEL_COLLECTIONS, RESOURCES, ResourceInfo, templated
 from ._schema import ModelSchema, load_models
+from ._spec_paths import SpecRoute, lookup_models, match_route
 from ._stats import FakeStatistics, StatsRecorder
 from ._store import Store, digest
 from ._webhooks import Webhooks
@@ -246,7 +262,9 @@ class FakeTripletex:
 
     def _create_session(self, request: FakeRequest) -> FakeResponse:
         if request.method == "POST" and self.config.post_session_create:
-            args = _decode_body(request)
+            # The query works too (Nango's client sends `curl -G -X POST`, NangoHQ/nango
+            # #6298, answered 201 by the test environment); the body wins over it.
+            args = {**request.params(), **_decode_body(request)}
             status = 201
         elif request.method == "PUT":
             args, status = request.params(), 200
@@ -278,6 +296,8 @@ class FakeTripletex:
         self, request: FakeRequest, route: str, session: Session, company: int
     ) -> FakeResponse:
         method = request.method
+        if route in ("token/session/>whoAmI", "company/>withLoginAccess") and method != "GET":
+            raise method_not_allowed()
         if route == "token/session/>whoAmI":
             return self._who_am_i(request, session, company)
         if route.startswith("token/session/"):
@@ -305,18 +325,70 @@ class FakeTripletex:
                 return self._list(request, info, company, {**request.params(), **path_params})
             if request.method == "POST" and "POST" in info.collection_methods:
                 return self._create(request, info, company)
-            raise method_not_allowed()
-        parent, _, raw_id = route.rpartition("/")
-        info = RESOURCES.get(parent)
-        if info is None or not info.item_methods:
+        return self._spec_path(request, route, company)
+
+    def _spec_path(self, request: FakeRequest, route: str, company: int) -> FakeResponse:
+        """Any other route, answered as the spec's paths decide (see `_spec_paths`)."""
+        spec = match_route(route)
+        if spec is None:
             raise not_found()
-        if not raw_id.isdigit():
-            raise ApiFailure(
-                422, 21000, f'Wrong data format! Expected number. For input string: "{raw_id}"'
-            )
-        if request.method not in info.item_methods:
+        if request.method not in spec.methods:
             raise method_not_allowed()
-        return self._item(request, info, company, int(raw_id))
+        bad = spec.not_a_number()
+        if bad is not None:
+            raise expected_number(bad)
+        parent, _, last = spec.template.rpartition("/")
+        info = RESOURCES.get(parent)
+        if last == "{id}" and request.method == "GET" and parent in ITEM_LISTS:
+            return self._by_id(request, parent, company, int(spec.params["id"]))
+        if last == "{id}" and info is not None and request.method in info.item_methods:
+            return self._item(request, info, company, int(spec.params["id"]))
+        if request.method == "GET":
+            found = self._lookup(request, spec, company)
+            if found is not None:
+                return found
+        raise not_simulated(request.method, spec.template)
+
+    def _by_id(self, request: FakeRequest, path: str, company: int, rid: int) -> FakeResponse:
+        """A record of any list whose records live at ``/{path}/{id}``."""
+        for info in ITEM_LISTS[path]:
+            record = self._store.collection(company, info.path).by_id.get(rid)
+            if record is not None:
+                return self._value(request, info, company, record, 200)
+        raise not_found()
+
+    def _lookup(self, request: FakeRequest, spec: SpecRoute, company: int) -> FakeResponse | None:
+        """The single-object lookups of `_lookups`; None for a path that is not one."""
+        if spec.template == "company/{id}":
+            if int(spec.params["id"]) != company:
+                raise not_found()
+            return self._single(request, company, "Company", self.portfolio.company(company))
+        if spec.template == "ledger/postingRules":
+            accounts = self._store.collection(company, "ledger/account").ordered()
+            rules = posting_rules(company, self.config.host, accounts)
+            return self._single(request, company, "PostingRules", rules)
+        if spec.template in ("bank/reconciliation/>last", "bank/reconciliation/>lastClosed"):
+            account = request.params().get("accountId", "")
+            if not account.isdigit():
+                raise validation_failed([("accountId", "Kan ikke være null.")])
+            info = RESOURCES["bank/reconciliation"]
+            rows = self._store.collection(company, info.path).ordered()
+            closed = spec.template.endswith("Closed")
+            found = last_reconciliation(rows, int(account), closed=closed)
+            if found is None:
+                raise not_found()
+            return self._value(request, info, company, found, 200)
+        return None
+
+    def _single(
+        self, request: FakeRequest, company: int, name: str, record: dict[str, Any]
+    ) -> FakeResponse:
+        """``{"value": record}`` of model ``name``, as ``fields`` asks."""
+        model = self._models.get(name) or lookup_models()[name]
+        selection = self._selection(request.params().get("fields", ""), model)
+        resolve = self._store.resolver(company)
+        value = _fields.project(record, selection, model, self._models, resolve)
+        return json_response(200, {"value": value})
 
     def _list(
         self, request: FakeRequest, info: ResourceInfo, company: int, params: dict[str, str]
@@ -324,6 +396,7 @@ class FakeTripletex:
         query = parse_list_query(info, params, self.config, now=self.clock())
         model = self._models[info.model]
         selection = self._selection(query.fields, model)
+        unapplied = query.unapplied_headers(info.path)
         if info.kind == "snapshot":
             coll = self._store.snapshot(company, info.path, query.date_range or ())
         else:
@@ -357,10 +430,10 @@ class FakeTripletex:
         if if_none_match:
             digest_key = (company, info.path, coll.generation, query.filter_key, query.fields)
             version_digest = self._digests.get(digest_key) or self._digests.setdefault(
-                digest_key, digest(matching(), query.fields, coll.child_stamps)
+                digest_key, query.salted(digest(matching(), query.fields, coll.child_stamps))
             )
             if if_none_match == version_digest:
-                return FakeResponse(304)
+                return FakeResponse(304, headers=unapplied)
         # Expanded references are read at serving time: the page is only as fresh as the
         # collections it expands, while the digest above ignores them, as Tripletex's does.
         related = self._expanded_generations(company, selection, model)
@@ -388,7 +461,7 @@ class FakeTripletex:
             self._cache_page(key, cached)
         body, served = cached
         share = _fields.field_share(selection, model)
-        return FakeResponse(200, body, [_JSON], rows=served * share)
+        return FakeResponse(200, body, [_JSON, *unapplied], rows=served * share)
 
     def _parents(self, company: int, info: ResourceInfo) -> dict[int, int] | None:
         """Child id -> parent id, for a child list whose schema does not name the parent."""
@@ -431,6 +504,9 @@ class FakeTripletex:
             return self._value(request, info, company, record, 200)
         if request.method == "PUT":
             data = self._writable(request, info)
+            if record_id not in self._store.collection(company, info.path).by_id:
+                raise not_found()
+            _write_checks.check(info.path, data, self._store.lookup(company), creating=False)
             record = self._store.update(company, info.path, record_id, data)
             return self._value(request, info, company, record, 200)
         if request.method == "DELETE":
@@ -447,6 +523,7 @@ class FakeTripletex:
                 "Validering feilet.",
                 validation=[("id", "ID kan ikke settes når man oppretter et objekt.")],
             )
+        _write_checks.check(info.path, data, self._store.lookup(company), creating=True)
         record = self._store.add(company, info.path, data)
         return self._value(request, info, company, record, 201)
 

@@ -106,17 +106,29 @@ class Sessions:
         return session
 
     def _expiry(self, expiration: str | None) -> datetime:
+        """When a session asked to expire on ``expiration`` dies.
+
+        As the field behaves rather than as the docs read (FACTS §1.2 quotes "must be
+        later than today"):
+
+        - An ISO 8601 date-time counts by its date part (``2026-12-07T19:43:37``):
+          Tripletex "only support[s] ISO 8601" (a maintainer, tripletex-api2#36).
+        - A date that is not in the future is minted all the same, and the session is
+          dead on arrival: its first call is 401. Seen live on the test environment
+          (NangoHQ/nango#6298: today gives 201, then 401 "Could not log in").
+        - No date at all is 422 "Kan ikke være null." (the same issue).
+
+        "The token will expire at midnight on the specified date": the strict reading
+        (00:00 Oslo as the date begins), which is also why today is born expired.
+        """
+        if not expiration:
+            raise _invalid_arg("expirationDate", "Kan ikke være null.")
         try:
-            day = date.fromisoformat(expiration or "")
+            day = _iso_day(expiration)
         except ValueError:
             raise _invalid_arg(
                 "expirationDate", "Ugyldig dato. Forventet format: yyyy-MM-dd."
             ) from None
-        today = self.clock().astimezone(OSLO).date()
-        if day <= today:
-            raise _invalid_arg("expirationDate", "Utløpsdatoen må være etter dagens dato.")
-        # "The token will expire at midnight on the specified date": we take the strict
-        # reading (00:00 Oslo as the date begins), so lenient clients are caught.
         return datetime.combine(day, time(0), OSLO)
 
     def authenticate(self, authorization: str | None, path: str) -> tuple[Session, int]:
@@ -145,6 +157,14 @@ class Sessions:
     def delete(self, token: str) -> bool:
         """End a session; False if it did not exist."""
         return self.sessions.pop(token, None) is not None
+
+
+def _iso_day(text: str) -> date:
+    """The date of an ISO 8601 date or date-time (its date part as written)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return datetime.fromisoformat(text).date()
 
 
 def _invalid_arg(name: str, message: str) -> ApiFailure:

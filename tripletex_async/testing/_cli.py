@@ -1,7 +1,8 @@
 """Command line of the simulator: ``python -m tripletex_async.testing``.
 
 It generates a portfolio, serves it on a loopback port and prints where, with the
-simulator's tokens as shell exports, until SIGINT or SIGTERM. ``--summary`` prints the
+simulator's tokens as shell exports, until SIGINT or SIGTERM (`TOKENS_HELP` says which
+token is which). ``--summary`` prints the
 portfolio instead of serving it. ``build_parser``/``add_arguments``/``run`` are public
 so the project's own CLI (``tripletex-async fake-server``) reuses the same flags.
 """
@@ -23,8 +24,10 @@ from ._portfolio import Portfolio, PortfolioConfig, generate_portfolio
 from ._server import loopback_host, serve
 
 __all__ = [
+    "TOKENS_HELP",
     "add_arguments",
     "build_parser",
+    "company_token_lines",
     "fake_config",
     "main",
     "portfolio_config",
@@ -33,6 +36,16 @@ __all__ = [
 ]
 
 _HOSTS = {"test": "api-test.tripletex.tech", "prod": "tripletex.no"}
+
+#: What the printed tokens are; the help's epilog and the README say the same.
+TOKENS_HELP = """\
+printed tokens (one consumer token for both employee tokens):
+  TRIPLETEX_EMPLOYEE_TOKEN          an accounting office's token: Basic username = a
+                                    client company id from GET /company/>withLoginAccess;
+                                    username 0 reaches only that list and >whoAmI
+  TRIPLETEX_COMPANY_EMPLOYEE_TOKEN  a regular employee's token of the client company
+                                    TRIPLETEX_COMPANY_ID: username 0 (or that id) works
+"""
 
 
 def _probability(text: str) -> float:
@@ -158,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tripletex_async.testing",
         description="Serve a simulated Tripletex API v2 on a loopback port.",
+        epilog=TOKENS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
     return parser
@@ -241,15 +256,34 @@ async def _serve_until_signal(app: FakeTripletex, host: str, port: int, out: Tex
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with serve(app.handle, host=host, port=port) as server:
             credentials = app.credentials
+            # The first four lines are parsed by tests and benchmarks: keep them first.
             lines = [
                 f"listening on {server.api_url}",
                 f"export TRIPLETEX_BASE_URL={shlex.quote(server.api_url)}",
                 f"export TRIPLETEX_CONSUMER_TOKEN={shlex.quote(credentials.consumer_token)}",
                 f"export TRIPLETEX_EMPLOYEE_TOKEN={shlex.quote(credentials.employee_token)}",
+                *company_token_lines(app),
             ]
             print("\n".join(lines), file=out, flush=True)
             async for _ in signals:
                 return
+
+
+def company_token_lines(app: FakeTripletex) -> list[str]:
+    """Shell lines giving a regular employee token of one client company with data (the
+    guide's default: Basic username 0), after comments saying which token is which."""
+    portfolio = app.portfolio
+    ids = portfolio.company_ids()
+    company = next((c for c in ids if portfolio.role(c) != "empty"), ids[0])
+    token = app.company_credentials(company).employee_token
+    return [
+        "# TRIPLETEX_EMPLOYEE_TOKEN is the accounting office's: Basic username = a client id"
+        " from /company/>withLoginAccess (username 0 reaches only that list and >whoAmI)",
+        f"# TRIPLETEX_COMPANY_EMPLOYEE_TOKEN is a regular employee's of company {company}"
+        " (same consumer token): Basic username 0 means that company",
+        f"export TRIPLETEX_COMPANY_ID={company}",
+        f"export TRIPLETEX_COMPANY_EMPLOYEE_TOKEN={shlex.quote(token)}",
+    ]
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

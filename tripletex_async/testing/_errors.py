@@ -1,4 +1,11 @@
-"""Tripletex error envelopes, shaped as real responses (the spec's ``ApiError`` schema)."""
+"""Tripletex error envelopes, shaped as real responses (the spec's ``ApiError`` schema).
+
+One answer is the simulator's own: `not_simulated`, 501 with code 0, for a path and
+method that Tripletex's spec has and the simulator does not serve. Tripletex never
+answers 501 (its documented statuses are 400, 401, 403, 404, 409, 422, 429 and 500, FACTS
+§5.2) and has no code 0, so a client cannot take it for a real "not found" (404/6000) or
+"no such method" (400/4000); the message names the method and the spec path.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ import msgspec
 
 from ._http import FakeResponse
 
-__all__ = ["ApiFailure", "error_response"]
+__all__ = ["NOT_SIMULATED", "ApiFailure", "error_response"]
 
 LINK = "https://tripletex.no/v2-docs/"
 
@@ -79,6 +86,27 @@ def forbidden(message: str = "You do not have permission to access this feature.
 def not_found() -> ApiFailure:
     """404/6000 as Tripletex sends it."""
     return ApiFailure(404, 6000, "Object not found")
+
+
+def expected_number(value: str) -> ApiFailure:
+    """422/21000: a number path parameter holding ``value`` (``GET /company/whoAmI``)."""
+    return ApiFailure(
+        422, 21000, f'Wrong data format! Expected number. For input string: "{value}"'
+    )
+
+
+#: Status and code of `not_simulated`; neither is one Tripletex answers with.
+NOT_SIMULATED = (501, 0)
+
+
+def not_simulated(method: str, template: str) -> ApiFailure:
+    """The simulator's 501/0 for a spec path and method it does not simulate."""
+    return ApiFailure(
+        *NOT_SIMULATED,
+        f"not simulated: {method} /{template}",
+        developer_message="The path and method are in Tripletex's API spec, but the "
+        "simulator (tripletex_async.testing) does not serve them; Tripletex never answers 501.",
+    )
 
 
 def method_not_allowed() -> ApiFailure:

@@ -12,12 +12,14 @@ flag such as ``includeNonApproved``) are all checked at once: a 422/15000 names 
 one missing. A date pair filters on a field of the record or, dotted
 (``invoice.invoiceDate``), of the record it refers to; "to" is exclusive unless the
 endpoint includes it. A child list answers only the children of the parent asked for.
+Every other filter the spec gives a list (``isClosed``, ``customerId``, ``name``) is
+`_filters`'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +28,7 @@ import msgspec
 
 from ._config import FakeConfig, FullResultSize
 from ._errors import ApiFailure, validation_failed
+from ._filters import Filter, apply_filters, parse_filters, salted_digest, unapplied_headers
 from ._hidden import Shown, last_change, shown_rows
 from ._resources import ResourceInfo
 from ._schema import ModelSchema, load_models
@@ -52,6 +55,11 @@ class ListQuery:
     shown: Shown | None = None
     #: A child list's parent id.
     parent_id: int | None = None
+    #: The spec's other filters the request applies (None: none), see `_filters`.
+    filters: tuple[Filter, ...] | None = None
+    #: Known filters the request uses that the simulator does not apply; not part of
+    #: what the query selects.
+    unapplied: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def filter_key(self) -> tuple[object, ...]:
@@ -63,7 +71,18 @@ class ListQuery:
             self.ids,
             self.shown,
             self.parent_id,
+            self.filters,
         )
+
+    def salted(self, digest: str) -> str:
+        """``digest`` of the matched result, made to name the filters that selected it
+        (unchanged without any): no two queries share a checksum by accident."""
+        return salted_digest(digest, self.filters)
+
+    def unapplied_headers(self, path: str) -> list[tuple[str, str]]:
+        """``X-Simulator-Unapplied-Filters`` when the request used filters the simulator
+        does not apply (and a WARNING saying so); else nothing."""
+        return unapplied_headers(path, self.unapplied)
 
 
 def parse_list_query(
@@ -82,6 +101,7 @@ def parse_list_query(
             [("count", f"The parameter 'count' is bigger than the allowed {config.max_count}")]
         )
     _check_required(info, params)
+    filters, unapplied = parse_filters(info, params)
     return ListQuery(
         start=start,
         count=count,
@@ -92,6 +112,8 @@ def parse_list_query(
         ids=_ids(params.get(info.id_param)) if info.id_param else None,
         shown=shown_rows(info.path, params, defaults=config.default_filters, now=now),
         parent_id=_parent_id(info, params),
+        filters=filters,
+        unapplied=unapplied,
     )
 
 
@@ -199,6 +221,8 @@ def match(
     if query.ids is not None:
         wanted = query.ids
         out = [r for r in out if r["id"] in wanted]
+    if query.filters is not None:
+        out = apply_filters(out, query.filters)
     if query.shown is not None:
         out = query.shown.select(out)
     if query.sorting and query.sorting != "id":

@@ -3,8 +3,10 @@
 An accountant's token reaches ``companies`` client companies. Each has every collection
 of ``RESOURCES``: the hand-built ones of a size spread around a typical small Norwegian
 business, the ones generated from the spec's schemas with 3 to 20 records (children: 0
-to 3 for each of up to 12 parents); one company (by default) has no data at all and one
-is heavy in the ledger. Records are generated per
+to 3 for each of up to 12 parents); one company (by default) is empty and one is heavy
+in the ledger. Empty means no business data (no customers, orders, invoices, postings,
+...), not nothing: like every real Tripletex company it has the basics (`BASICS`).
+Records are generated per
 (company, collection) on first access and cached; sizes, ids and references are known
 before that, so a summary of a thousand companies costs no record at all.
 
@@ -16,22 +18,45 @@ the records' indices.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from random import Random
 from types import MappingProxyType
 from typing import Any
 
 from ._calendar import Calendar
 from ._context import CompanyContext, make_identity
-from ._plan import DERIVED, CompanyPlan, LayoutTables, Role, first_ids, plan_company
-from ._records import accountant_record, build_collection, client_record
+from ._plan import (
+    BASE_SIZES,
+    DERIVED,
+    CompanyPlan,
+    LayoutTables,
+    Role,
+    first_ids,
+    plan_company,
+)
+from ._records import accountant_record, build_collection, client_record, company_record
 from ._records_generic import generated_records
 from ._resources import CORE_RESOURCES, RESOURCES
 from ._spec_plan import MAX_COMPANIES, SpecPlan
 
-__all__ = ["Portfolio", "PortfolioConfig", "generate_portfolio"]
+__all__ = ["BASICS", "Portfolio", "PortfolioConfig", "generate_portfolio"]
 
 Record = dict[str, Any]
+
+#: What every company has, the empty one too: the shared reference tables (currencies,
+#: countries, VAT types, the chart of accounts) as big as in any company, one employee
+#: (the administrator who owns the API token) and the addresses of the company and of
+#: that employee. Tripletex sets these up when a company is created.
+BASICS: Mapping[str, int | None] = MappingProxyType(
+    {
+        "currency": None,
+        "country": None,
+        "ledger/vatType": None,
+        "ledger/account": None,
+        "employee": 1,
+        "address": 2,
+    }
+)
 
 #: Company ids are 7-digit, like Tripletex's.
 _COMPANY_IDS = range(1_000_000, 10_000_000)
@@ -49,7 +74,7 @@ class PortfolioConfig:
     year: int = 2025
     #: Multiplies the base size of every collection.
     scale: float = 1.0
-    #: This many clients have no records at all.
+    #: This many clients have no business data, only the basics (`BASICS`).
     empty_companies: int = 1
     #: This many clients have at least ``heavy_postings`` postings in ``year``.
     heavy_companies: int = 1
@@ -126,8 +151,12 @@ class Portfolio:
         return list(CORE_RESOURCES)
 
     def role(self, company_id: int) -> Role:
-        """``normal``, ``empty`` (no records) or ``heavy`` (many postings)."""
+        """``normal``, ``empty`` (only the basics) or ``heavy`` (many postings)."""
         return self._plan(company_id).role
+
+    def company(self, company_id: int) -> Record:
+        """The ``Company`` of a client (``GET /company/{id}``), as its ``Client`` shows."""
+        return company_record(self._context(company_id), self.config.host)
 
     def count(self, company_id: int, resource: str) -> int:
         """How many records ``records`` returns, without generating them."""
@@ -239,7 +268,7 @@ def _plan_companies(
     """The sizes of every client's collections, in id order."""
     tables = LayoutTables.for_seed(config.seed)
     sizes = config.sizes or {}
-    return [
+    plans = [
         plan_company(
             config.seed,
             index,
@@ -252,6 +281,19 @@ def _plan_companies(
         )
         for index, company_id in enumerate(ids)
     ]
+    return [_with_basics(p, config) if p.role == "empty" else p for p in plans]
+
+
+def _with_basics(plan: CompanyPlan, config: PortfolioConfig) -> CompanyPlan:
+    """An empty company's plan with `BASICS`: reference tables of the size every company
+    has (their base size times ``scale``, or the configured size), nothing else."""
+    sizes = config.sizes or {}
+    counts = dict(plan.counts)
+    for resource, fixed in BASICS.items():
+        if fixed is None:
+            fixed = sizes.get(resource, max(1, round(BASE_SIZES[resource] * config.scale)))
+        counts[resource] = fixed
+    return replace(plan, counts=MappingProxyType(counts))
 
 
 def generate_portfolio(config: PortfolioConfig | None = None) -> Portfolio:

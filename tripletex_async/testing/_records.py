@@ -22,7 +22,13 @@ from ._calendar import WORKDAY_START, Calendar
 from ._context import CompanyContext, CompanyIdentity
 from ._resources import CORE_RESOURCES
 
-__all__ = ["BUILDERS", "accountant_record", "build_collection", "client_record"]
+__all__ = [
+    "BUILDERS",
+    "accountant_record",
+    "build_collection",
+    "client_record",
+    "company_record",
+]
 
 Record = dict[str, Any]
 Builder = Callable[[CompanyContext, Random], list[Record]]
@@ -115,6 +121,17 @@ def _company(
     return record
 
 
+def company_record(ctx: CompanyContext, host: str) -> Record:
+    """The ``Company`` of a client company (``GET /company/{id}``): its address and
+    currency are its own address 0 and currency 0 (NOK)."""
+    employee = ctx.ref("employee", 0)
+    admin = employee["id"] if employee is not None else 0
+    record = _company(ctx.identity, ctx.calendar, host, ctx.company_id, admin)
+    record["address"] = ctx.ref("address", 0)
+    record["currency"] = ctx.ref("currency", 0)
+    return record
+
+
 def client_record(ctx: CompanyContext, host: str) -> Record:
     """The ``Client`` object that ``/company/>withLoginAccess`` lists for this company.
 
@@ -122,11 +139,7 @@ def client_record(ctx: CompanyContext, host: str) -> Record:
     accountant flow). What ``customerCompanyId`` holds is unconfirmed; it repeats the
     company id here.
     """
-    employee = ctx.ref("employee", 0)
-    admin = employee["id"] if employee is not None else 0
-    record = _company(ctx.identity, ctx.calendar, host, ctx.company_id, admin)
-    record["address"] = ctx.ref("address", 0)
-    record["currency"] = ctx.ref("currency", 0)
+    record = company_record(ctx, host)
     record["customerCompanyId"] = ctx.company_id
     return record
 

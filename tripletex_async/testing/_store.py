@@ -29,6 +29,7 @@ from ._errors import ApiFailure, not_found
 from ._portfolio import Portfolio
 from ._resources import CHILD_LINKS, MODEL_COLLECTIONS, RESOURCES, ChildLink
 from ._snapshots import SNAPSHOTS
+from ._write_defaults import Scope, Writer, split_children
 
 __all__ = ["Collection", "Mutation", "Store"]
 
@@ -133,6 +134,7 @@ class Store:
         self._snapshots: dict[tuple[int, str, tuple[str, ...]], Collection] = {}
         self._parents: dict[tuple[int, str], dict[int, int]] = {}
         self._next_id = 2_000_000_000
+        self._writer = Writer()
         self.listeners: list[Callable[[Mutation], None]] = []
 
     def has_company(self, company_id: int) -> bool:
@@ -191,20 +193,35 @@ class Store:
 
         return resolve
 
+    def lookup(self, company_id: int) -> Callable[[str], Collection]:
+        """The collections of ``company_id`` by path."""
+        return lambda path: self.collection(company_id, path)
+
     # -- mutations ---------------------------------------------------------------------
 
     def add(self, company_id: int, resource: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Create an object (``id``/``version`` are assigned) and notify listeners."""
+        """Create an object and notify listeners.
+
+        ``id``, ``version``, ``changes`` and ``url`` are assigned and every other field
+        filled as Tripletex fills it (`_write_defaults`); children in ``data`` (an order's
+        ``orderLines``) become objects of their own, created before the parent's
+        notification, so that it lists them.
+        """
         coll = self.collection(company_id, resource)
+        data, children = split_children(resource, data)
+        fields = self._writer.created(resource, data, self._scope(company_id))
         self._next_id += 1
         record_id = self._next_id
         host, path = self.portfolio.config.host, RESOURCES[resource].item_path
-        record = {"id": record_id, "version": 0, "url": f"{host}/v2/{path}/{record_id}"}
-        record.update({k: v for k, v in data.items() if k not in ("id", "version", "url")})
+        record: dict[str, Any] = {"id": record_id, "version": 0}
         record["changes"] = [self._change("CREATE")]
+        record["url"] = f"{host}/v2/{path}/{record_id}"
+        record.update(fields)
         coll.by_id[record_id] = record
         coll.touch(record_id)
         self._relink(company_id, resource, None, record)
+        self._add_children(company_id, record_id, children)
+        record = coll.by_id[record_id]
         self._notify(Mutation(company_id, resource, record_id, "create", record))
         return record
 
@@ -214,7 +231,9 @@ class Store:
         """Change fields of an object, bump ``version`` and append to ``changes``.
 
         A ``version`` in ``data`` that is not the current one is a 409/8000, as in the
-        real API; leaving it out is last-writer-wins.
+        real API; leaving it out is last-writer-wins. References are completed and what
+        follows from the fields sent recomputed (`_write_defaults`); new children in ``data``
+        are created, and the parent's list of them follows its children, never ``data``.
         """
         coll = self.collection(company_id, resource)
         old = coll.by_id.get(record_id)
@@ -222,13 +241,16 @@ class Store:
             raise not_found()
         if "version" in data and data["version"] != old.get("version"):
             raise ApiFailure(409, 8000, "RevisionException")
+        data, children = split_children(resource, data)
         record = dict(old)
-        record.update({k: v for k, v in data.items() if k not in ("id", "version", "url")})
+        record.update(self._writer.updated(resource, old, data, self._scope(company_id)))
         record["version"] = int(old.get("version", 0)) + 1
         record["changes"] = [*old.get("changes", []), self._change("UPDATE")]
         coll.by_id[record_id] = record
         coll.touch(record_id)
         self._relink(company_id, resource, old, record)
+        self._add_children(company_id, record_id, children)
+        record = coll.by_id[record_id]
         self._notify(Mutation(company_id, resource, record_id, "update", record))
         return record
 
@@ -264,6 +286,20 @@ class Store:
             _restate_child(parents, before, link, old, present=False)
         if new is not None and after is not None:
             _restate_child(parents, after, link, new, present=True)
+
+    def _scope(self, company_id: int) -> Scope:
+        return Scope(
+            company_id, self.lookup(company_id), lambda path, data: self.add(company_id, path, data)
+        )
+
+    def _add_children(
+        self, company_id: int, parent_id: int, children: list[tuple[str, list[dict[str, Any]]]]
+    ) -> None:
+        """Create the new children a parent was written with, in the order sent."""
+        for child, items in children:
+            link = CHILD_LINKS[child]
+            for item in items:
+                self.add(company_id, child, {**item, link.parent_field: {"id": parent_id}})
 
     def _change(self, change_type: str) -> dict[str, Any]:
         stamp = self._clock().astimezone(OSLO).replace(microsecond=0).isoformat()
