@@ -122,3 +122,17 @@ async def test_wrong_struct_fails_at_once_naming_endpoint_company_and_field(
     assert "/customer" in text
     assert f"company {company}" in text
     assert "$.values[0].name" in text
+
+
+async def test_a_501_not_implemented_is_not_asked_again(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """501 says the server does not do this at all (the simulator: "not simulated"):
+    one request, then the error, however many attempts a retry policy allows."""
+    company = client_id(fake)
+    async with make_client(retry=RetryPolicy(attempts=5)) as client:
+        with pytest.raises(ServerError) as info:
+            await client.company(company).get("/incomingInvoice/1")
+    assert info.value.status == 501
+    assert "not simulated" in str(info.value)
+    assert client.statistics().retries == 0

@@ -483,7 +483,9 @@ def _transient(call: _Call, exc: TripletexError) -> bool:
         return False
     if isinstance(exc, DecodeError):
         return exc.incomplete
-    return isinstance(exc, APIError) and exc.status >= 500
+    # 501 Not Implemented is no passing state (Tripletex does not send it; the simulator
+    # answers it for what it does not model): asking again gets the same.
+    return isinstance(exc, APIError) and exc.status >= 500 and exc.status != 501
 
 
 def _transport_error(exc: httpx.TransportError, call: _Call) -> TransportError:
