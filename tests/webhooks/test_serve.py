@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -70,7 +71,7 @@ class _Server:
         self.shut_down = False
         self.started = anyio.Event()
 
-    async def serve(self) -> None:
+    async def serve(self, sockets: object = None) -> None:
         self.started.set()
         while not self.should_exit:
             await anyio.lowlevel.checkpoint()
@@ -81,7 +82,8 @@ async def test_cancelled_serve_shuts_the_server_down_gracefully() -> None:
     """Cancelling serve asks the server to exit and waits for its shutdown."""
     server = _Server()
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_until_stopped, server, 5.0)
-        await server.started.wait()
-        tg.cancel_scope.cancel()
+        with socket.socket() as sock:
+            tg.start_soon(_until_stopped, server, 5.0, sock)
+            await server.started.wait()
+            tg.cancel_scope.cancel()
     assert server.shut_down

@@ -10,6 +10,7 @@ reach, the sink, the report path), or another run's lease on the sink, 130 inter
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -40,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     logs = LogSetup.choose(level_from(parsed.verbose, parsed.log_level), parsed.log_format)
     ctx = Context(sys.stdout, sys.stderr, dict(os.environ), logs, debug=parsed.debug)
+    if parsed.command == "webhooks":  # a receiver stops; there is nothing to rerun
+        from ._webhooks_cmd import STOP_HINT
+
+        ctx = dataclasses.replace(ctx, stop_hint=STOP_HINT)
     with logs.installed():
         return execute(_command(parsed.command), parsed, ctx)
 

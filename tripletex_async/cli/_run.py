@@ -75,6 +75,8 @@ class Context:
     debug: bool = False
     #: Signals received while the command ran; the first one sets the exit code.
     signals: list[int] = field(default_factory=list)
+    #: What a stop by a signal means for this command (a sync's: rerun to continue).
+    stop_hint: str = _RESUME_HINT
 
     def interrupted_code(self) -> int:
         """The exit code of a run cut short by the signals received so far."""
@@ -159,7 +161,7 @@ def _reported(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 
 def _interrupted(ctx: Context, signum: int) -> int:
-    print(f"interrupted: {_RESUME_HINT}", file=ctx.err, flush=True)
+    print(f"interrupted: {ctx.stop_hint}", file=ctx.err, flush=True)
     return 128 + signum
 
 

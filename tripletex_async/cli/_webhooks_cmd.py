@@ -18,10 +18,15 @@ from ..webhooks._serve import require_server
 from ._connect import open_client, resolve
 from ._run import EXIT_OK, Context
 
-__all__ = ["HMAC_VARIABLE", "VALUE_VARIABLE", "auth_from", "run"]
+__all__ = ["HMAC_VARIABLE", "STOP_HINT", "VALUE_VARIABLE", "auth_from", "run"]
 
 HMAC_VARIABLE = "TRIPLETEX_WEBHOOK_HMAC_SECRET"
 VALUE_VARIABLE = "TRIPLETEX_WEBHOOK_AUTH_VALUE"
+#: What a SIGTERM or Ctrl-C of the receiver means.
+STOP_HINT = (
+    "the receiver stopped; every delivery it acknowledged is in the queue and is applied "
+    "when it starts again"
+)
 
 
 def auth_from(args: argparse.Namespace, environ: Mapping[str, str]) -> WebhookAuth:
@@ -52,10 +57,14 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
     endpoint = resolve(args, ctx.environ, ctx.logs.scrubber, ctx.err)
     async with open_client(endpoint, ctx.logs.scrubber) as client:
         app = create_app(args.sink, client, auth=auth, queue_path=args.queue)
-        print(
-            f"receiving Tripletex webhooks on http://{args.host}:{args.port}/ "
-            f"(queue {args.queue}); Ctrl-C stops",
-            file=ctx.err,
-        )
-        await serve(app, host=args.host, port=args.port)
+
+        def listening(url: str) -> None:
+            print(
+                f"receiving Tripletex webhooks on {url} (queue {args.queue}; GET /health, "
+                "GET /metrics); Ctrl-C stops",
+                file=ctx.err,
+                flush=True,
+            )
+
+        await serve(app, host=args.host, port=args.port, on_listening=listening)
     return EXIT_OK

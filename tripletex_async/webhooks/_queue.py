@@ -37,7 +37,7 @@ from ..client._errors import TripletexError
 from ..sinks._sqlite import immediate_transaction
 from ._subscriptions import Registration
 
-__all__ = ["EventQueue", "Put", "QueueError", "QueuedEvent"]
+__all__ = ["EventQueue", "Put", "QueueError", "QueueStatus", "QueuedEvent"]
 
 _T = TypeVar("_T")
 SCHEMA_VERSION = 1
@@ -71,6 +71,18 @@ class Put(Enum):
     DUPLICATE = "duplicate"
     UNKNOWN_SUBSCRIPTION = "unknown subscription"
     FULL = "queue full"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatus:
+    """The queue at a glance (`EventQueue.status`)."""
+
+    #: Events acknowledged and not yet applied.
+    pending: int
+    #: When the oldest of them was received (None: none pending).
+    oldest_pending: datetime | None
+    #: Events given up on.
+    dead: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +194,19 @@ class EventQueue:
         sql = f"SELECT {_COLUMNS} FROM events WHERE state = ? ORDER BY seq"
         rows = await self._run(lambda c: c.execute(sql, (DEAD,)).fetchall())
         return [QueuedEvent(*row) for row in rows]
+
+    async def status(self) -> QueueStatus:
+        """What a health check reports: events pending, when the oldest of them came,
+        and events given up on."""
+        pending = "SELECT count(*), min(received_at) FROM events WHERE state = ?"
+        dead = "SELECT count(*) FROM events WHERE state = ?"
+
+        def work(c: sqlite3.Connection) -> QueueStatus:
+            count, oldest = c.execute(pending, (PENDING,)).fetchone()
+            found = datetime.fromisoformat(oldest) if oldest else None
+            return QueueStatus(int(count), found, int(c.execute(dead, (DEAD,)).fetchone()[0]))
+
+        return await self._run(work)
 
     # -- the registry (SubscriptionRegistry) ---------------------------------------------
 

@@ -27,6 +27,7 @@ from ..engine._resources import Resource
 from ..sinks import Sink
 from ._apply import Applier
 from ._events import known_resources, route
+from ._health import OUTCOMES, DeliveryStats, health, metrics
 from ._queue import EventQueue, Put
 from ._verify import IDEMPOTENCY_KEY, WebhookAuth
 from ._worker import Worker
@@ -38,12 +39,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-_STATUS = {
-    Put.QUEUED: 200,
-    Put.DUPLICATE: 200,
-    Put.UNKNOWN_SUBSCRIPTION: 404,
-    Put.FULL: 503,
-}
+_STATUS = {Put.QUEUED: 200, Put.DUPLICATE: 200}
+#: The outcome (`OUTCOMES`) of a refused put.
+_OUTCOME = {Put.UNKNOWN_SUBSCRIPTION: "unknown_subscription", Put.FULL: "queue_full"}
 
 
 class _Payload(msgspec.Struct, rename="camel"):
@@ -56,9 +54,12 @@ class _Payload(msgspec.Struct, rename="camel"):
 
 
 class _Reject(Exception):
-    def __init__(self, status: int, error: str) -> None:
+    """A refused delivery: its outcome (`OUTCOMES`) and the message answered."""
+
+    def __init__(self, outcome: str, error: str) -> None:
         super().__init__(error)
-        self.status = status
+        self.outcome = outcome
+        self.status = OUTCOMES[outcome]
 
 
 _decode_payload = msgspec.json.Decoder(_Payload).decode
@@ -107,6 +108,9 @@ class WebhookReceiver:
         self._sink = sink
         self._owns_sink = owns_sink
         self._group: anyio.abc.TaskGroup | None = None
+        self._clock = clock or SystemClock()
+        #: Deliveries by outcome since this receiver was made (``GET /health``, ``/metrics``).
+        self.stats = DeliveryStats()
 
     def __repr__(self) -> str:
         return f"<WebhookReceiver queue={self.queue.path!r} auth={self._auth!r}>"
@@ -181,31 +185,51 @@ class WebhookReceiver:
         await send({"type": "lifespan.shutdown.complete"})
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method, path = scope.get("method"), str(scope.get("path", "")).rstrip("/")
+        if method in ("GET", "HEAD") and path.endswith(("/health", "/metrics")):
+            await self._status(send, path.endswith("/metrics"))
+            return
         try:
             status, body = await self._handle(scope, receive)
         except _Reject as exc:
             status, body = exc.status, {"error": str(exc)}
+            self.stats.count(exc.outcome)
+            # Refused: Tripletex retries, then disables the subscription; say why, loudly
+            # (never the body or a secret).
+            self._log.warning("webhook_refused", reason=exc.outcome, status=status, path=path)
         except Exception as exc:
+            self.stats.count("failed")
             self._log.warning("webhook_request_failed", error=exc)
             status, body = 500, {"error": "internal error"}
         if status == 0:
             return  # the client went away
-        await _respond(send, status, body)
+        await _respond(send, status, msgspec.json.encode(body))
+
+    async def _status(self, send: Send, scrape: bool) -> None:
+        """``GET /health`` (JSON) or ``GET /metrics`` (Prometheus text)."""
+        status = await self.queue.status()
+        now = self._clock.now()
+        if scrape:
+            text = metrics(status, self.stats, now)
+            await _respond(send, 200, text, b"text/plain; version=0.0.4; charset=utf-8")
+        else:
+            await _respond(send, 200, msgspec.json.encode(health(status, self.stats, now)))
 
     async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
         if scope.get("method") != "POST":
-            raise _Reject(405, "method not allowed")
+            raise _Reject("method_not_allowed", "method not allowed")
         body = await self._body(receive)
         if body is None:
             return 0, {}
         headers = _headers(scope)
         if not self._auth.verify(headers, body):
-            raise _Reject(401, "unauthorized")
+            raise _Reject("unauthorized", "unauthorized")
         try:
             payload = _decode_payload(body)
         except msgspec.MsgspecError:
-            raise _Reject(400, "malformed payload") from None
+            raise _Reject("malformed", "malformed payload") from None
         if route(payload.event) is None:
+            self.stats.count("ignored")
             return 200, {"status": "ignored"}
         key = headers.get(IDEMPOTENCY_KEY, b"").decode("latin-1").strip()
         return await self._enqueue(payload, key or "sha256:" + hashlib.sha256(body).hexdigest())
@@ -223,9 +247,9 @@ class WebhookReceiver:
         if put is Put.QUEUED:
             self._worker.wake()
         if put in (Put.QUEUED, Put.DUPLICATE):
+            self.stats.count(put.value)
             return _STATUS[put], {"status": put.value}
-        self._log.info("webhook_refused", reason=put.value, subscription_id=payload.subscription_id)
-        raise _Reject(_STATUS[put], put.value)
+        raise _Reject(_OUTCOME[put], put.value)
 
     async def _body(self, receive: Receive) -> bytes | None:
         chunks = bytearray()
@@ -235,7 +259,7 @@ class WebhookReceiver:
                 return None
             chunks += message.get("body", b"")
             if len(chunks) > self._max_body:
-                raise _Reject(413, "payload too large")
+                raise _Reject("too_large", "payload too large")
             if not message.get("more_body", False):
                 return bytes(chunks)
 
@@ -245,9 +269,10 @@ def _headers(scope: Scope) -> dict[str, bytes]:
     return {bytes(name).decode("latin-1").lower(): bytes(value) for name, value in scope["headers"]}
 
 
-async def _respond(send: Send, status: int, body: dict[str, str]) -> None:
-    content = msgspec.json.encode(body)
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(content))]
+async def _respond(
+    send: Send, status: int, content: bytes, content_type: bytes = b"application/json"
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(content))]
     if status == 503:
         headers.append((b"retry-after", b"30"))
     if status == 405:

@@ -3,9 +3,11 @@ uvicorn when it is installed (the receiver itself never imports it)."""
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
-from collections.abc import Iterable
+import socket
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
@@ -57,13 +59,18 @@ async def serve(
     port: int = 8000,
     log_level: str = "warning",
     grace: float = 10.0,
+    on_listening: Callable[[str], None] | None = None,
 ) -> None:
     """Serve ``app`` with uvicorn until it stops (SIGINT, SIGTERM) or this is cancelled.
 
-    Uvicorn runs the ASGI lifespan, which starts and stops the receiver's worker; on
-    cancellation uvicorn is asked to shut down gracefully, for at most ``grace`` seconds.
-    It needs asyncio and the extra: ``pip install "tripletex-async[webhooks]"``. Put it
-    behind a TLS-terminating proxy: Tripletex only calls HTTPS URLs.
+    The port is bound first: one that is taken (or a host that is not this machine's)
+    is a `ConfigurationError` at once, before anything is opened or announced, rather
+    than a uvicorn error line in a process that lingers. ``on_listening`` is called with
+    the URL once bound. Uvicorn runs the ASGI lifespan, which starts and stops the
+    receiver's worker; on cancellation uvicorn is asked to shut down gracefully, for at
+    most ``grace`` seconds. It needs asyncio and the extra: ``pip install
+    "tripletex-async[webhooks]"``. Put it behind a TLS-terminating proxy: Tripletex
+    only calls HTTPS URLs.
     """
     uvicorn = require_server()
     config = uvicorn.Config(
@@ -75,7 +82,34 @@ async def serve(
         log_level=log_level,
         access_log=False,
     )
-    await _until_stopped(uvicorn.Server(config), grace)
+    sock = _bind(host, port)
+    try:
+        bound = sock.getsockname()[1]
+        if on_listening is not None:
+            on_listening(f"http://{host}:{bound}/")
+        await _until_stopped(uvicorn.Server(config), grace, sock)
+    finally:
+        sock.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, as uvicorn would make it; a
+    `ConfigurationError` naming the address when it cannot be had."""
+    try:
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(info[0], socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(info[4])
+        sock.listen(2048)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        reason = "the port is taken" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
 
 
 def require_server() -> ModuleType:
@@ -89,15 +123,16 @@ def require_server() -> ModuleType:
         ) from None
 
 
-async def _until_stopped(server: Any, grace: float) -> None:
-    """Run a uvicorn server; when cancelled, let it shut down (lifespan included) first."""
+async def _until_stopped(server: Any, grace: float, sock: socket.socket) -> None:
+    """Run a uvicorn server on ``sock``; when cancelled, let it shut down (lifespan
+    included) first."""
     stopped = anyio.Event()
     shield = anyio.CancelScope(shield=True)
 
     async def run() -> None:
         try:
             with shield:
-                await server.serve()
+                await server.serve(sockets=[sock])
         finally:
             stopped.set()
 
