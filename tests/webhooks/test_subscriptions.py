@@ -9,7 +9,7 @@ import httpx
 import pytest
 import structlog
 
-from tripletex_async import TripletexClient, ValidationError
+from tripletex_async import ConfigurationError, TripletexClient, ValidationError
 from tripletex_async.testing import FakeTripletex
 from tripletex_async.webhooks import (
     EventQueue,
@@ -65,13 +65,28 @@ async def test_bulk_forms(client: TripletexClient, company: int) -> None:
     assert await api.list_all() == []
 
 
-async def test_ensure_creates_what_is_missing(client: TripletexClient, company: int) -> None:
+async def test_ensure_creates_what_is_missing(
+    client: TripletexClient, company: int, tmp_path: Path
+) -> None:
     """A first run creates every wanted subscription, active, with its fields."""
-    report = await ensure_subscriptions(client.company(company), specs(*EVENTS, fields="id"))
+    async with EventQueue(tmp_path / "q.db") as queue:
+        view = client.company(company)
+        report = await ensure_subscriptions(view, specs(*EVENTS, fields="id"), registry=queue)
     assert sorted(s.event for s in report.created) == sorted(EVENTS)
     assert report.ok
     assert not report.updated
     assert not report.unchanged
+
+
+async def test_ensure_without_a_registry_is_refused_before_anything_is_created(
+    client: TripletexClient, fake: FakeTripletex, company: int
+) -> None:
+    """Subscriptions the receiver would not know (404 on every delivery, then disabled
+    by Tripletex) cannot be made: without registry= nothing is created."""
+    view = client.company(company)
+    with pytest.raises(ConfigurationError, match="registry="):
+        await ensure_subscriptions(view, specs("customer.update"), registry=None)  # type: ignore[arg-type]
+    assert await Subscriptions(view).list_all() == []
 
 
 async def test_ensure_twice_creates_nothing_new(
@@ -87,11 +102,18 @@ async def test_ensure_twice_creates_nothing_new(
     assert len(await Subscriptions(view).list_all()) == 3
 
 
-async def test_ensure_updates_fields_that_differ(client: TripletexClient, company: int) -> None:
+async def test_ensure_updates_fields_that_differ(
+    client: TripletexClient, company: int, tmp_path: Path
+) -> None:
     """A matched subscription (same event and URL) with other fields is updated in place."""
     view = client.company(company)
-    first = await ensure_subscriptions(view, specs("customer.update", fields="id"))
-    again = await ensure_subscriptions(view, specs("customer.update", fields="id,name"))
+    async with EventQueue(tmp_path / "q.db") as queue:
+        first = await ensure_subscriptions(
+            view, specs("customer.update", fields="id"), registry=queue
+        )
+        again = await ensure_subscriptions(
+            view, specs("customer.update", fields="id,name"), registry=queue
+        )
     assert [s.id for s in again.updated] == [first.created[0].id]
     assert (await Subscriptions(view).get(first.created[0].id)).fields == "id,name"
 
@@ -153,13 +175,14 @@ async def _disable(
 
 
 async def test_ensure_reports_a_disabled_subscription(
-    client: TripletexClient, fake: FakeTripletex, company: int
+    client: TripletexClient, fake: FakeTripletex, company: int, tmp_path: Path
 ) -> None:
     """A subscription Tripletex disabled after too many errors is reported, left alone."""
     view = client.company(company)
-    first = await ensure_subscriptions(view, specs("customer.update"))
-    await _disable(fake, client, company, first.created[0])
-    report = await ensure_subscriptions(view, specs("customer.update"))
+    async with EventQueue(tmp_path / "q.db") as queue:
+        first = await ensure_subscriptions(view, specs("customer.update"), registry=queue)
+        await _disable(fake, client, company, first.created[0])
+        report = await ensure_subscriptions(view, specs("customer.update"), registry=queue)
     assert [s.status for s in report.disabled] == ["DISABLED_TOO_MANY_ERRORS"]
     assert not report.ok
     assert not report.reenabled
@@ -213,10 +236,12 @@ async def test_secrets_never_reach_logs_reprs_or_errors(
         async with asgi_client(receiver) as http:
             await http.post(TARGET, content=b"{}", headers={"x-tripletex-auth": "wrong"})
         with pytest.raises(ValidationError) as refused:
-            await ensure_subscriptions(
-                client.company(company),
-                [SubscriptionSpec("no.such", TARGET, hmac_secret=Secret(HMAC_SECRET))],
-            )
+            async with EventQueue(queue_path) as queue:
+                await ensure_subscriptions(
+                    client.company(company),
+                    [SubscriptionSpec("no.such", TARGET, hmac_secret=Secret(HMAC_SECRET))],
+                    registry=queue,
+                )
     shown = repr(events) + repr(report) + repr(wanted) + repr(AUTH) + repr(receiver)
     shown += (
         str(refused.value)

@@ -84,24 +84,31 @@ async def ensure_subscriptions(
     view: TripletexClient | CompanyView,
     wanted: Iterable[SubscriptionSpec],
     *,
+    registry: SubscriptionRegistry,
     reenable: bool = False,
-    registry: SubscriptionRegistry | None = None,
 ) -> EnsureReport:
     """Make the ``wanted`` subscriptions exist in ``view``'s company, and report.
 
+    ``registry`` is the receiver's (its `EventQueue`): every wanted subscription is noted
+    there (company, event, fields), which is how the receiver learns whose data a
+    delivery carries. It is required: a subscription the receiver does not know is
+    answered 404 on every delivery, and Tripletex disables it after ten.
+
     A subscription is matched by event and target URL: a missing one is created; a
-    matched one is updated when its fields or auth header name differ, or (with a
-    ``registry``) when its secrets differ from those last sent; anything else is left
-    alone, so a rerun changes nothing. Disabled ones (``DISABLED_TOO_MANY_ERRORS``, ...)
-    are reported, and set ``ACTIVE`` again with ``reenable``. Every wanted subscription
-    is noted in ``registry`` (company, event, fields), which is how a receiver learns whose
-    data a delivery carries. Without a registry, secrets of existing subscriptions are
-    only sent along when something else changes.
+    matched one is updated when its fields or auth header name differ, or when its
+    secrets differ from those last sent; anything else is left alone, so a rerun changes
+    nothing. Disabled ones (``DISABLED_TOO_MANY_ERRORS``, ...) are reported, and set
+    ``ACTIVE`` again with ``reenable``.
     """
+    if registry is None:
+        raise ConfigurationError(
+            "ensure_subscriptions needs registry= (the receiver's EventQueue): a "
+            "subscription the receiver does not know is refused on every delivery"
+        )
     specs = {(s.event, s.target_url): s for s in _unique(wanted)}
     company_id = await _company_of(view)
     api = Subscriptions(view)
-    known = await registry.registrations(company_id) if registry is not None else {}
+    known = await registry.registrations(company_id)
     plan = _Plan()
     existing = _first_of_each(await api.list_all())
     for key, spec in specs.items():
@@ -109,18 +116,15 @@ async def ensure_subscriptions(
         if current is None:
             plan.create.append(spec)
         else:
-            secrets_changed = registry is not None and _secrets_changed(
-                spec, known.get(current.id), registry
-            )
+            secrets_changed = _secrets_changed(spec, known.get(current.id), registry)
             _plan_existing(plan, spec, current, secrets_changed, reenable)
     created = await api.create_many(plan.create)
     changed = await api.update_many(plan.update)
     _log(company_id, specs.values(), created, [*changed, *plan.disabled])
-    if registry is not None:
-        now = [*created, *changed, *plan.unchanged, *plan.disabled]
-        await registry.register(
-            [_registration(company_id, specs[s.event, s.target_url], s, registry) for s in now]
-        )
+    now = [*created, *changed, *plan.unchanged, *plan.disabled]
+    await registry.register(
+        [_registration(company_id, specs[s.event, s.target_url], s, registry) for s in now]
+    )
     return plan.report(company_id, created, changed)
 
 
