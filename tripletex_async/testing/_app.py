@@ -2,7 +2,10 @@
 
 One request goes: route -> authenticate -> count against the rate window -> maybe a
 fault -> the endpoint -> maybe damage the response. Adapters (`FakeTransport`, the
-loopback server) only move `FakeRequest`/`FakeResponse` values over the wire.
+loopback server) only move `FakeRequest`/`FakeResponse` values over the wire. The app
+owns its endpoints: lists and their page cache (`_list_endpoint`), records by id and
+writes (`_item_endpoint`), the session calls (`_session_endpoints`); latency and faults
+come from `_faults`.
 
 Every path of the spec answers something honest (`_spec_path`): the lists, records by
 id at their ``url`` and the lookups of `_lookups` behave; any other spec path is the
@@ -19,9 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-import msgspec
 
-from . import _fields, _write_checks
+from . import _fields
 from ._auth import Credentials, Session, Sessions
 from ._config import FakeConfig
 from ._errors import (
@@ -34,28 +36,33 @@ from ._errors import (
     not_simulated,
     validation_failed,
 )
-from ._fields import IllegalField
+from ._faults import FaultInjector
 from ._http import FakeRequest, FakeResponse, Fault, json_response
+from ._item_endpoint import ItemEndpoint
 from ._limits import FixedWindows
-from ._lists import NO_DIGEST, envelope, full_result_size, match, parse_list_query
+from ._list_endpoint import ListEndpoint
 from ._lookups import ITEM_LISTS, last_reconciliation, posting_rules
 from ._portfolio import Portfolio
-from ._resources import MODEL_COLLECTIONS, RESOURCES, ResourceInfo, templated
-from ._schema import ModelSchema, load_models
+from ._resources import RESOURCES, templated
+from ._schema import load_models
+from ._session_endpoints import SessionEndpoints
 from ._spec_paths import SpecRoute, lookup_models, match_route
 from ._stats import FakeStatistics, StatsRecorder
-from ._store import Store, digest
+from ._store import Store
 from ._webhooks import Webhooks
 
 __all__ = ["FakeTripletex"]
 
-_decode_object = msgspec.json.Decoder(dict[str, Any]).decode
-_JSON = ("content-type", "application/json")
+#: The page cache's budget in bytes, read at each insert (a benchmark resizes it here).
 _PAGE_CACHE_BYTES = 256 * 1024 * 1024
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _page_cache_bytes() -> int:
+    return _PAGE_CACHE_BYTES
 
 
 class FakeTripletex:
@@ -78,15 +85,10 @@ class FakeTripletex:
         self.portfolio = portfolio
         self.config = config or FakeConfig()
         self.clock = clock or _utcnow
-        self._sleep = sleep or anyio.sleep
         self._models = load_models()
         self._store = Store(portfolio, self.clock)
-        self._faults = random.Random(self.config.faults.seed)
         self._stats = StatsRecorder()
-        #: Page bodies and how many rows each holds, by query and collection generation.
-        self._pages: dict[tuple[object, ...], tuple[bytes, int]] = {}
-        self._digests: dict[tuple[object, ...], str] = {}
-        self._page_bytes = 0
+        self._faults = FaultInjector(self._config, sleep or anyio.sleep, self._stats)
         self._windows = (
             FixedWindows(self.config.rate_limit, lambda: self.clock().timestamp())
             if self.config.rate_limit
@@ -100,6 +102,20 @@ class FakeTripletex:
         self._credentials = self._sessions.new_employee(consumer, accountant_id, accountant=True)
         self.webhooks = Webhooks(self._store, self._models, self.clock)
         self._store.listeners.append(self.webhooks.on_mutation)
+        self._lists = ListEndpoint(
+            self._store, self._models, self._config, self._now, _page_cache_bytes
+        )
+        self._items = ItemEndpoint(self._store, self._models)
+        self._session_calls = SessionEndpoints(
+            self._sessions, self._windows, portfolio, self._models, self._config, self._now
+        )
+
+    def _config(self) -> FakeConfig:
+        # Read per call by the parts the app owns: a test may swap `config` mid-run.
+        return self.config
+
+    def _now(self) -> datetime:
+        return self.clock()
 
     # -- public API --------------------------------------------------------------------
 
@@ -165,26 +181,13 @@ class FakeTripletex:
         self._stats.begin()
         label, company, status = "?", None, 0
         try:
-            await self._latency()
+            await self._faults.latency()
             label, company, response = self._respond(request)
-            await self._row_latency(response.rows)
+            await self._faults.row_latency(response.rows)
             status = 0 if response.fault is Fault.DROP else response.status
             return response
         finally:
             self._stats.end(label, status, company)
-
-    async def _latency(self) -> None:
-        faults = self.config.faults
-        delay = faults.latency + (faults.jitter * self._faults.random() if faults.jitter else 0)
-        if delay > 0:
-            await self._sleep(delay)
-
-    async def _row_latency(self, rows: float) -> None:
-        # After the answer is known, since its size decides the cost; no sleep at all
-        # when there is none, so a simulator without it keeps its timing exactly.
-        delay = rows * self.config.faults.latency_per_row
-        if delay > 0:
-            await self._sleep(delay)
 
     def _respond(self, request: FakeRequest) -> tuple[str, int | None, FakeResponse]:
         rid = str(uuid.uuid4())
@@ -198,7 +201,7 @@ class FakeTripletex:
         headers: list[tuple[str, str]] = []
         try:
             if route == "token/session/:create":
-                response = self._create_session(request)
+                response = self._session_calls.create(request)
             elif route == "event" or (route.startswith("event/") and "subscription" not in route):
                 response = self.webhooks.event_types(route)
             else:
@@ -208,7 +211,7 @@ class FakeTripletex:
                 headers, allowed = self._rate_limit(session)
                 if not allowed:
                     raise ApiFailure(429, 0, "Too many requests")
-                faulty = self._faulty(session, rid) if self._faults_apply(route) else None
+                faulty = self._faults.fail(session, rid) if self._faults.apply_to(route) else None
                 response = faulty or self._dispatch(request, route, session, company)
         except ApiFailure as failure:
             response = error_response(failure, rid)
@@ -216,79 +219,15 @@ class FakeTripletex:
         if response.header("x-tlx-request-id") is None:
             response.headers.append(("x-tlx-request-id", rid))
         ok = 200 <= response.status < 300
-        if response.fault is None and ok and self._faults_apply(route):
-            response.fault = self._damage()
+        if response.fault is None and ok and self._faults.apply_to(route):
+            response.fault = self._faults.damage()
         return label, company, response
-
-    def _faults_apply(self, route: str) -> bool:
-        # Session calls are spared unless asked for, so a retry test is not also a test
-        # of session handling.
-        return self.config.faults.on_token_calls or not route.startswith("token/session/")
 
     def _rate_limit(self, session: Session) -> tuple[list[tuple[str, str]], bool]:
         if self._windows is None:
             return [], True
         verdict = self._windows.hit(session.budget_key)
         return verdict.headers, verdict.allowed
-
-    def _faulty(self, session: Session, rid: str) -> FakeResponse | None:
-        faults = self.config.faults
-        if not faults.any:
-            return None
-        draw = self._faults.random()
-        for name, p in (("500", faults.error_500), ("503", faults.error_503)):
-            if draw < p:
-                self._stats.faults[name] += 1
-                return _server_error(int(name), rid)
-            draw -= p
-        if draw < faults.session_death:
-            self._stats.faults["session_death"] += 1
-            session.alive = False
-            raise ApiFailure(401, 3000, "Unauthorized", developer_message="Session expired.")
-        return None
-
-    def _damage(self) -> Fault | None:
-        faults = self.config.faults
-        if not (faults.drop or faults.truncate):
-            return None
-        draw = self._faults.random()
-        if draw < faults.drop:
-            self._stats.faults["drop"] += 1
-            return Fault.DROP
-        if draw < faults.drop + faults.truncate:
-            self._stats.faults["truncate"] += 1
-            return Fault.TRUNCATE
-        return None
-
-    def _create_session(self, request: FakeRequest) -> FakeResponse:
-        if request.method == "POST" and self.config.post_session_create:
-            # The query works too (Nango's client sends `curl -G -X POST`, NangoHQ/nango
-            # #6298, answered 201 by the test environment); the body wins over it.
-            args = {**request.params(), **_decode_body(request)}
-            status = 201
-        elif request.method == "PUT":
-            args, status = request.params(), 200
-        else:
-            raise method_not_allowed()
-        session = self._sessions.create(
-            _opt_str(args.get("consumerToken")),
-            _opt_str(args.get("employeeToken")),
-            _opt_str(args.get("expirationDate")),
-        )
-        if self._windows is not None:
-            self._windows.hit(session.budget_key)
-        host = self.config.host
-        value = {
-            "id": session.id,
-            "version": 0,
-            "url": f"{host}/v2/token/session/{session.id}",
-            "consumerToken": {"id": 445, "url": f"{host}/v2/token/consumer/445"},
-            "employeeToken": {"id": 1000, "url": f"{host}/v2/token/employee/1000"},
-            "expirationDate": session.expires_at.date().isoformat(),
-            "token": session.token,
-            "encryptionKey": None,
-        }
-        return json_response(status, {"value": value})
 
     # -- endpoints ---------------------------------------------------------------------
 
@@ -299,7 +238,7 @@ class FakeTripletex:
         if route in ("token/session/>whoAmI", "company/>withLoginAccess") and method != "GET":
             raise method_not_allowed()
         if route == "token/session/>whoAmI":
-            return self._who_am_i(request, session, company)
+            return self._session_calls.who_am_i(request, session)
         if route.startswith("token/session/"):
             if method != "DELETE":
                 raise method_not_allowed()
@@ -307,7 +246,7 @@ class FakeTripletex:
                 raise not_found()
             return FakeResponse(204)
         if route == "company/>withLoginAccess":
-            return self._with_login_access(request, session)
+            return self._session_calls.with_login_access(request, session)
         if route.startswith("event/subscription"):
             return self.webhooks.handle(request, route, session, company)
         if not self._store.has_company(company):
@@ -322,9 +261,11 @@ class FakeTripletex:
             info, path_params = templated(route)
         if info is not None:
             if request.method == "GET" and info.listable:
-                return self._list(request, info, company, {**request.params(), **path_params})
+                return self._lists.serve(
+                    request, info, company, {**request.params(), **path_params}
+                )
             if request.method == "POST" and "POST" in info.collection_methods:
-                return self._create(request, info, company)
+                return self._items.create(request, info, company)
         return self._spec_path(request, route, company)
 
     def _spec_path(self, request: FakeRequest, route: str, company: int) -> FakeResponse:
@@ -342,7 +283,7 @@ class FakeTripletex:
         if last == "{id}" and request.method == "GET" and parent in ITEM_LISTS:
             return self._by_id(request, parent, company, int(spec.params["id"]))
         if last == "{id}" and info is not None and request.method in info.item_methods:
-            return self._item(request, info, company, int(spec.params["id"]))
+            return self._items.item(request, info, company, int(spec.params["id"]))
         if request.method == "GET":
             found = self._lookup(request, spec, company)
             if found is not None:
@@ -354,7 +295,7 @@ class FakeTripletex:
         for info in ITEM_LISTS[path]:
             record = self._store.collection(company, info.path).by_id.get(rid)
             if record is not None:
-                return self._value(request, info, company, record, 200)
+                return self._items.value(request, info, company, record, 200)
         raise not_found()
 
     def _lookup(self, request: FakeRequest, spec: SpecRoute, company: int) -> FakeResponse | None:
@@ -377,7 +318,7 @@ class FakeTripletex:
             found = last_reconciliation(rows, int(account), closed=closed)
             if found is None:
                 raise not_found()
-            return self._value(request, info, company, found, 200)
+            return self._items.value(request, info, company, found, 200)
         return None
 
     def _single(
@@ -385,221 +326,10 @@ class FakeTripletex:
     ) -> FakeResponse:
         """``{"value": record}`` of model ``name``, as ``fields`` asks."""
         model = self._models.get(name) or lookup_models()[name]
-        selection = self._selection(request.params().get("fields", ""), model)
+        selection = _fields.select(request.params().get("fields", ""), model, self._models)
         resolve = self._store.resolver(company)
         value = _fields.project(record, selection, model, self._models, resolve)
         return json_response(200, {"value": value})
-
-    def _list(
-        self, request: FakeRequest, info: ResourceInfo, company: int, params: dict[str, str]
-    ) -> FakeResponse:
-        query = parse_list_query(info, params, self.config, now=self.clock())
-        model = self._models[info.model]
-        selection = self._selection(query.fields, model)
-        unapplied = query.unapplied_headers(info.path)
-        if info.kind == "snapshot":
-            coll = self._store.snapshot(company, info.path, query.date_range or ())
-        else:
-            coll = self._store.collection(company, info.path)
-        matched: list[dict[str, Any]] | None = None
-
-        def matching() -> list[dict[str, Any]]:
-            # Filtering walks the whole collection: done once per query and generation,
-            # not per request, since digests and pages are cached under the same keys.
-            nonlocal matched
-            if matched is None:
-                matched = match(
-                    coll.ordered(),
-                    info,
-                    query,
-                    model,
-                    resolve=self._store.resolver(company),
-                    parents=self._parents(company, info),
-                )
-                if len(matched) > self.config.result_cap:
-                    raise ApiFailure(
-                        422,
-                        23000,
-                        "Result set too large. Limit of 10.000 reached.",
-                        developer_message="Result set too large. Use filters to reduce the result.",
-                    )
-            return matched
-
-        if_none_match = request.headers.get("if-none-match")
-        version_digest = NO_DIGEST
-        if if_none_match:
-            digest_key = (company, info.path, coll.generation, query.filter_key, query.fields)
-            version_digest = self._digests.get(digest_key) or self._digests.setdefault(
-                digest_key, query.salted(digest(matching(), query.fields, coll.child_stamps))
-            )
-            if if_none_match == version_digest:
-                return FakeResponse(304, headers=unapplied)
-        # Expanded references are read at serving time: the page is only as fresh as the
-        # collections it expands, while the digest above ignores them, as Tripletex's does.
-        related = self._expanded_generations(company, selection, model)
-        key = (company, info.path, coll.generation, query, bool(if_none_match), related)
-        cached = self._pages.get(key)
-        if cached is None:
-            rows = matching()
-            page = rows[query.start : query.start + query.count]
-            if selection.is_plain_star:
-                values = [coll.star_bytes(r) for r in page]
-            else:
-                resolve = self._store.resolver(company)
-                values = [
-                    msgspec.json.encode(_fields.project(r, selection, model, self._models, resolve))
-                    for r in page
-                ]
-            body = envelope(
-                full_size=full_result_size(len(rows), self.config.full_result_size),
-                start=query.start,
-                values=values,
-                digest=version_digest,
-                extra=_envelope_extra(info, rows),
-            )
-            cached = (body, len(page))
-            self._cache_page(key, cached)
-        body, served = cached
-        share = _fields.field_share(selection, model)
-        return FakeResponse(200, body, [_JSON, *unapplied], rows=served * share)
-
-    def _parents(self, company: int, info: ResourceInfo) -> dict[int, int] | None:
-        """Child id -> parent id, for a child list whose schema does not name the parent."""
-        if info.parent is None or info.parent.field is not None:
-            return None
-        return self._store.parent_ids(company, info.path)
-
-    def _expanded_generations(
-        self, company: int, selection: _fields.Selection, model: ModelSchema
-    ) -> tuple[tuple[str, int], ...]:
-        """(path, generation) of every stored collection that ``selection`` expands."""
-        out: list[tuple[str, int]] = []
-        for name, sub in selection.names.items():
-            info = model.field(name)
-            target = info.target if sub is not None and info is not None else None
-            if sub is None or target is None or target not in self._models:
-                continue
-            path = MODEL_COLLECTIONS.get(target)
-            if path is not None:
-                out.append((path, self._store.collection(company, path).generation))
-            out.extend(self._expanded_generations(company, sub, self._models[target]))
-        return tuple(out)
-
-    def _cache_page(self, key: tuple[object, ...], page: tuple[bytes, int]) -> None:
-        size = len(page[0])
-        if self._page_bytes + size > _PAGE_CACHE_BYTES:
-            self._pages.clear()
-            self._digests.clear()
-            self._page_bytes = 0
-        self._pages[key] = page
-        self._page_bytes += size
-
-    def _item(
-        self, request: FakeRequest, info: ResourceInfo, company: int, record_id: int
-    ) -> FakeResponse:
-        if request.method == "GET":
-            record = self._store.collection(company, info.path).by_id.get(record_id)
-            if record is None:
-                raise not_found()
-            return self._value(request, info, company, record, 200)
-        if request.method == "PUT":
-            data = self._writable(request, info)
-            if record_id not in self._store.collection(company, info.path).by_id:
-                raise not_found()
-            _write_checks.check(info.path, data, self._store.lookup(company), creating=False)
-            record = self._store.update(company, info.path, record_id, data)
-            return self._value(request, info, company, record, 200)
-        if request.method == "DELETE":
-            self._store.delete(company, info.path, record_id)
-            return FakeResponse(204)
-        raise method_not_allowed()
-
-    def _create(self, request: FakeRequest, info: ResourceInfo, company: int) -> FakeResponse:
-        data = self._writable(request, info)
-        if "id" in data or "version" in data:
-            raise ApiFailure(
-                422,
-                18000,
-                "Validering feilet.",
-                validation=[("id", "ID kan ikke settes når man oppretter et objekt.")],
-            )
-        _write_checks.check(info.path, data, self._store.lookup(company), creating=True)
-        record = self._store.add(company, info.path, data)
-        return self._value(request, info, company, record, 201)
-
-    def _writable(self, request: FakeRequest, info: ResourceInfo) -> dict[str, Any]:
-        data = _decode_body(request)
-        model = self._models[info.model]
-        unknown = [(k, "Feltet eksisterer ikke i objektet.") for k in data if not model.field(k)]
-        if unknown:
-            raise ApiFailure(422, 16000, "Request mapping failed", validation=unknown)
-        return data
-
-    def _value(
-        self,
-        request: FakeRequest,
-        info: ResourceInfo,
-        company: int,
-        record: dict[str, Any],
-        status: int,
-    ) -> FakeResponse:
-        model = self._models[info.model]
-        selection = self._selection(request.params().get("fields", ""), model)
-        value = _fields.project(
-            record, selection, model, self._models, self._store.resolver(company)
-        )
-        return json_response(status, {"value": value})
-
-    def _selection(self, text: str, model: ModelSchema) -> _fields.Selection:
-        try:
-            selection = _fields.parse_fields(text)
-            _fields.validate(selection, model, self._models)
-        except IllegalField as exc:
-            raise ApiFailure(400, 11000, str(exc)) from None
-        except ValueError as exc:
-            raise ApiFailure(400, 11000, f"Illegal fields filter: {exc}") from None
-        return selection
-
-    def _who_am_i(self, request: FakeRequest, session: Session, company: int) -> FakeResponse:
-        host = self.config.host
-        owner = session.employee.company_id
-        value = {
-            "employeeId": 1,
-            "actualEmployeeId": 1,
-            "employee": {"id": 1, "url": f"{host}/v2/employee/1"},
-            "companyId": owner,
-            "company": {"id": owner, "url": f"{host}/v2/company/{owner}"},
-            "language": "NO",
-            "loggedInWithConnect": False,
-            "employeeIsProxy": False,
-        }
-        model = self._models["LoggedInUserInfo"]
-        selection = self._selection(request.params().get("fields", ""), model)
-        projected = _fields.project(value, selection, model, self._models, lambda m, i: None)
-        return json_response(200, {"value": projected})
-
-    def _with_login_access(self, request: FakeRequest, session: Session) -> FakeResponse:
-        info = ResourceInfo("company/>withLoginAccess", "Client")
-        query = parse_list_query(info, request.params(), self.config, now=self.clock())
-        model = self._models["Client"]
-        selection = self._selection(query.fields, model)
-        clients = self.portfolio.clients if session.employee.accountant else []
-        page = clients[query.start : query.start + query.count]
-        values = [
-            msgspec.json.encode(
-                _fields.project(c, selection, model, self._models, lambda m, i: None)
-            )
-            for c in page
-        ]
-        inm = request.headers.get("if-none-match")
-        body = envelope(
-            full_size=full_result_size(len(clients), self.config.full_result_size),
-            start=query.start,
-            values=values,
-            digest=digest(clients, query.fields) if inm else NO_DIGEST,
-        )
-        rows = len(page) * _fields.field_share(selection, model)
-        return FakeResponse(200, body, [_JSON], rows=rows)
 
 
 def _label(route: str) -> str:
@@ -607,30 +337,3 @@ def _label(route: str) -> str:
         return "token/session/{token}"  # never a token in the statistics
     parts = route.split("/")
     return "/".join("{id}" if p.isdigit() else p for p in parts)
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _decode_body(request: FakeRequest) -> dict[str, Any]:
-    try:
-        return _decode_object(request.body or b"{}")
-    except msgspec.DecodeError as exc:
-        raise ApiFailure(422, 22000, f"Invalid JSON: {exc}") from None
-
-
-def _server_error(status: int, rid: str) -> FakeResponse:
-    if status == 503:
-        # Load balancers answer 503 with HTML, not Tripletex's JSON envelope.
-        body = b"<html><body><h1>503 Service Unavailable</h1></body></html>"
-        return FakeResponse(503, body, [("content-type", "text/html")])
-    return error_response(ApiFailure(500, 1000, "Internal error"), rid)
-
-
-def _envelope_extra(info: ResourceInfo, matched: list[dict[str, Any]]) -> dict[str, Any] | None:
-    if info.list_schema == "VoucherSearchResponse":
-        return {"totalNumberOfPostings": sum(len(r.get("postings") or []) for r in matched)}
-    if info.list_schema == "TimesheetEntrySearchResponse":
-        return {"sumAllHours": round(sum(float(r.get("hours") or 0) for r in matched), 2)}
-    return None

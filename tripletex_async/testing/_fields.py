@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._errors import ApiFailure
 from ._schema import ModelSchema
 
-__all__ = ["IllegalField", "Selection", "field_share", "parse_fields", "project"]
+__all__ = ["IllegalField", "Selection", "field_share", "parse_fields", "project", "select"]
 
 #: Looks up a referenced object: (target model, id) -> the full stored object, if any.
 Resolver = Callable[[str, int], "dict[str, Any] | None"]
@@ -87,6 +88,18 @@ def validate(selection: Selection, model: ModelSchema, models: Mapping[str, Mode
             raise IllegalField(name, model.name)
         if sub is not None and info.target is not None and info.target in models:
             validate(sub, models[info.target], models)
+
+
+def select(text: str, model: ModelSchema, models: Mapping[str, ModelSchema]) -> Selection:
+    """``text`` parsed and checked against ``model``, or Tripletex's 400/11000 for it."""
+    try:
+        selection = parse_fields(text)
+        validate(selection, model, models)
+    except IllegalField as exc:
+        raise ApiFailure(400, 11000, str(exc)) from None
+    except ValueError as exc:
+        raise ApiFailure(400, 11000, f"Illegal fields filter: {exc}") from None
+    return selection
 
 
 def field_share(selection: Selection, model: ModelSchema) -> float:
