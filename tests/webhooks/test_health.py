@@ -9,6 +9,7 @@ import pytest
 import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
+from tripletex_async.sinks import SQLiteSink
 from tripletex_async.webhooks import EventQueue, Registration
 
 from .conftest import MakeReceiver, asgi_client, signed
@@ -92,3 +93,18 @@ async def test_metrics_are_prometheus_text_a_scraper_parses(
     assert (deliveries["queued"], deliveries["duplicate"], deliveries["unauthorized"]) == (1, 1, 0)
     assert families["tripletex_webhook_queue_pending"].samples[0].value == 1
     assert {"tripletex_webhook_apply_lag_seconds", "tripletex_webhook_dead_events"} <= set(families)
+
+
+async def test_the_receivers_sqlite_sink_commits_to_disk_before_an_event_is_applied(
+    make_receiver: MakeReceiver, tmp_path: Path
+) -> None:
+    """The queue's "applied" is fdatasync'ed; the sink's write must be as durable:
+    a receiver's SQLite sink runs with synchronous=FULL (a sync's keeps NORMAL)."""
+    sink = SQLiteSink(tmp_path / "w.db")
+    async with make_receiver(sink=sink):
+        level = await sink._run(lambda c: c.execute("PRAGMA synchronous").fetchone()[0], "read")
+    assert level == 2  # FULL
+    plain = SQLiteSink(tmp_path / "s.db")
+    await plain.open([])
+    assert await plain._run(lambda c: c.execute("PRAGMA synchronous").fetchone()[0], "read") == 1
+    await plain.aclose()

@@ -19,6 +19,9 @@ from .conftest import MakeReceiver, asgi_client, deliver, signed, specs, subscri
 pytestmark = pytest.mark.anyio
 
 CUSTOMER = RESOURCES["customer"].fields()
+URL = "https://receiver.example/tripletex"
+#: A delivery of a subscription the receiver may not know: refused either way.
+LATE = b'{"subscriptionId": 1, "event": "customer.update", "id": 1, "value": null}'
 
 
 class _Sleeps(SystemClock):
@@ -180,3 +183,52 @@ async def test_worker_cancelled_mid_write_loses_nothing(
         assert again.queue.pending == 1
         await again.join()
     assert (company, target) in sink.tables["customer"]
+
+
+class _BrokenSink(MemorySink):
+    """Refuses every write with an unexpected error until ``fixed``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fixed = False
+
+    async def write(self, batches: Sequence[Batch]) -> None:
+        if not self.fixed:
+            raise RuntimeError("a bad deployment")
+        await super().write(batches)
+
+
+async def test_many_events_failing_in_a_row_stop_the_acknowledgements(
+    make_receiver: MakeReceiver,
+    fake: FakeTripletex,
+    client: TripletexClient,
+    company: int,
+    queue_path: Path,
+) -> None:
+    """A sink that refuses everything: after 10 dead events the worker is failing, keeps
+    the rest pending, /health is 503 and new deliveries are 503 (Tripletex retries);
+    once the sink works again the kept events apply and deliveries are taken again."""
+    await subscribe(client, company, queue_path, specs("customer.update", fields=CUSTOMER))
+    for _ in range(3):  # 4 customers, 3 updates each: 12 deliveries
+        await _updated(fake, company, 4)
+    sink = _BrokenSink()
+    backed_off = anyio.Event()
+    clock = _Sleeps(hook=backed_off.set)  # the worker backs off once it is failing
+    first = make_receiver(sink=sink)
+    assert await deliver(fake, first) == 12
+    async with make_receiver(sink=sink, clock=clock) as receiver:
+        await backed_off.wait()
+        async with asgi_client(receiver) as http:
+            health = await http.get("https://receiver.example/health")
+            late = await http.post(URL, content=LATE, headers=signed(LATE))
+        assert (health.status_code, health.json()["status"]) == (503, "failing")
+        assert late.status_code == 503
+        assert len(await receiver.queue.dead()) == 10
+        assert receiver.queue.pending == 2
+        sink.fixed = True
+        await receiver.join()
+        async with asgi_client(receiver) as http:
+            again = await http.get("https://receiver.example/health")
+        assert len(await receiver.queue.dead()) == 10
+    assert again.json()["status"] == "ok"
+    assert sink.tables["customer"]

@@ -90,6 +90,10 @@ class Log:
         """Log at info level."""
         self._emit(logging.INFO, event, kw)
 
+    def error(self, event: str, **kw: Any) -> None:
+        """Log at error level."""
+        self._emit(logging.ERROR, event, kw)
+
     def warning(self, event: str, **kw: Any) -> None:
         """Log at warning level."""
         self._emit(logging.WARNING, event, kw)

@@ -93,7 +93,16 @@ class Applier:
     async def open(self) -> None:
         """Open the sink's tables for every resource this applier writes, indexed now:
         deliveries come a few at a time, never the bulk load indexes wait for, and a
-        receiver never reaches the end of a sync, where they would be built."""
+        receiver never reaches the end of a sync, where they would be built.
+
+        A sink that can trade durability for speed (SQLite's ``synchronous=NORMAL``) is
+        made durable first: the queue marks an event applied once the sink's write
+        returns, and the queue's mark is on disk (fdatasync), so the write must be too,
+        or an OS crash could lose an update the queue calls applied. (PostgreSQL,
+        DuckDB and JSONL commits are durable already.)"""
+        make_durable = getattr(self._sink, "make_durable", None)
+        if make_durable is not None:
+            await make_durable()
         await self._sink.open([r.table() for r in self._resources.values()])
         if isinstance(self._sink, IndexingSink):
             await self._sink.build_indexes()

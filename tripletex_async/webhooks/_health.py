@@ -28,6 +28,7 @@ OUTCOMES: dict[str, int] = {
     "too_large": 413,
     "unknown_subscription": 404,
     "queue_full": 503,
+    "apply_failing": 503,
     "method_not_allowed": 405,
     "failed": 500,
 }
@@ -59,10 +60,12 @@ def _lag(status: QueueStatus, now: datetime) -> float:
     return max(0.0, (now - status.oldest_pending).total_seconds())
 
 
-def health(status: QueueStatus, stats: DeliveryStats, now: datetime) -> dict[str, object]:
-    """The body of ``GET /health``."""
+def health(
+    status: QueueStatus, stats: DeliveryStats, now: datetime, *, failing: bool = False
+) -> dict[str, object]:
+    """The body of ``GET /health`` (answered 503 when ``failing``)."""
     return {
-        "status": "ok",
+        "status": "failing" if failing else "ok",
         "queue_pending": status.pending,
         "apply_lag_seconds": round(_lag(status, now), 3),
         "dead_events": status.dead,

@@ -213,7 +213,9 @@ class WebhookReceiver:
             text = metrics(status, self.stats, now)
             await _respond(send, 200, text, b"text/plain; version=0.0.4; charset=utf-8")
         else:
-            await _respond(send, 200, msgspec.json.encode(health(status, self.stats, now)))
+            failing = self._worker.failing
+            body = health(status, self.stats, now, failing=failing)
+            await _respond(send, 503 if failing else 200, msgspec.json.encode(body))
 
     async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
         if scope.get("method") != "POST":
@@ -236,6 +238,8 @@ class WebhookReceiver:
 
     async def _enqueue(self, payload: _Payload, key: str) -> tuple[int, dict[str, str]]:
         """Commit the delivery; answer only once it is durable (or refused)."""
+        if self._worker.failing:  # see _worker: Tripletex keeps it and retries later
+            raise _Reject("apply_failing", "applying deliveries is failing")
         value = bytes(payload.value)
         put = await self.queue.put(
             key,

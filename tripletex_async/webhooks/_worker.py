@@ -5,6 +5,12 @@ while the sink, the queue file or Tripletex fail, and isolates an event that fai
 any other reason: the batch is retried one event at a time and the culprit is marked
 dead, so one bad event cannot block the others. The nightly reconcile repairs what a dead
 event missed.
+
+Many events failing in a row is no bad event but a bad deployment (a sink that refuses
+every row, a bug): after ``max_dead_in_a_row`` of them the worker stops giving events up,
+says so at ERROR, keeps retrying the oldest with backoff, and is `failing` until one
+applies; meanwhile the receiver answers new deliveries 503, so Tripletex keeps them
+and retries later, instead of 200s for events that would all die.
 """
 
 from __future__ import annotations
@@ -21,8 +27,12 @@ from ._queue import EventQueue, QueuedEvent, QueueError
 
 __all__ = ["Worker"]
 
+class _Failing(Exception):
+    """Applying fails event after event: the oldest is retried with backoff, not given up."""
+
+
 #: Failures of the infrastructure: retried with backoff, never blamed on an event.
-_INFRASTRUCTURE = (RetryLater, SinkError, QueueError)
+_INFRASTRUCTURE = (RetryLater, SinkError, QueueError, _Failing)
 
 
 class Worker:
@@ -37,9 +47,10 @@ class Worker:
         clock: Clock,
         log: Log,
         backoff: tuple[float, float] = (0.5, 60.0),
+        max_dead_in_a_row: int = 10,
     ) -> None:
-        if batch_size < 1:
-            raise ConfigurationError("batch_size must be at least 1")
+        if batch_size < 1 or max_dead_in_a_row < 1:
+            raise ConfigurationError("batch_size and max_dead_in_a_row must be at least 1")
         self._queue = queue
         self._applier = applier
         self._batch_size = batch_size
@@ -51,6 +62,14 @@ class Worker:
         self._hunting = 0
         self._wake = anyio.Event()
         self._progress = anyio.Event()
+        self._max_dead = max_dead_in_a_row
+        #: Events given up on since the last one applied.
+        self._dead_in_a_row = 0
+
+    @property
+    def failing(self) -> bool:
+        """Whether applying is failing event after event (see the module's text)."""
+        return self._dead_in_a_row >= self._max_dead
 
     @property
     def running(self) -> bool:
@@ -114,10 +133,25 @@ class Worker:
                 self._hunting = len(events)
                 return
             event = events[0]
+            if self.failing:  # keep it: the fault is not this event's
+                raise _Failing(exc) from exc
+            self._dead_in_a_row += 1
             self._log.warning(
                 "webhook_event_dead", seq=event.seq, event_name=event.event, error=exc
             )
             await self._queue.complete([], [event.seq])
+            if self.failing:
+                self._log.error(
+                    "webhook_apply_failing",
+                    dead_in_a_row=self._dead_in_a_row,
+                    error=exc,
+                    action="deliveries are answered 503 until an event applies again",
+                )
+            return
+        if self._dead_in_a_row:
+            if self.failing:
+                self._log.warning("webhook_apply_recovered", dead_in_a_row=self._dead_in_a_row)
+            self._dead_in_a_row = 0
         self._hunting = max(self._hunting - 1, 0)
 
     def _progressed(self) -> None:
