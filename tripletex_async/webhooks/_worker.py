@@ -27,6 +27,7 @@ from ._queue import EventQueue, QueuedEvent, QueueError
 
 __all__ = ["Worker"]
 
+
 class _Failing(Exception):
     """Applying fails event after event: the oldest is retried with backoff, not given up."""
 
