@@ -17,6 +17,7 @@ import pytest
 
 from tripletex_async.testing import FakeTripletex, generate_portfolio
 from tripletex_async.testing._cli import (
+    background,
     build_parser,
     company_token_lines,
     fake_config,
@@ -68,6 +69,8 @@ def test_bad_flag_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         (["--full-result-size", "sometimes"], "invalid choice"),
         (["--companies", "-1"], "whole number"),
         (["--latency-per-row-us", "-5"], "must be >= 0"),
+        (["--delivery-interval", "0"], "seconds > 0"),
+        (["--mutate-every", "soon"], "not a number"),
         (["--companies", "3", "--empty-companies", "2", "--heavy-companies", "2"], "exceed"),
     ],
 )
@@ -256,3 +259,32 @@ def test_company_token_is_of_a_company_with_data() -> None:
     company = int(exports["TRIPLETEX_COMPANY_ID"])
     assert portfolio.role(company) != "empty"
     assert app.company_credentials(company).company_id == company
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ([], (None, None, 1)),
+        (["--delivery-interval", "0.5"], (None, None, 1)),
+        (["--deliver-webhooks"], (1.0, None, 1)),
+        (["--deliver-webhooks", "--delivery-interval", "0.1"], (0.1, None, 1)),
+        (["--mutate-every", "2", "--seed", "9"], (None, 2.0, 9)),
+    ],
+)
+def test_webhook_flags_become_background_work(
+    flags: list[str], expected: tuple[float | None, float | None, int]
+) -> None:
+    """--deliver-webhooks turns --delivery-interval on; --mutate-every is seeded by --seed."""
+    work = background(build_parser().parse_args(flags))
+    assert (work.deliver_every, work.mutate_every, work.seed) == expected
+
+
+def test_help_says_plain_http_is_for_loopback_only(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help documents the webhook flags, curl, and that http targets must be loopback."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--deliver-webhooks" in out
+    assert "--mutate-every" in out
+    assert "plain HTTP only to loopback" in out
+    assert "curl" in out

@@ -2,7 +2,8 @@
 
 It generates a portfolio, serves it on a loopback port and prints where, with the
 simulator's tokens as shell exports, until SIGINT or SIGTERM (`TOKENS_HELP` says which
-token is which). ``--summary`` prints the
+token is which). ``--deliver-webhooks`` and ``--mutate-every`` add work on a timer while it
+serves (`_delivery`), logged to stderr. ``--summary`` prints the
 portfolio instead of serving it. ``build_parser``/``add_arguments``/``run`` are public
 so the project's own CLI (``tripletex-async fake-server``) reuses the same flags.
 """
@@ -10,22 +11,27 @@ so the project's own CLI (``tripletex-async fake-server``) reuses the same flags
 from __future__ import annotations
 
 import argparse
+import logging
 import shlex
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TextIO
 
 import anyio
 
 from ._app import FakeTripletex
 from ._config import FakeConfig, Faults, FullResultSize, RateLimit
+from ._delivery import LOGGER, Background, run_background
 from ._portfolio import Portfolio, PortfolioConfig, generate_portfolio
 from ._server import loopback_host, serve
 
 __all__ = [
     "TOKENS_HELP",
+    "WEBHOOKS_HELP",
     "add_arguments",
+    "background",
     "build_parser",
     "company_token_lines",
     "fake_config",
@@ -45,6 +51,19 @@ printed tokens (one consumer token for both employee tokens):
                                     username 0 reaches only that list and >whoAmI
   TRIPLETEX_COMPANY_EMPLOYEE_TOKEN  a regular employee's token of the client company
                                     TRIPLETEX_COMPANY_ID: username 0 (or that id) works
+"""
+
+#: How to see webhooks from the command line; the help's epilog and the README agree.
+WEBHOOKS_HELP = """\
+webhooks from the command line:
+  Subscribe with POST /event/subscription (a company session; targetUrl may be
+  http://127.0.0.1:PORT/... or http://localhost:PORT/...: plain HTTP only to loopback,
+  where the real Tripletex demands HTTPS), change data with POST or PUT (SESSION from
+  /token/session/:create with the company employee token), e.g.
+    curl -u 0:$SESSION -X PUT -H 'content-type: application/json' \\
+      -d '{"name": "Nytt navn AS"}' $TRIPLETEX_BASE_URL/customer/ID
+  and --deliver-webhooks sends the signed calls every --delivery-interval seconds;
+  --mutate-every changes a customer on its own (subscribed companies first).
 """
 
 
@@ -71,6 +90,13 @@ def _non_negative(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value >= 0:  # also refuses nan
         raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _non_negative(text)
+    if value == 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, not {text}")
     return value
 
 
@@ -164,6 +190,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=[f.value for f in FullResultSize],
         default=FullResultSize.INEXACT.value,
     )
+    hooks = parser.add_argument_group("webhooks (logged to stderr)")
+    hooks.add_argument(
+        "--deliver-webhooks",
+        action="store_true",
+        help="send queued webhook deliveries on a timer while serving (signed, retried); "
+        "targets are https, or plain http to 127.0.0.1, ::1 or localhost only",
+    )
+    hooks.add_argument(
+        "--delivery-interval",
+        type=_positive,
+        default=1.0,
+        metavar="SECONDS",
+        help="how often --deliver-webhooks sends (default 1.0)",
+    )
+    hooks.add_argument(
+        "--mutate-every",
+        type=_positive,
+        metavar="SECONDS",
+        help="change a random customer's phone number this often (seeded by --seed), "
+        "which fires customer.update",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tripletex_async.testing",
         description="Serve a simulated Tripletex API v2 on a loopback port.",
-        epilog=TOKENS_HELP,
+        epilog=f"{TOKENS_HELP}\n{WEBHOOKS_HELP}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_arguments(parser)
@@ -201,6 +248,15 @@ def fake_config(args: argparse.Namespace) -> FakeConfig:
         faults=faults,
         full_result_size=FullResultSize(args.full_result_size),
         default_filters=args.default_filters,
+    )
+
+
+def background(args: argparse.Namespace) -> Background:
+    """What the server does on its own while serving, from parsed flags."""
+    return Background(
+        deliver_every=args.delivery_interval if args.deliver_webhooks else None,
+        mutate_every=args.mutate_every,
+        seed=args.seed,
     )
 
 
@@ -250,7 +306,9 @@ def print_summary(portfolio: Portfolio, out: TextIO) -> None:
     print("  ".join(cells), file=out)
 
 
-async def _serve_until_signal(app: FakeTripletex, host: str, port: int, out: TextIO) -> None:
+async def _serve_until_signal(
+    app: FakeTripletex, host: str, port: int, out: TextIO, work: Background | None = None
+) -> None:
     # The signal receiver is in place before "listening on" is printed, so a parent that
     # reads that line and at once sends SIGTERM still gets a clean exit.
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -265,8 +323,12 @@ async def _serve_until_signal(app: FakeTripletex, host: str, port: int, out: Tex
                 *company_token_lines(app),
             ]
             print("\n".join(lines), file=out, flush=True)
-            async for _ in signals:
-                return
+            async with anyio.create_task_group() as tg:
+                if work is not None and work.active:
+                    tg.start_soon(run_background, app, work)
+                async for _ in signals:
+                    break
+                tg.cancel_scope.cancel()
 
 
 def company_token_lines(app: FakeTripletex) -> list[str]:
@@ -297,14 +359,36 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print_summary(portfolio, sys.stdout)
         return 0
     app = FakeTripletex(portfolio, config)
+    work = background(args)
     try:
-        anyio.run(_serve_until_signal, app, args.host, args.port, sys.stdout)
+        with _logging_to_stderr(work.active):
+            anyio.run(_serve_until_signal, app, args.host, args.port, sys.stdout, work)
     except OSError as exc:  # typically: the port is taken
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C before the signal receiver was in place
         pass
     return 0
+
+
+@contextmanager
+def _logging_to_stderr(wanted: bool) -> Iterator[None]:
+    """INFO and above of the simulator's logger on stderr for the run, if ``wanted``."""
+    if not wanted:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    level, propagate = LOGGER.level, LOGGER.propagate
+    LOGGER.addHandler(handler)
+    LOGGER.setLevel(logging.INFO)
+    LOGGER.propagate = False  # once is enough, whatever the root logger does
+    try:
+        yield
+    finally:
+        LOGGER.removeHandler(handler)
+        LOGGER.setLevel(level)
+        LOGGER.propagate = propagate
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,8 @@ tripletex-api2's docs/webhooks describe them.
 
 Deliveries are queued when data changes and sent when a test (or the loopback server's
 owner) awaits `Webhooks.deliver`, so a test decides when they arrive, in which order, and
-can replay one.
+can replay one. The command line's ``--deliver-webhooks`` awaits it on a timer
+(`_delivery`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from ._auth import Session
     from ._store import Mutation, Store
 
-__all__ = ["Delivery", "Webhooks"]
+__all__ = ["Delivery", "FailureHook", "Webhooks"]
 
 #: Resource path -> event subject, as in Tripletex's event catalogue.
 SUBJECTS: dict[str, tuple[str, str]] = {
@@ -51,6 +52,8 @@ WRITE_ONLY = ("authHeaderValue", "hmacSharedSecret")
 #: Failed deliveries after which a subscription is disabled.
 MAX_ERRORS = 10
 _decode = msgspec.json.Decoder(Any).decode
+#: Told of a delivery that failed and why ("HTTP 500", "ConnectError").
+FailureHook = Callable[["Delivery", str], None]
 
 
 def event_catalogue() -> dict[str, dict[str, str]]:
@@ -261,11 +264,18 @@ class Webhooks:
             headers["x-request-signature"] = base64.b64encode(mac.digest()).decode()
         return Delivery(int(sub.data["id"]), str(sub.data["targetUrl"]), headers, body)
 
-    async def deliver(self, client: httpx.AsyncClient, *, limit: int | None = None) -> int:
+    async def deliver(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        limit: int | None = None,
+        on_failure: FailureHook | None = None,
+    ) -> int:
         """Send queued deliveries in order; return how many a receiver acknowledged.
 
         A delivery that fails (non-2xx or a transport error) goes back to the end of the
         queue; a subscription with too many failures becomes DISABLED_TOO_MANY_ERRORS.
+        ``on_failure`` is told of each failure, after that bookkeeping, with the reason.
         """
         sent = 0
         for _ in range(len(self.pending) if limit is None else min(limit, len(self.pending))):
@@ -275,15 +285,25 @@ class Webhooks:
                 response = await client.post(
                     delivery.target_url, content=delivery.body, headers=delivery.headers
                 )
-                ok = 200 <= response.status_code < 300
-            except httpx.TransportError:
-                ok = False
+                ok, reason = 200 <= response.status_code < 300, f"HTTP {response.status_code}"
+            except httpx.TransportError as exc:
+                ok, reason = False, type(exc).__name__
             if ok:
                 sent += 1
                 self.delivered.append(delivery)
             else:
                 self._failed(delivery)
+                if on_failure is not None:
+                    on_failure(delivery, reason)
         return sent
+
+    def subscribed_companies(self, event: str) -> set[int]:
+        """Companies with an ACTIVE subscription to ``event``."""
+        return {
+            s.owner[1]
+            for s in self._subs.values()
+            if s.data["event"] == event and s.data.get("status") == "ACTIVE"
+        }
 
     def _failed(self, delivery: Delivery) -> None:
         sub = self._subs.get(delivery.subscription_id)
