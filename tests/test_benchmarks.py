@@ -192,3 +192,19 @@ def test_quick_analyst_writes_results(tmp_path: Path) -> None:
     # One target per database, state and query, plus one per sync; pass or miss is the
     # benchmark's to say.
     assert len(result["targets"]) == len(queries) + len(syncs)
+
+
+@pytest.mark.timeout(60)
+def test_quick_webhooks_writes_results(tmp_path: Path) -> None:
+    """webhooks.py --quick: every delivery acknowledged and applied, targets stated."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT.with_name("webhooks.py")), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "webhooks.json").read_text())
+    assert result["result"]["errors"] == 0
+    assert {t["verdict"] for t in result["targets"]} <= {"PASS", "MISS"}

@@ -5,15 +5,32 @@ moment loses no acknowledged event: the next one applies what is still pending. 
 file is the subscription registry (subscription id -> company, event, fields) and
 remembers deletions, so that a late update cannot bring a deleted record back.
 
-Tables::
+Group commit: deliveries that arrive while a commit is being written wait for it to end,
+then share the next transaction and its one fsync; each still returns only once its own
+row is durable, and de-duplication and ``max_pending`` are decided row by row inside
+that transaction, exactly as one put at a time would.
 
-    events(seq, key UNIQUE, subscription_id, company_id, event, object_id, fields,
-           value, received_at, attempts, state)  state: 0 pending, 1 applied, 2 dead
+The file stays bounded: an event's ``fields`` string is stored once in ``fields`` and
+referenced by id; the payload lives in its own table until the event is applied (so
+that the rows kept stay small and densely packed); an applied event keeps only what
+replay detection needs (its key), and only the newest ``keep_applied`` of them;
+tombstones are dropped after ``keep_tombstones``; freed pages go back to the file system
+(incremental vacuum).
+
+Tables (schema version 2)::
+
+    events(seq, key UNIQUE, subscription_id, company_id, event, object_id,
+           fields_id -> fields.id, received_at, attempts, state)
+           state: 0 pending, 1 applied, 2 dead
+    payloads(seq PRIMARY KEY -> events.seq, value)  a non-null ``value`` until applied
+    fields(id PRIMARY KEY, text UNIQUE)   each distinct ``fields`` string once
     registrations(subscription_id PRIMARY KEY, company_id, event, fields, secrets)
-    tombstones(company_id, resource, id)  PRIMARY KEY of all three
+    tombstones(company_id, resource, id, deleted_at)  PRIMARY KEY of the first three
     meta(key PRIMARY KEY, value)          schema_version, fingerprint_key
 
-One process owns a queue file at a time (it counts pending events in memory).
+A version-1 file (``fields`` copied into every event) is migrated on open, its pending
+events intact. One process owns a queue file at a time (it counts pending events in
+memory).
 """
 
 from __future__ import annotations
@@ -24,8 +41,8 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import Enum
 from functools import partial
 from typing import Self, TypeVar
@@ -33,31 +50,29 @@ from typing import Self, TypeVar
 import anyio
 import anyio.to_thread
 
+from ..client._clock import Clock, SystemClock
 from ..client._errors import TripletexError
 from ..sinks._sqlite import immediate_transaction
+from ._queue_schema import APPLIED, DEAD, PENDING, SCHEMA_VERSION, create_or_migrate, read_meta
 from ._subscriptions import Registration
 
 __all__ = ["EventQueue", "Put", "QueueError", "QueueStatus", "QueuedEvent"]
 
 _T = TypeVar("_T")
-SCHEMA_VERSION = 1
-PENDING, APPLIED, DEAD = 0, 1, 2
+#: Free pages beyond which a complete gives space back (and a quarter of the file).
+_VACUUM_PAGES = 1024
+#: The WAL is truncated to this after a checkpoint (it would otherwise keep its peak).
+_WAL_LIMIT = 8 << 20
+_PRUNE_EVERY = timedelta(hours=1)
 
-_DDL = (
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-    "key TEXT NOT NULL UNIQUE, subscription_id INTEGER NOT NULL, "
-    "company_id INTEGER NOT NULL, event TEXT NOT NULL, object_id INTEGER NOT NULL, "
-    "fields TEXT NOT NULL, value BLOB, received_at TEXT NOT NULL, "
-    "attempts INTEGER NOT NULL DEFAULT 0, state INTEGER NOT NULL DEFAULT 0)",
-    "CREATE INDEX IF NOT EXISTS events_state ON events (state, seq)",
-    "CREATE TABLE IF NOT EXISTS registrations (subscription_id INTEGER PRIMARY KEY, "
-    "company_id INTEGER NOT NULL, event TEXT NOT NULL, fields TEXT NOT NULL, "
-    "secrets TEXT NOT NULL DEFAULT '')",
-    "CREATE TABLE IF NOT EXISTS tombstones (company_id INTEGER NOT NULL, "
-    "resource TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (company_id, resource, id))",
+_COLUMNS = (
+    "e.seq, e.key, e.subscription_id, e.company_id, e.event, e.object_id, f.text, "
+    "p.value, e.attempts"
 )
-_COLUMNS = "seq, key, subscription_id, company_id, event, object_id, fields, value, attempts"
+_SELECT = (
+    f"SELECT {_COLUMNS} FROM events AS e JOIN fields AS f ON f.id = e.fields_id "
+    "LEFT JOIN payloads AS p ON p.seq = e.seq"
+)
 
 
 class QueueError(TripletexError):
@@ -102,6 +117,16 @@ class QueuedEvent:
     attempts: int = 0
 
 
+@dataclass(slots=True, eq=False)
+class _Offer:
+    """One `EventQueue.put` waiting for a group commit."""
+
+    row: tuple[str, int, str, int, bytes | None]
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: Put | None = None
+    error: Exception | None = None
+
+
 class EventQueue:
     """A bounded, durable queue of webhook deliveries and the subscription registry.
 
@@ -116,6 +141,8 @@ class EventQueue:
         *,
         max_pending: int = 100_000,
         keep_applied: int = 100_000,
+        keep_tombstones: timedelta = timedelta(days=30),
+        clock: Clock | None = None,
     ) -> None:
         if max_pending < 1 or keep_applied < 0:
             raise ValueError("max_pending must be at least 1 and keep_applied at least 0")
@@ -125,10 +152,20 @@ class EventQueue:
         self.max_pending = max_pending
         #: Applied events whose idempotency keys are kept to recognise replays.
         self.keep_applied = keep_applied
+        #: How long a deletion is remembered (Tripletex gives up retrying long before).
+        self.keep_tombstones = keep_tombstones
+        self._clock = clock or SystemClock()
         self._limiter = anyio.CapacityLimiter(1)
         self._connection: sqlite3.Connection | None = None
         self._pending = 0
         self._fingerprint_key = b""
+        #: Committed ``fields`` ids by text (rows of ``fields`` are never deleted).
+        self._fields: dict[str, int] = {}
+        #: Puts waiting for the next group commit, and whether one is being written.
+        self._offers: list[_Offer] = []
+        self._committing = False
+        #: When tombstones were last pruned (they are few; once an hour is plenty).
+        self._pruned_at: datetime | None = None
 
     def __repr__(self) -> str:
         return f"<EventQueue {self.path}>"
@@ -146,7 +183,7 @@ class EventQueue:
         return self._pending
 
     async def open(self) -> None:
-        """Create or open the file (idempotent)."""
+        """Create or open the file (idempotent); migrates an older schema."""
         await self._run(lambda _c: None)
 
     async def aclose(self) -> None:
@@ -158,14 +195,31 @@ class EventQueue:
         self, key: str, subscription_id: int, event: str, object_id: int, value: bytes | None
     ) -> Put:
         """Store a delivery, committed, unless it is a replay, its subscription is not
-        registered for ``event``, or the queue is full."""
-        work = partial(self._put, key, subscription_id, event, object_id, value)
-        return await self._run(work)
+        registered for ``event``, or the queue is full (see the module's group commit)."""
+        offer = _Offer((key, subscription_id, event, object_id, value))
+        self._offers.append(offer)
+        try:
+            while offer.result is None and offer.error is None:
+                if not self._committing:
+                    await self._commit_offers()
+                else:
+                    await offer.done.wait()
+                    offer.done = anyio.Event()
+        except BaseException:
+            if offer in self._offers:  # not taken yet: withdraw it, pass the turn on
+                self._offers.remove(offer)
+                self._hand_over()
+            raise
+        if offer.error is not None:
+            # Shared by every offer of the failed commit: each raises its own.
+            raise QueueError(str(offer.error)) from offer.error
+        assert offer.result is not None
+        return offer.result
 
     async def take(self, limit: int) -> list[QueuedEvent]:
         """Up to ``limit`` pending events, oldest first (they stay pending until
         `complete`)."""
-        sql = f"SELECT {_COLUMNS} FROM events WHERE state = ? ORDER BY seq LIMIT ?"
+        sql = f"{_SELECT} WHERE e.state = ? ORDER BY e.seq LIMIT ?"
         rows = await self._run(lambda c: c.execute(sql, (PENDING, limit)).fetchall())
         return [QueuedEvent(*row) for row in rows]
 
@@ -175,8 +229,10 @@ class EventQueue:
         dead: Sequence[int] = (),
         tombstones: Iterable[tuple[int, str, int]] = (),
     ) -> None:
-        """Mark events applied or dead, and remember deleted records, in one commit."""
-        work = partial(self._complete, list(applied), list(dead), list(tombstones))
+        """Mark events applied or dead, and remember deleted records, in one commit;
+        prune what is no longer needed."""
+        now = self._clock.now()
+        work = partial(self._complete, list(applied), list(dead), list(tombstones), now)
         await self._run(work)
 
     async def tombstoned(self, keys: Iterable[tuple[int, str, int]]) -> set[tuple[int, str, int]]:
@@ -191,7 +247,7 @@ class EventQueue:
 
     async def dead(self) -> list[QueuedEvent]:
         """Events given up on (undecodable, refused by Tripletex), oldest first."""
-        sql = f"SELECT {_COLUMNS} FROM events WHERE state = ? ORDER BY seq"
+        sql = f"{_SELECT} WHERE e.state = ? ORDER BY e.seq"
         rows = await self._run(lambda c: c.execute(sql, (DEAD,)).fetchall())
         return [QueuedEvent(*row) for row in rows]
 
@@ -238,6 +294,36 @@ class EventQueue:
             raise QueueError(f"{self!r} is not open")
         return hmac.new(self._fingerprint_key, secrets, hashlib.sha256).hexdigest()
 
+    # -- group commit ----------------------------------------------------------------------
+
+    async def _commit_offers(self) -> None:
+        """Commit every waiting offer in one transaction, then wake them and the next."""
+        self._committing = True
+        offers, self._offers = self._offers, []
+        now = self._clock.now().isoformat()
+        try:
+            # The thread finishes its commit whatever happens to this caller; the shield
+            # makes sure the other offers hear how it went.
+            with anyio.CancelScope(shield=True):
+                work = partial(self._put_many, [o.row for o in offers], now)
+                results = await self._run(work)
+        except Exception as exc:
+            for offer in offers:
+                offer.error = exc
+        else:
+            for offer, result in zip(offers, results, strict=True):
+                offer.result = result
+        finally:
+            self._committing = False
+            for offer in offers:
+                offer.done.set()
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Wake the oldest waiting offer to write the next commit."""
+        if self._offers and not self._committing:
+            self._offers[0].done.set()
+
     # -- the worker thread -----------------------------------------------------------------
 
     async def _run(self, work: Callable[[sqlite3.Connection], _T], *, commit: bool = False) -> _T:
@@ -259,25 +345,30 @@ class EventQueue:
             return self._connection
         connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
+            # Takes effect on a new file; an older one gets it with its migration's VACUUM.
+            connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
             connection.execute("PRAGMA journal_mode=WAL")
             # FULL: an acknowledged event survives power loss, not only a crash.
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA busy_timeout=5000")
+            connection.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT}")
             with immediate_transaction(connection):
-                self._setup(connection)
+                migrated = self._setup(connection)
+            if migrated:
+                connection.execute("VACUUM")
         except BaseException:
             connection.close()
             raise
         self._connection = connection
         return connection
 
-    def _setup(self, c: sqlite3.Connection) -> None:
-        for statement in _DDL:
-            c.execute(statement)
-        meta = dict(c.execute("SELECT key, value FROM meta").fetchall())
+    def _setup(self, c: sqlite3.Connection) -> bool:
+        """Create or migrate the tables; whether an older schema was migrated."""
+        meta = read_meta(c)
         stored = int(meta.get("schema_version", SCHEMA_VERSION))
         if stored > SCHEMA_VERSION:
             raise QueueError(f"webhook queue {self.path} has a newer schema version {stored}")
+        migrated = create_or_migrate(c, stored, self._clock.now())
         key = meta.get("fingerprint_key") or secrets.token_hex(32)
         c.executemany(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
@@ -286,58 +377,135 @@ class EventQueue:
         self._fingerprint_key = bytes.fromhex(key)
         count = "SELECT count(*) FROM events WHERE state = ?"
         self._pending = int(c.execute(count, (PENDING,)).fetchone()[0])
+        self._fields = {text: id_ for id_, text in c.execute("SELECT id, text FROM fields")}
+        return migrated
 
     def _close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
-    def _put(
+    def _put_many(
         self,
-        key: str,
-        subscription_id: int,
-        event: str,
-        object_id: int,
-        value: bytes | None,
+        rows: list[tuple[str, int, str, int, bytes | None]],
+        now: str,
         c: sqlite3.Connection,
-    ) -> Put:
-        sql = "SELECT company_id, event, fields FROM registrations WHERE subscription_id = ?"
-        registration = c.execute(sql, (subscription_id,)).fetchone()
-        if registration is None or registration[1] != event:
-            return Put.UNKNOWN_SUBSCRIPTION
-        if c.execute("SELECT 1 FROM events WHERE key = ?", (key,)).fetchone() is not None:
-            return Put.DUPLICATE
-        if self._pending >= self.max_pending:
-            return Put.FULL
-        company_id, _, fields = registration
-        now = datetime.now(UTC).isoformat()
+    ) -> list[Put]:
+        """Admit each row in order (as one put at a time would), commit the admitted in
+        one transaction (one fsync)."""
+        results: list[Put] = []
+        inserts: list[tuple[object, ...]] = []
+        seen: set[str] = set()
+        new_fields: dict[str, int] = {}
+        registration = (
+            "SELECT company_id, event, fields FROM registrations WHERE subscription_id = ?"
+        )
+        exists = "SELECT 1 FROM events WHERE key = ?"
         with immediate_transaction(c):
-            c.execute(
-                "INSERT INTO events (key, subscription_id, company_id, event, object_id, "
-                "fields, value, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, subscription_id, company_id, event, object_id, fields, value, now),
-            )
-        self._pending += 1
-        return Put.QUEUED
+            for key, subscription_id, event, object_id, value in rows:
+                found = c.execute(registration, (subscription_id,)).fetchone()
+                if found is None or found[1] != event:
+                    results.append(Put.UNKNOWN_SUBSCRIPTION)
+                elif key in seen or c.execute(exists, (key,)).fetchone() is not None:
+                    results.append(Put.DUPLICATE)
+                elif self._pending + len(inserts) >= self.max_pending:
+                    results.append(Put.FULL)
+                else:
+                    fields_id = self._fields_id(found[2], new_fields, c)
+                    inserts.append(
+                        (key, subscription_id, found[0], event, object_id, fields_id, now, value)
+                    )
+                    seen.add(key)
+                    results.append(Put.QUEUED)
+            for *event_row, payload in inserts:
+                cursor = c.execute(
+                    "INSERT INTO events (key, subscription_id, company_id, event, object_id, "
+                    "fields_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    event_row,
+                )
+                if payload is not None:
+                    c.execute("INSERT INTO payloads VALUES (?, ?)", (cursor.lastrowid, payload))
+        # Committed: only now may the new ids be trusted (a rollback would undo them).
+        self._fields.update(new_fields)
+        self._pending += len(inserts)
+        return results
+
+    def _fields_id(self, text: str, new: dict[str, int], c: sqlite3.Connection) -> int:
+        known = self._fields.get(text) or new.get(text)
+        if known is not None:
+            return known
+        c.execute("INSERT OR IGNORE INTO fields (text) VALUES (?)", (text,))
+        (new[text],) = c.execute("SELECT id FROM fields WHERE text = ?", (text,)).fetchone()
+        return new[text]
 
     def _complete(
         self,
         applied: list[int],
         dead: list[int],
         tombstones: list[tuple[int, str, int]],
+        now: datetime,
         c: sqlite3.Connection,
     ) -> None:
+        stamp = now.isoformat()
         with immediate_transaction(c):
-            mark = "UPDATE events SET state = ?, value = NULL WHERE seq = ? AND state = ?"
+            mark = "UPDATE events SET state = ? WHERE seq = ? AND state = ?"
             done = c.executemany(mark, [(APPLIED, s, PENDING) for s in applied]).rowcount
+            c.executemany("DELETE FROM payloads WHERE seq = ?", [(s,) for s in applied])
             fail = (
                 "UPDATE events SET state = ?, attempts = attempts + 1 WHERE seq = ? AND state = ?"
             )
             done += c.executemany(fail, [(DEAD, s, PENDING) for s in dead]).rowcount
-            c.executemany("INSERT OR IGNORE INTO tombstones VALUES (?, ?, ?)", tombstones)
-            c.execute(
-                "DELETE FROM events WHERE state = ? AND seq <= (SELECT seq FROM events "
-                "WHERE state = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
-                (APPLIED, APPLIED, self.keep_applied),
+            c.executemany(
+                "INSERT INTO tombstones VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE "
+                "SET deleted_at = excluded.deleted_at",
+                [(*t, stamp) for t in tombstones],
             )
+            self._prune(c, now)
         self._pending -= done
+        self._give_back(c)
+
+    def _prune(self, c: sqlite3.Connection, now: datetime) -> None:
+        """Keep the newest ``keep_applied`` applied events, and young tombstones."""
+        c.execute(
+            "DELETE FROM events WHERE state = ? AND seq <= (SELECT seq FROM events "
+            "WHERE state = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+            (APPLIED, APPLIED, self.keep_applied),
+        )
+        if self._pruned_at is None or now - self._pruned_at >= _PRUNE_EVERY:
+            cutoff = (now - self.keep_tombstones).isoformat()
+            c.execute("DELETE FROM tombstones WHERE deleted_at < ?", (cutoff,))
+            self._pruned_at = now
+
+    def _give_back(self, c: sqlite3.Connection) -> None:
+        """Return free pages to the file system once there are many of them (new rows
+        reuse free pages first, so a steady queue seldom gets here)."""
+        (free,) = c.execute("PRAGMA freelist_count").fetchone()
+        if free > _VACUUM_PAGES and free * 4 > c.execute("PRAGMA page_count").fetchone()[0]:
+            # sqlite3_exec runs it to the end; execute() would free one page per step.
+            c.executescript("PRAGMA incremental_vacuum;")
+
+    # -- operating it (``tripletex-async webhooks dead``) -------------------------------
+
+    async def requeue(self, seqs: Iterable[int]) -> int:
+        """Set these dead events pending again; how many were dead (others are left)."""
+        rows = [(PENDING, int(seq), DEAD) for seq in seqs]
+
+        def work(c: sqlite3.Connection) -> int:
+            with immediate_transaction(c):
+                sql = "UPDATE events SET state = ? WHERE seq = ? AND state = ?"
+                count = c.executemany(sql, rows).rowcount
+            self._pending += count
+            return count
+
+        return await self._run(work) if rows else 0
+
+    async def received_at(self, seqs: Iterable[int]) -> dict[int, datetime]:
+        """When each of these events was received, by seq (those still in the file)."""
+        wanted = [(int(seq),) for seq in seqs]
+        sql = "SELECT seq, received_at FROM events WHERE seq = ?"
+
+        def work(c: sqlite3.Connection) -> dict[int, datetime]:
+            rows = (c.execute(sql, seq).fetchone() for seq in wanted)
+            return {row[0]: datetime.fromisoformat(row[1]) for row in rows if row is not None}
+
+        return await self._run(work) if wanted else {}
