@@ -1,8 +1,8 @@
 """The argument parser of ``tripletex-async``: commands, flags, and their checks.
 
-Flags shared by several commands are added by one function each, so ``sync -v`` and
-``plan -v`` mean the same. Defaults that depend on the day (the date range) are computed when the
-parser is built, so ``--help`` shows the exact dates a run would use.
+Flags shared by several commands are in `._flags`, the value parsers in `._values`, the
+``webhooks`` command in `._webhooks_args`. Defaults that depend on the day (the date range) are
+computed when the parser is built, so ``--help`` shows the exact dates a run would use.
 """
 
 from __future__ import annotations
@@ -10,249 +10,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeAlias
 
 from .. import __version__
-from ..client._errors import ConfigurationError
-from ..engine._resources import DEFAULT_RESOURCES, RESOURCES, Resource, resource_name
-from ..engine._sync import MAX_PAGE, default_date_range
-from ._logging import LEVELS
+from ..engine._resources import RESOURCES, Resource
+from ._flags import add_connection, add_output, add_progress, add_scope
+from ._values import DEFAULT_SINK, bounded, deadline, resources, scale, seconds, wait
+from ._webhooks_args import add_webhooks
 
-__all__ = ["SyncRequest", "build_parser", "parse_args"]
-
-DEFAULT_SINK = "sqlite:///tripletex.db"
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _resources(text: str) -> tuple[str, ...]:
-    """Names, groups or ``all``, comma-separated (see `_registry.select`)."""
-    from ..engine._resources import select
-
-    names = [n for n in text.split(",") if n.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError("no resources given")
-    try:
-        return select(names)
-    except ConfigurationError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _fields(text: str) -> tuple[str, str]:
-    """``RESOURCE=a,b,c(d)``: a synced resource and the fields to sync of it."""
-    from ..engine._resources import select
-
-    name, sep, selection = text.partition("=")
-    if not sep or not selection.strip():
-        raise argparse.ArgumentTypeError(
-            f"expected RESOURCE=FIELDS, such as customer=id,name: {text!r}"
-        )
-    try:
-        chosen = select([name])
-        if len(chosen) != 1 or resource_name(name) != chosen[0]:
-            raise ConfigurationError(f"{name.strip()!r} is not one resource")
-        RESOURCES[chosen[0]].with_fields(selection.strip())
-    except ConfigurationError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return chosen[0], selection.strip()
-
-
-def _companies(text: str) -> list[int]:
-    """``ID[,ID...]``; 0 is the token owner's own company (Tripletex's Basic username 0)."""
-    ids = [part.strip() for part in text.split(",")]
-    bad = [part for part in ids if not part.isdigit()]
-    if bad or not ids:
-        raise argparse.ArgumentTypeError(
-            f"a company id is a whole number (0: the token's own company): {text!r}"
-        )
-    return [int(part) for part in ids]
-
-
-def deadline(text: str, now: datetime | None = None, zone: tzinfo | None = None) -> datetime:
-    """``HH:MM``: the next such time on this machine's clock (today, or tomorrow once it
-    passed), as a cron schedule reads it; or an ISO date and time (this machine's zone
-    unless it says another). Local times follow the zone's rules on the day itself
-    (``zone``, else the machine's), so a deadline across a DST change is not an hour off."""
-    now = now or datetime.now().astimezone()
-    try:
-        if len(text) <= 5 and ":" in text:
-            hour, minute = (int(part) for part in text.split(":"))
-            clock = time(hour, minute)
-            at = _local(now.date(), clock, zone)
-            return at if at > now else _local(now.date() + timedelta(days=1), clock, zone)
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected HH:MM or an ISO date and time: {text!r}"
-        ) from None
-    return at if at.utcoffset() is not None else _local(at.date(), at.time(), zone)
-
-
-def _local(day: date, clock: time, zone: tzinfo | None) -> datetime:
-    """``day`` at ``clock`` in ``zone`` (the machine's zone, by its own rules, if None)."""
-    if zone is None:
-        return datetime.combine(day, clock).astimezone()
-    return datetime.combine(day, clock, tzinfo=zone)
-
-
-def _bounded(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        if not text.isdigit() or not low <= int(text) <= high:
-            raise argparse.ArgumentTypeError(f"expected a whole number {low}..{high}: {text!r}")
-        return int(text)
-
-    return parse
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0: {text!r}")
-    return value
-
-
-def _wait(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0: {text!r}")
-    return value
-
-
-def _scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 10:
-        raise argparse.ArgumentTypeError(f"expected a scale between 0 and 10: {text!r}")
-    return value
-
-
-def _add_output(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("output")
-    group.add_argument("-v", "--verbose", action="count", default=0, help="-v logs INFO, -vv DEBUG")
-    group.add_argument("--log-level", choices=list(LEVELS), help="overrides -v")
-    group.add_argument(
-        "--log-format",
-        choices=("auto", "console", "json"),
-        default="auto",
-        help="log lines on stderr: pretty on a terminal, JSON lines otherwise (auto)",
-    )
-    group.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-
-
-def _add_connection(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "connection",
-        "tokens come from TRIPLETEX_CONSUMER_TOKEN and TRIPLETEX_EMPLOYEE_TOKEN; "
-        "without --env/--base-url, from TRIPLETEX_ENV/TRIPLETEX_BASE_URL (default: test)",
-    )
-    where = group.add_mutually_exclusive_group()
-    where.add_argument("--env", choices=("test", "prod"), help="Tripletex's test or production")
-    where.add_argument(
-        "--base-url", metavar="URL", help="an API root including /v2 (a proxy, the simulator)"
-    )
-    for who in ("consumer", "employee"):
-        group.add_argument(
-            f"--{who}-token",
-            metavar="TOKEN",
-            help=f"discouraged: ends up in shell history (use TRIPLETEX_{who.upper()}_TOKEN)",
-        )
-
-
-def _add_scope(parser: argparse.ArgumentParser, today: date) -> None:
-    group = parser.add_argument_group("what to sync")
-    which = group.add_mutually_exclusive_group()
-    which.add_argument(
-        "--all-companies",
-        action="store_true",
-        help="every client company an accountant's token reaches",
-    )
-    which.add_argument(
-        "--company",
-        type=_companies,
-        action="extend",
-        metavar="ID[,ID...]",
-        help="company ids (comma-separated, repeatable); 0 is the token owner's own company, "
-        "the default (an accountant's token needs --company or --all-companies)",
-    )
-    group.add_argument(
-        "--resources",
-        type=_resources,
-        default=DEFAULT_RESOURCES,
-        metavar="A,B,...",
-        help="comma-separated API paths, groups (invoicing, ledger, group:project, ...: "
-        f"tripletex-async resources), default or all (default: {', '.join(DEFAULT_RESOURCES)})",
-    )
-    group.add_argument(
-        "--fields",
-        type=_fields,
-        action="append",
-        default=[],
-        metavar="RESOURCE=FIELDS",
-        help="sync only these fields of a resource, in Tripletex's fields syntax "
-        "(customer=id,name,email; order=id,orderDate,orderLines(description,count)); "
-        "repeatable; id and the date a resource is windowed on are always added",
-    )
-    group.add_argument(
-        "--exclude-resources",
-        type=_resources,
-        default=(),
-        metavar="A,B,...",
-        help="leave these out (API paths or groups, comma-separated)",
-    )
-    start, end = default_date_range(today)
-    group.add_argument(
-        "--date-from", type=_date, default=start, metavar="YYYY-MM-DD",
-        help=f"first day of dated resources (default: {start}, 1 January last year)",
-    )  # fmt: skip
-    group.add_argument(
-        "--date-to", type=_date, default=end, metavar="YYYY-MM-DD",
-        help=f"day after the last, exclusive (default: {end}, 1 January next year)",
-    )  # fmt: skip
-    group.add_argument(
-        "--page-size",
-        type=_bounded(1, MAX_PAGE),
-        default=None,
-        metavar="N",
-        help=f"records per request, 1..{MAX_PAGE} (default: chosen per query: {MAX_PAGE}"
-        " where the rate budget binds, pages of 1000 in parallel where it does not)",
-    )
-
-
-def _add_progress(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("progress and report")
-    group.add_argument(
-        "--progress",
-        choices=("auto", "live", "lines", "off"),
-        default="auto",
-        help="a live table on a terminal, log lines otherwise (auto)",
-    )
-    group.add_argument(
-        "--progress-interval",
-        type=_seconds,
-        default=5.0,
-        metavar="SECONDS",
-        help="seconds between progress lines (default: 5)",
-    )
-    group.add_argument(
-        "--report-json", type=Path, metavar="FILE", help="write the full report as JSON"
-    )
+# ``deadline`` is re-exported: callers (and tests) know it as the ``--deadline`` parser.
+__all__ = ["SyncRequest", "build_parser", "deadline", "parse_args"]
 
 
 def build_parser(today: date) -> argparse.ArgumentParser:
@@ -260,7 +31,6 @@ def build_parser(today: date) -> argparse.ArgumentParser:
     return _build(today)[0]
 
 
-# A string: the class is generic only to type checkers.
 class _Parser(argparse.ArgumentParser):
     """argparse, but a mistake is one line like every other error of the command line
     (no usage block before it); ``--help`` still shows everything."""
@@ -269,6 +39,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
+# A string: the class is generic only to type checkers.
 Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
 
 
@@ -285,7 +56,7 @@ def _build(today: date) -> tuple[argparse.ArgumentParser, dict[str, argparse.Arg
         "companies": _add_companies(commands),
         "plan": _add_plan(commands, today),
         "demo": _add_demo(commands),
-        "webhooks": _add_webhooks(commands),
+        "webhooks": add_webhooks(commands),
         "describe": _add_describe(commands),
         "resources": _add_resources(commands),
     }
@@ -304,8 +75,8 @@ def _add_sync(commands: Subparsers, today: date) -> argparse.ArgumentParser:
         description="Sync into a sink. Rerunning is incremental; an interrupted run "
         "continues where it stopped.",
     )
-    _add_connection(sync)
-    _add_scope(sync, today)
+    add_connection(sync)
+    add_scope(sync, today)
     group = sync.add_argument_group("where to store")
     group.add_argument(
         "--sink",
@@ -315,7 +86,7 @@ def _add_sync(commands: Subparsers, today: date) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--lease-ttl",
-        type=_seconds,
+        type=seconds,
         default=60.0,
         metavar="SECONDS",
         help="how long this run's lease on its companies in the sink survives without renewal: "
@@ -331,7 +102,7 @@ def _add_sync(commands: Subparsers, today: date) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--wait",
-        type=_wait,
+        type=wait,
         default=0.0,
         metavar="SECONDS",
         help="wait this long for another run syncing the same companies into the sink to "
@@ -339,7 +110,7 @@ def _add_sync(commands: Subparsers, today: date) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--max-requests",
-        type=_bounded(1, 10**9),
+        type=bounded(1, 10**9),
         default=None,
         metavar="N",
         help="stop after N data requests, most recent windows first; the next run "
@@ -353,16 +124,16 @@ def _add_sync(commands: Subparsers, today: date) -> argparse.ArgumentParser:
         help="send no request after this time (the next HH:MM on this machine's clock, or "
         "an ISO date and time); like --max-requests, what is left waits for the next run",
     )
-    _add_progress(sync)
-    _add_output(sync)
+    add_progress(sync)
+    add_output(sync)
     return sync
 
 
 def _add_companies(commands: Subparsers) -> argparse.ArgumentParser:
     listing = commands.add_parser("companies", help="list the companies a token reaches")
     listing.add_argument("--json", action="store_true", help="JSON instead of a table")
-    _add_connection(listing)
-    _add_output(listing)
+    add_connection(listing)
+    add_output(listing)
     return listing
 
 
@@ -374,9 +145,9 @@ def _add_plan(commands: Subparsers, today: date) -> argparse.ArgumentParser:
         "what is there, and estimate requests and time from the rate limit.",
     )
     plan.add_argument("--json", action="store_true", help="JSON instead of a table")
-    _add_connection(plan)
-    _add_scope(plan, today)
-    _add_output(plan)
+    add_connection(plan)
+    add_scope(plan, today)
+    add_output(plan)
     return plan
 
 
@@ -391,7 +162,7 @@ def _add_describe(commands: Subparsers) -> argparse.ArgumentParser:
     describe.add_argument(
         "resources",
         nargs="*",
-        type=_resources,
+        type=resources,
         metavar="RESOURCE",
         help="API paths (ledger/posting), groups or default, comma-separated or not "
         "(default: all 124 resources)",
@@ -402,7 +173,7 @@ def _add_describe(commands: Subparsers) -> argparse.ArgumentParser:
         default="text",
         help="a table per resource on the terminal, or one Markdown document (text)",
     )
-    _add_output(describe)
+    add_output(describe)
     return describe
 
 
@@ -418,7 +189,7 @@ def _add_resources(commands: Subparsers) -> argparse.ArgumentParser:
         "reason. Needs no token.",
     )
     add_arguments(resources)
-    _add_output(resources)
+    add_output(resources)
     return resources
 
 
@@ -431,7 +202,7 @@ def _add_demo(commands: Subparsers) -> argparse.ArgumentParser:
     )
     group = demo.add_argument_group("the simulated office")
     group.add_argument(
-        "--companies", type=_bounded(1, 200), default=3, metavar="N",
+        "--companies", type=bounded(1, 200), default=3, metavar="N",
         help="client companies of the simulated office (default: 3)",
     )  # fmt: skip
     group.add_argument(
@@ -439,41 +210,16 @@ def _add_demo(commands: Subparsers) -> argparse.ArgumentParser:
         help="the SQLite file (default: tripletex-demo.db)",
     )  # fmt: skip
     group.add_argument(
-        "--scale", type=_scale, default=0.5, help="multiplies record counts (default: 0.5)"
+        "--scale", type=scale, default=0.5, help="multiplies record counts (default: 0.5)"
     )
     group.add_argument("--seed", type=int, default=1, help="the portfolio's seed (default: 1)")
     group.add_argument(
-        "--latency-ms", type=_bounded(0, 10_000), default=20, metavar="MS",
+        "--latency-ms", type=bounded(0, 10_000), default=20, metavar="MS",
         help="simulated latency per request (default: 20)",
     )  # fmt: skip
-    _add_progress(demo)
-    _add_output(demo)
+    add_progress(demo)
+    add_output(demo)
     return demo
-
-
-def _add_webhooks(commands: Subparsers) -> argparse.ArgumentParser:
-    webhooks = commands.add_parser("webhooks", help="receive Tripletex webhooks into a sink")
-    actions = webhooks.add_subparsers(dest="webhooks_command", metavar="ACTION", required=True)
-    serve = actions.add_parser(
-        "serve",
-        help="serve the webhook receiver (needs the webhooks extra: uvicorn)",
-        description="Verify, durably queue and apply Tripletex webhook deliveries. Secrets "
-        "from TRIPLETEX_WEBHOOK_HMAC_SECRET and/or TRIPLETEX_WEBHOOK_AUTH_VALUE.",
-    )
-    _add_connection(serve)
-    group = serve.add_argument_group("receiving")
-    group.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    group.add_argument("--port", type=_bounded(0, 65535), default=8000, help="(default: 8000)")
-    group.add_argument(
-        "--queue", type=Path, default=Path("tripletex-webhooks.db"), metavar="PATH",
-        help="durable queue file (default: tripletex-webhooks.db)",
-    )  # fmt: skip
-    group.add_argument("--auth-header", metavar="NAME", help="the subscriptions' authHeaderName")
-    group.add_argument(
-        "--sink", default=DEFAULT_SINK, metavar="URL", help=f"(default: {DEFAULT_SINK})"
-    )
-    _add_output(serve)
-    return serve
 
 
 def parse_args(argv: Sequence[str], today: date) -> argparse.Namespace:

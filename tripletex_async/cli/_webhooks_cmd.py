@@ -2,7 +2,9 @@
 
 Secrets come from the environment only (flags end up in shell history):
 ``TRIPLETEX_WEBHOOK_HMAC_SECRET`` (the subscriptions' ``hmacSharedSecret``) and/or
-``TRIPLETEX_WEBHOOK_AUTH_VALUE`` with ``--auth-header NAME``. Deliveries are acknowledged
+``TRIPLETEX_WEBHOOK_AUTH_VALUE`` with ``--auth-header NAME``; while rotating the HMAC
+secret, ``TRIPLETEX_WEBHOOK_HMAC_SECRET_PREVIOUS`` is the one being replaced, accepted
+until ``--previous-secret-until`` (or for as long as it is set). Deliveries are acknowledged
 once durably queued in ``--queue``, then applied to ``--sink``; fetches by id go through
 the same session and rate budget as a sync.
 """
@@ -10,18 +12,23 @@ the same session and rate budget as a sync.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 
-from ..client._errors import ConfigurationError
-from ..webhooks import Secret, WebhookAuth, create_app, serve
+from ..webhooks import create_app, serve
 from ..webhooks._serve import require_server
 from ._connect import open_client, resolve
 from ._run import EXIT_OK, Context
+from ._webhooks_auth import HMAC_VARIABLE, PREVIOUS_VARIABLE, VALUE_VARIABLE, auth_from
 
-__all__ = ["HMAC_VARIABLE", "STOP_HINT", "VALUE_VARIABLE", "auth_from", "run"]
+__all__ = [
+    "HMAC_VARIABLE",
+    "PREVIOUS_VARIABLE",
+    "STOP_HINT",
+    "VALUE_VARIABLE",
+    "auth_from",
+    "run",
+    "serve_command",
+]
 
-HMAC_VARIABLE = "TRIPLETEX_WEBHOOK_HMAC_SECRET"
-VALUE_VARIABLE = "TRIPLETEX_WEBHOOK_AUTH_VALUE"
 #: What a SIGTERM or Ctrl-C of the receiver means.
 STOP_HINT = (
     "the receiver stopped; every delivery it acknowledged is in the queue and is applied "
@@ -29,26 +36,16 @@ STOP_HINT = (
 )
 
 
-def auth_from(args: argparse.Namespace, environ: Mapping[str, str]) -> WebhookAuth:
-    """The receiver's checks from ``--auth-header`` and the two secret variables."""
-    hmac_secret, value = environ.get(HMAC_VARIABLE), environ.get(VALUE_VARIABLE)
-    if args.auth_header and not value:
-        raise ConfigurationError(f"--auth-header needs its value in {VALUE_VARIABLE}")
-    if value and not args.auth_header:
-        raise ConfigurationError(f"{VALUE_VARIABLE} is set: name its header with --auth-header")
-    if not (hmac_secret or value):
-        raise ConfigurationError(
-            f"set {HMAC_VARIABLE} and/or --auth-header with {VALUE_VARIABLE}: without "
-            "them anyone could write to the sink"
-        )
-    return WebhookAuth(
-        header_name=args.auth_header or None,
-        header_value=Secret(value) if value else None,
-        hmac_secret=Secret(hmac_secret) if hmac_secret else None,
-    )
-
-
 async def run(args: argparse.Namespace, ctx: Context) -> int:
+    """The ``webhooks`` commands: ``serve``, ``subscribe``, ``status``, ``dead``."""
+    if args.webhooks_command == "serve":
+        return await serve_command(args, ctx)
+    from ._webhooks_ops import run as operate
+
+    return await operate(args, ctx)
+
+
+async def serve_command(args: argparse.Namespace, ctx: Context) -> int:
     """The ``webhooks serve`` command: serve until Ctrl-C."""
     auth = auth_from(args, ctx.environ)
     for secret in auth.secrets():

@@ -1,5 +1,11 @@
 """Telling Tripletex's webhook calls from anyone else's: the subscription's auth header
-and its HMAC signature, both compared in constant time."""
+and its HMAC signature, both compared in constant time.
+
+Rotating the HMAC secret: `subscribe` sends the new one to every subscription while the
+receiver accepts signatures by the new and, for a grace period, the previous one, so no
+delivery signed in between is refused. A delivery verified by the previous secret is
+counted, and logged once per subscription (its subscription still has the old one).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,14 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import msgspec
 
 from ..client._errors import ConfigurationError
+from ..client._log import Log, Redactor
 from ._subscriptions import Secret
 
 __all__ = ["IDEMPOTENCY_KEY", "SIGNATURE", "WebhookAuth", "signature"]
@@ -27,19 +37,61 @@ def signature(secret: Secret, idempotency_key: bytes, body: bytes) -> bytes:
     return base64.b64encode(mac.digest())
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Envelope(msgspec.Struct, rename="camel"):
+    subscription_id: int | None = None
+
+
+_decode_envelope = msgspec.json.Decoder(_Envelope).decode
+
+
+class _OldSecretUse:
+    """Deliveries verified by the previous HMAC secret: a count, and which subscriptions
+    were logged already (each once)."""
+
+    __slots__ = ("_logged", "count")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._logged: set[int | None] = set()
+
+    def note(self, body: bytes, log: Callable[[], Log]) -> None:
+        self.count += 1
+        try:
+            subscription_id = _decode_envelope(body).subscription_id
+        except msgspec.MsgspecError:
+            subscription_id = None
+        if subscription_id not in self._logged:
+            self._logged.add(subscription_id)
+            log().info("webhook_old_secret", subscription_id=subscription_id, count=self.count)
+
+
 @dataclass(frozen=True, slots=True)
 class WebhookAuth:
     """What a delivery must carry: the auth header (``header_name: header_value``), a valid
     ``x-request-signature`` made with ``hmac_secret``, or both (both recommended: the
     signature also proves the body and idempotency key were not altered).
 
+    ``previous_hmac_secret`` is the secret being rotated out: signatures made with it
+    verify too, until ``previous_until`` (timezone-aware; None: until it is removed).
+
     The same values go into the subscriptions (`subscription_specs`), so Tripletex sends
-    what the receiver expects.
+    what the receiver expects; the previous secret never does.
     """
 
     header_name: str | None = None
     header_value: Secret | None = None
     hmac_secret: Secret | None = None
+    previous_hmac_secret: Secret | None = None
+    previous_until: datetime | None = None
+    #: The current time, timezone-aware (for ``previous_until``).
+    clock: Callable[[], datetime] = field(default=_utc_now, repr=False, compare=False)
+    _old: _OldSecretUse = field(
+        default_factory=_OldSecretUse, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if (self.header_name is None) != (self.header_value is None):
@@ -51,25 +103,40 @@ class WebhookAuth:
                 "a webhook receiver needs an auth header, an HMAC secret or both: "
                 "without them anyone could write to the sink"
             )
-        for secret in (self.header_value, self.hmac_secret):
+        for secret in (self.header_value, self.hmac_secret, self.previous_hmac_secret):
             if secret is not None and not isinstance(secret, Secret):
                 raise ConfigurationError("webhook secrets must be Secret objects")
+        if self.previous_hmac_secret is not None and self.hmac_secret is None:
+            raise ConfigurationError("a previous HMAC secret needs the new one (hmac_secret)")
+        if self.previous_until is not None and self.previous_hmac_secret is None:
+            raise ConfigurationError("previous_until needs previous_hmac_secret")
+        if self.previous_until is not None and self.previous_until.utcoffset() is None:
+            raise ConfigurationError("previous_until must be timezone-aware")
 
     def __repr__(self) -> str:
         return (
             f"WebhookAuth(header_name={self.header_name!r}, "
-            f"header_value={self.header_value!r}, hmac_secret={self.hmac_secret!r})"
+            f"header_value={self.header_value!r}, hmac_secret={self.hmac_secret!r}, "
+            f"previous_hmac_secret={self.previous_hmac_secret!r}, "
+            f"previous_until={self.previous_until!r})"
         )
+
+    @property
+    def old_secret_deliveries(self) -> int:
+        """Deliveries verified by the previous HMAC secret so far."""
+        return self._old.count
 
     def secrets(self) -> list[str]:
         """The secret values, for a log redactor."""
-        return [s.reveal() for s in (self.header_value, self.hmac_secret) if s is not None]
+        held = (self.header_value, self.hmac_secret, self.previous_hmac_secret)
+        return [s.reveal() for s in held if s is not None]
 
     def verify(self, headers: Mapping[str, bytes], body: bytes) -> bool:
         """Whether a call with ``headers`` (lower-case names) and ``body`` is genuine.
 
         Every configured check runs, whatever the outcome of the others, and each
-        comparison takes the same time whatever the bytes compared.
+        comparison takes the same time whatever the bytes compared: with a previous
+        secret, both signatures are computed and compared every time.
         """
         ok = True
         if self.header_name is not None and self.header_value is not None:
@@ -78,8 +145,22 @@ class WebhookAuth:
         if self.hmac_secret is not None:
             key, signed = headers.get(IDEMPOTENCY_KEY), headers.get(SIGNATURE)
             if key is None or signed is None:
-                ok = False
-            else:
-                expected = signature(self.hmac_secret, key, body)
-                ok &= hmac.compare_digest(expected, signed.strip())
+                return False
+            signed = signed.strip()
+            current = hmac.compare_digest(signature(self.hmac_secret, key, body), signed)
+            previous = self._by_previous(key, body, signed)
+            ok &= current | previous
+            if ok and previous and not current:
+                self._old.note(body, self._log)
         return ok
+
+    def _by_previous(self, key: bytes, body: bytes, signed: bytes) -> bool:
+        """Whether ``signed`` is by the previous secret, and that is still accepted."""
+        if self.previous_hmac_secret is None:
+            return False
+        matched = hmac.compare_digest(signature(self.previous_hmac_secret, key, body), signed)
+        expired = self.previous_until is not None and self.clock() >= self.previous_until
+        return matched and not expired
+
+    def _log(self) -> Log:
+        return Log(Redactor(self.secrets()), component="webhooks")

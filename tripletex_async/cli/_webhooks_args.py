@@ -1,0 +1,129 @@
+"""The parsers of the ``webhooks`` command: ``serve``, ``subscribe``, ``status`` and
+``dead list``/``dead requeue``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TypeAlias, TypeVar
+
+from ._flags import add_auth_header, add_company_choice, add_connection, add_output, add_queue
+from ._values import DEFAULT_SINK, bounded, deadline, seqs, webhook_resources
+
+__all__ = ["add_webhooks"]
+
+#: The command line's parser class (``_args._Parser``, in the module above this one); its
+#: subcommands' parsers are of the same class.
+P = TypeVar("P", bound=argparse.ArgumentParser)
+# A string: the class is generic only to type checkers.
+Subparsers: TypeAlias = "argparse._SubParsersAction[P]"
+
+
+def add_webhooks(commands: Subparsers[P]) -> P:
+    webhooks = commands.add_parser(
+        "webhooks", help="receive Tripletex webhooks into a sink, and operate them"
+    )
+    actions = webhooks.add_subparsers(dest="webhooks_command", metavar="ACTION", required=True)
+    serve = actions.add_parser(
+        "serve",
+        help="serve the webhook receiver (needs the webhooks extra: uvicorn)",
+        description="Verify, durably queue and apply Tripletex webhook deliveries. Secrets "
+        "from TRIPLETEX_WEBHOOK_HMAC_SECRET and/or TRIPLETEX_WEBHOOK_AUTH_VALUE; while "
+        "rotating, TRIPLETEX_WEBHOOK_HMAC_SECRET_PREVIOUS is accepted too.",
+    )
+    add_connection(serve)
+    group = serve.add_argument_group("receiving")
+    group.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    group.add_argument("--port", type=bounded(0, 65535), default=8000, help="(default: 8000)")
+    add_queue(group)
+    add_auth_header(group)
+    group.add_argument(
+        "--previous-secret-until",
+        type=deadline,
+        metavar="WHEN",
+        help="refuse signatures by TRIPLETEX_WEBHOOK_HMAC_SECRET_PREVIOUS after this (HH:MM "
+        "or an ISO date and time; default: accept them while the variable is set)",
+    )
+    group.add_argument(
+        "--sink", default=DEFAULT_SINK, metavar="URL", help=f"(default: {DEFAULT_SINK})"
+    )
+    add_output(serve)
+    _add_subscribe(actions)
+    _add_status(actions)
+    _add_dead(actions)
+    return webhooks
+
+
+def _add_subscribe(actions: Subparsers[P]) -> None:
+    from ..webhooks._events import WEBHOOK_RESOURCES
+
+    subscribe = actions.add_parser(
+        "subscribe",
+        help="create or update the subscriptions that keep a sink current (idempotent)",
+        description="Make every company's subscriptions to the receiver at --url exist, with "
+        "the fields a sync would fetch and the receiver's secrets (the same variables as "
+        "serve; the new HMAC secret when rotating), and note them in the receiver's queue "
+        "file. A rerun changes nothing. Exit 1 when some company failed.",
+    )
+    subscribe.add_argument(
+        "--url", required=True, metavar="URL", help="the receiver's public HTTPS address"
+    )
+    add_company_choice(subscribe, "subscribe")
+    subscribe.add_argument(
+        "--resources",
+        type=webhook_resources,
+        default=WEBHOOK_RESOURCES,
+        metavar="A,B,...",
+        help=f"resources to keep current (default: {', '.join(WEBHOOK_RESOURCES)})",
+    )
+    add_queue(subscribe)
+    add_auth_header(subscribe)
+    subscribe.add_argument(
+        "--reenable",
+        action="store_true",
+        help="set subscriptions Tripletex disabled (too many errors) active again",
+    )
+    subscribe.add_argument("--json", action="store_true", help="JSON instead of a table")
+    add_connection(subscribe)
+    add_output(subscribe)
+
+
+def _add_status(actions: Subparsers[P]) -> None:
+    status = actions.add_parser(
+        "status",
+        help="subscriptions per company with their status, and the queue's backlog",
+        description="List every company's subscriptions with Tripletex's status (disabled "
+        "ones too: re-enable them with subscribe --reenable) and whether the receiver's "
+        "queue knows them; then the queue: events pending, the oldest one's age, dead events.",
+    )
+    add_queue(status)
+    add_company_choice(status, "show")
+    status.add_argument("--json", action="store_true", help="JSON instead of tables")
+    add_connection(status)
+    add_output(status)
+
+
+def _add_dead(actions: Subparsers[P]) -> None:
+    dead = actions.add_parser("dead", help="events the receiver gave up on: list, requeue")
+    which = dead.add_subparsers(dest="dead_command", metavar="ACTION", required=True)
+    listing = which.add_parser(
+        "list",
+        help="list dead events (no values)",
+        description="Events the receiver gave up on: their seq, company, event, object id "
+        "and when they came. Needs no token.",
+    )
+    add_queue(listing)
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    add_output(listing)
+    requeue = which.add_parser(
+        "requeue",
+        help="set dead events pending again",
+        description="Set dead events pending again. A running receiver applies them once it "
+        "next wakes (its next delivery) or starts; the nightly reconcile repairs them anyway.",
+    )
+    add_queue(requeue)
+    chosen = requeue.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--all", action="store_true", help="every dead event")
+    chosen.add_argument(
+        "--seq", type=seqs, action="extend", metavar="N[,N...]", help="these events (seq)"
+    )
+    add_output(requeue)
