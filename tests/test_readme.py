@@ -6,8 +6,11 @@ import os
 import re
 import shlex
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -120,3 +123,65 @@ def test_simulator_command_serves_until_interrupted(tmp_path: Path) -> None:
         server.communicate(timeout=20)
     assert "http://127.0.0.1:" in banner
     assert server.returncode == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _rows(db: Path, table: str) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return int(conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="signals are POSIX-only here")
+def test_webhook_example_receives_what_the_simulator_delivers(tmp_path: Path) -> None:
+    """The README's webhook block, run as written against the simulator delivering on its
+    own (--deliver-webhooks, --mutate-every): changed customers land in tripletex.db."""
+    code = next(
+        body for kind, body in BLOCKS if kind == "python" and "ensure_subscriptions" in body
+    )
+    flags = ["--port", "0", "--companies", "2", "--scale", "0.05", "--deliver-webhooks",
+             "--delivery-interval", "0.2", "--mutate-every", "0.2"]  # fmt: skip
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "tripletex_async.testing", *flags],
+        cwd=tmp_path,
+        env=clean_env(PYTHONUNBUFFERED="1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    receiver = None
+    try:
+        assert simulator.stdout is not None
+        lines = [simulator.stdout.readline() for _ in range(4)]
+        exports = dict(
+            line.removeprefix("export ").strip().split("=", 1)
+            for line in lines
+            if line.startswith("export ")
+        )
+        port = _free_port()
+        env = clean_env(
+            **exports,
+            TRIPLETEX_WEBHOOK_HMAC_SECRET="readme-secret-42",
+            WEBHOOK_URL=f"http://127.0.0.1:{port}/tripletex",
+            PORT=str(port),
+        )
+        receiver = subprocess.Popen(
+            [sys.executable, "-c", code], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 40
+        while _rows(tmp_path / "tripletex.db", "customer") == 0:
+            assert receiver.poll() is None, receiver.communicate()[1]
+            assert time.monotonic() < deadline, "no delivery reached tripletex.db"
+            time.sleep(0.1)
+    finally:
+        for process in (receiver, simulator):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.communicate(timeout=20)
