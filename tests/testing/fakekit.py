@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -102,3 +104,41 @@ async def kit(
         if session:
             await k.session()
         yield k
+
+
+# -- the simulator as a process, over plain HTTP ------------------------------------------
+
+
+def exports_of(lines: list[str]) -> dict[str, str]:
+    """The ``export NAME=value`` lines the simulator's command line prints, as a dict."""
+    return dict(
+        line.removeprefix("export ").strip().split("=", 1)
+        for line in lines
+        if line.startswith("export ")
+    )
+
+
+def http_session(api: str, consumer: str, employee: str) -> str:
+    """A session token from ``POST /token/session/:create``, expiring tomorrow (Oslo)."""
+    body = {
+        "consumerToken": consumer,
+        "employeeToken": employee,
+        "expirationDate": (datetime.now(OSLO).date() + timedelta(days=1)).isoformat(),
+    }
+    create = urllib.request.Request(
+        f"{api}/token/session/:create",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(create, timeout=5) as response:
+        return str(json.load(response)["value"]["token"])
+
+
+def http_get(api: str, path: str, token: str) -> dict[str, Any]:
+    """``GET api+path`` with Basic username 0 and ``token``: the JSON answer."""
+    auth = base64.b64encode(f"0:{token}".encode()).decode()
+    request = urllib.request.Request(f"{api}{path}", headers={"Authorization": f"Basic {auth}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        loaded: dict[str, Any] = json.load(response)
+        return loaded

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import signal
 import subprocess
 import sys
-import urllib.request
-from datetime import datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,8 +20,7 @@ from tripletex_async.testing._cli import (
 )
 from tripletex_async.testing._config import FullResultSize, RateLimit
 
-#: Tripletex's dates are Oslo's (a session expiring today there is dead on arrival).
-_OSLO = ZoneInfo("Europe/Oslo")
+from .fakekit import exports_of, http_get, http_session
 
 pytestmark = pytest.mark.timeout(10)
 SMALL = ["--companies", "3", "--scale", "0.05", "--seed", "7"]
@@ -146,57 +139,18 @@ def test_serves_until_sigint() -> None:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(4)]
         assert lines[0].startswith("listening on http://127.0.0.1:")
-        exports = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines[1:])
+        exports = exports_of(lines)
         api = exports["TRIPLETEX_BASE_URL"]
         assert lines[0].split()[-1] == api
-        body = {
-            "consumerToken": exports["TRIPLETEX_CONSUMER_TOKEN"],
-            "employeeToken": exports["TRIPLETEX_EMPLOYEE_TOKEN"],
-            "expirationDate": (datetime.now(_OSLO).date() + timedelta(days=1)).isoformat(),
-        }
-        create = urllib.request.Request(
-            f"{api}/token/session/:create",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
+        token = http_session(
+            api, exports["TRIPLETEX_CONSUMER_TOKEN"], exports["TRIPLETEX_EMPLOYEE_TOKEN"]
         )
-        with urllib.request.urlopen(create, timeout=5) as response:
-            token = json.load(response)["value"]["token"]
-        auth = base64.b64encode(f"0:{token}".encode()).decode()
-        who = urllib.request.Request(
-            f"{api}/token/session/%3EwhoAmI", headers={"Authorization": f"Basic {auth}"}
-        )
-        with urllib.request.urlopen(who, timeout=5) as response:
-            assert response.status == 200
+        assert http_get(api, "/token/session/%3EwhoAmI", token)["value"]
     finally:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=5)
     assert process.returncode == 0
     assert "Traceback" not in err
-
-
-def _create_session(api: str, consumer: str, employee: str) -> str:
-    body = {
-        "consumerToken": consumer,
-        "employeeToken": employee,
-        "expirationDate": (datetime.now(_OSLO).date() + timedelta(days=1)).isoformat(),
-    }
-    create = urllib.request.Request(
-        f"{api}/token/session/:create",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(create, timeout=5) as response:
-        return str(json.load(response)["value"]["token"])
-
-
-def _get(api: str, path: str, token: str) -> dict[str, Any]:
-    auth = base64.b64encode(f"0:{token}".encode()).decode()
-    request = urllib.request.Request(f"{api}{path}", headers={"Authorization": f"Basic {auth}"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        loaded: dict[str, Any] = json.load(response)
-        return loaded
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery is POSIX-only here")
@@ -217,17 +171,13 @@ def test_prints_a_company_token_that_works_with_username_0() -> None:
             "export TRIPLETEX_EMPLOYEE_TOKEN",
         ]
         assert all(line.startswith("# ") for line in lines[4:6])
-        exports = dict(
-            line.removeprefix("export ").strip().split("=", 1)
-            for line in lines
-            if line.startswith("export ")
-        )
+        exports = exports_of(lines)
         api, company = exports["TRIPLETEX_BASE_URL"], int(exports["TRIPLETEX_COMPANY_ID"])
-        token = _create_session(
+        token = http_session(
             api, exports["TRIPLETEX_CONSUMER_TOKEN"], exports["TRIPLETEX_COMPANY_EMPLOYEE_TOKEN"]
         )
-        who = _get(api, "/token/session/%3EwhoAmI", token)
-        customers = _get(api, "/customer?fields=id", token)
+        who = http_get(api, "/token/session/%3EwhoAmI", token)
+        customers = http_get(api, "/customer?fields=id", token)
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=5)

@@ -18,9 +18,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
@@ -31,10 +29,9 @@ from tripletex_async.testing._http import FakeRequest, FakeResponse
 from tripletex_async.testing._portfolio import PortfolioConfig
 from tripletex_async.testing._server import ServerThread, serve
 
-from .fakekit import Kit, kit
+from .fakekit import Kit, exports_of, http_session, kit
 
 pytestmark = pytest.mark.timeout(20)
-_OSLO = ZoneInfo("Europe/Oslo")
 SMALL = ["--companies", "3", "--scale", "0.05", "--seed", "7"]
 SECRET = "s3cret"
 
@@ -82,22 +79,6 @@ class Simulator:
         return int(self.call("POST", "/event/subscription", body)["value"]["id"])
 
 
-def _session(api: str, consumer: str, employee: str) -> str:
-    body = {
-        "consumerToken": consumer,
-        "employeeToken": employee,
-        "expirationDate": (datetime.now(_OSLO).date() + timedelta(days=1)).isoformat(),
-    }
-    request = urllib.request.Request(
-        f"{api}/token/session/:create",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return str(json.load(response)["value"]["token"])
-
-
 @contextmanager
 def simulator(*flags: str) -> Iterator[Simulator]:
     """``python -m tripletex_async.testing --port 0`` with a company session opened."""
@@ -109,14 +90,10 @@ def simulator(*flags: str) -> Iterator[Simulator]:
     try:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(8)]
-        exports = dict(
-            line.removeprefix("export ").strip().split("=", 1)
-            for line in lines
-            if line.startswith("export ")
-        )
+        exports = exports_of(lines)
         api = exports["TRIPLETEX_BASE_URL"]
         consumer = exports["TRIPLETEX_CONSUMER_TOKEN"]
-        session = _session(api, consumer, exports["TRIPLETEX_COMPANY_EMPLOYEE_TOKEN"])
+        session = http_session(api, consumer, exports["TRIPLETEX_COMPANY_EMPLOYEE_TOKEN"])
         yield Simulator(process, api, session)
     finally:
         process.send_signal(signal.SIGINT)
