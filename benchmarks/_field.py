@@ -33,7 +33,6 @@ from _workload import FieldWorkload
 
 from tripletex_async import RESOURCES, Resource, default_date_range
 from tripletex_async.engine._resources import Partition
-from tripletex_async.engine._windows import UNDATED
 from tripletex_async.testing import (
     FakeRequest,
     FakeTripletex,
@@ -165,7 +164,7 @@ async def _count(fake: FakeTripletex, day: date, resources: Sequence[str]) -> li
                 # The parents' ids, read as the engine reads them: one unit per partition.
                 parent = RESOURCES[res.parent.resource]
                 for part in parent.partitions:
-                    query = {**parent.query(part, UNDATED, 1), "fields": "id", "count": MAX_PAGE}
+                    query = parent.ids_query(part, MAX_PAGE)
                     found = await ask(parent.path, query, f"{name} parents")
                     parents += [v["id"] for v in found["values"]]
                     # One request for the ids (no records stored): 0 rows, 1 request.

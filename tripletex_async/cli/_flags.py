@@ -57,18 +57,9 @@ def add_connection(parser: argparse.ArgumentParser) -> None:
 
 def add_scope(parser: argparse.ArgumentParser, today: date) -> None:
     group = parser.add_argument_group("what to sync")
-    which = group.add_mutually_exclusive_group()
-    which.add_argument(
-        "--all-companies",
-        action="store_true",
-        help="every client company an accountant's token reaches",
-    )
-    which.add_argument(
-        "--company",
-        type=companies,
-        action="extend",
-        metavar="ID[,ID...]",
-        help="company ids (comma-separated, repeatable); 0 is the token owner's own company, "
+    add_company_choice(
+        group,
+        "company ids (comma-separated, repeatable); 0 is the token owner's own company, "
         "the default (an accountant's token needs --company or --all-companies)",
     )
     group.add_argument(
@@ -151,7 +142,16 @@ def add_auth_header(group: argparse._ActionsContainer) -> None:
     )
 
 
-def add_company_choice(parser: argparse.ArgumentParser, what: str) -> None:
+def company_help(verb: str) -> str:
+    """The ``--company`` help of a command that does ``verb`` to companies."""
+    return (
+        f"company ids to {verb} (comma-separated, repeatable); 0 is the token owner's own "
+        "company, the default"
+    )
+
+
+def add_company_choice(parser: argparse._ActionsContainer, help_text: str) -> None:
+    """``--all-companies`` or ``--company ID,...`` (``help_text`` is the latter's)."""
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "--all-companies",
@@ -163,6 +163,5 @@ def add_company_choice(parser: argparse.ArgumentParser, what: str) -> None:
         type=companies,
         action="extend",
         metavar="ID[,ID...]",
-        help=f"company ids to {what} (comma-separated, repeatable); 0 is the token owner's "
-        "own company, the default",
+        help=help_text,
     )

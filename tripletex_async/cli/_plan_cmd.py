@@ -176,7 +176,7 @@ async def _probe_parents(
     the parent)."""
     view, found, reads = client.company(company), 0, 0
     for part in parent.partitions:
-        params = {**parent.query(part, UNDATED, MAX_PAGE), "fields": "id", "from": 0}
+        params = {**parent.ids_query(part, MAX_PAGE), "from": 0}
         page = await view.get_list(parent.path, msgspec.Raw, params=params)
         reads += 1
         found += len(page.values)

@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 from typing import TypeAlias, TypeVar
 
-from ._flags import add_auth_header, add_company_choice, add_connection, add_output, add_queue
+from ._flags import (
+    add_auth_header,
+    add_company_choice,
+    add_connection,
+    add_output,
+    add_queue,
+    company_help,
+)
 from ._values import DEFAULT_SINK, bounded, deadline, seqs, webhook_resources
 
 __all__ = ["add_webhooks"]
@@ -67,7 +74,7 @@ def _add_subscribe(actions: Subparsers[P]) -> None:
     subscribe.add_argument(
         "--url", required=True, metavar="URL", help="the receiver's public HTTPS address"
     )
-    add_company_choice(subscribe, "subscribe")
+    add_company_choice(subscribe, company_help("subscribe"))
     subscribe.add_argument(
         "--resources",
         type=webhook_resources,
@@ -96,7 +103,7 @@ def _add_status(actions: Subparsers[P]) -> None:
         "queue knows them; then the queue: events pending, the oldest one's age, dead events.",
     )
     add_queue(status)
-    add_company_choice(status, "show")
+    add_company_choice(status, company_help("show"))
     status.add_argument("--json", action="store_true", help="JSON instead of tables")
     add_connection(status)
     add_output(status)

@@ -125,6 +125,11 @@ class Resource:
         """Whether the endpoint is read in date windows (dated lists and snapshots)."""
         return self.date_params is not None
 
+    def ids_query(self, part: Partition, count: int) -> dict[str, Any]:
+        """The params (all but ``from``) of an id-only read of an undated partition:
+        how a child list's parent ids are listed (by a sync, ``plan`` and the benchmark)."""
+        return {**self.query(part, UNDATED, count), "fields": "id"}
+
     def windows(
         self, start: date, end: date, today: date, stored: Iterable[Window] = ()
     ) -> list[Window]:

@@ -59,7 +59,7 @@ from ._report import ResourceReport
 from ._resources import RESOURCES, Partition, Resource
 from ._rows import RowBuilder
 from ._sizing import ID_ROW_BYTES, RowsPerRequest
-from ._windows import UNDATED, Window
+from ._windows import Window
 from ._writer import Writer
 
 __all__ = ["Allowance", "BudgetSpent", "RunContext", "Unit"]
@@ -310,7 +310,7 @@ class Unit:
             page.release()
 
         for part in parent.partitions:
-            query = {**parent.query(part, UNDATED, ctx.result_cap), "fields": "id"}
+            query = parent.ids_query(part, ctx.result_cap)
             await self._scan_with(
                 query,
                 collect,

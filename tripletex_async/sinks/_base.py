@@ -42,6 +42,7 @@ __all__ = [
     "ChildTable",
     "Column",
     "ColumnKind",
+    "DurableSink",
     "IndexingSink",
     "ReadableSink",
     "Row",
@@ -273,6 +274,17 @@ class IndexingSink(Protocol):
 
     async def build_indexes(self) -> None:
         """Build the indexes deferred while tables were loaded."""
+        ...
+
+
+@runtime_checkable
+class DurableSink(Protocol):
+    """A sink that trades durability for speed unless told not to (SQLite's
+    ``synchronous=NORMAL``): the webhook receiver calls `make_durable` before it writes,
+    because its queue records an event applied once the write returns."""
+
+    async def make_durable(self) -> None:
+        """From now on every commit is on disk before `Sink.write` returns."""
         ...
 
 

@@ -31,7 +31,7 @@ from ..client._log import Log
 from ..engine._resources import Resource
 from ..engine._rows import RowBuilder
 from ..sinks import Batch, Row, Sink
-from ..sinks._base import IndexingSink
+from ..sinks._base import DurableSink, IndexingSink
 from ._events import covers, route
 from ._queue import EventQueue, QueuedEvent
 
@@ -100,9 +100,8 @@ class Applier:
         returns, and the queue's mark is on disk (fdatasync), so the write must be too,
         or an OS crash could lose an update the queue calls applied. (PostgreSQL,
         DuckDB and JSONL commits are durable already.)"""
-        make_durable = getattr(self._sink, "make_durable", None)
-        if make_durable is not None:
-            await make_durable()
+        if isinstance(self._sink, DurableSink):
+            await self._sink.make_durable()
         await self._sink.open([r.table() for r in self._resources.values()])
         if isinstance(self._sink, IndexingSink):
             await self._sink.build_indexes()
