@@ -67,7 +67,7 @@ class RowBuilder:
             day = getattr(obj, self._date) if self._date else None
         else:
             found = self._key.decode(raw)
-            record_id, day = _follow(found.key), _follow(found.date)
+            record_id, day = _follow(found.key), _follow(getattr(found, "date", None))
             if self._natural:
                 if record_id is None or isinstance(record_id, bool):
                     raise msgspec.ValidationError("a record without its key")
@@ -100,20 +100,14 @@ def _follow(value: object) -> object:
 
 @functools.lru_cache(maxsize=64)
 def _key_struct(key: str, date_field: str | None) -> type[msgspec.Struct]:
-    """``{key, date}`` read along their dotted paths (``account.id``), one type per pair:
-    the connection caches a decoder per type, so a new type per unit would grow that
-    cache with every company."""
-    return msgspec.defstruct(
-        "Key",
-        [
-            ("key", _path_type(key), msgspec.field(default=None, name=key.split(".")[0])),
-            (
-                "date",
-                _path_type(date_field or ""),
-                msgspec.field(default=None, name=(date_field or "_").split(".")[0]),
-            ),
-        ],
-    )
+    """``{key, date}`` read along their dotted paths (``account.id``; no ``date`` for an
+    undated resource), one type per pair: the connection caches a decoder per type, so a
+    new type per unit would grow that cache with every company."""
+    fields = [("key", _path_type(key), msgspec.field(default=None, name=key.split(".")[0]))]
+    if date_field:
+        name = date_field.split(".")[0]
+        fields.append(("date", _path_type(date_field), msgspec.field(default=None, name=name)))
+    return msgspec.defstruct("Key", fields)
 
 
 def _path_type(path: str) -> Any:

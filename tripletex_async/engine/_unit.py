@@ -270,8 +270,7 @@ class Unit:
     async def _partitions(self, stored: list[WindowState]) -> tuple[Partition, ...]:
         """The resource's partitions; for a child list one per parent id, found by an
         id-only read of the parent list (a parent gone since the last run has its rows
-        deleted here). None at all when the parents cannot be read (the report says
-        why)."""
+        deleted here); none when the parents cannot be read (the report says why)."""
         parent = self.resource.parent
         if parent is None:
             return self.resource.partitions
@@ -679,10 +678,10 @@ class Unit:
         """The ``_part`` of a window's rows, its deletion scope: the partition; for a
         report also its period, so that reports of overlapping periods (a year, and
         a quarter a user asked for once) never delete each other's rows."""
-        if self.resource.snapshot is None:
+        stamp = self._stamp(key)
+        if stamp is None:
             return key.partition or None
-        period = f"{key.window_from}..{key.window_to}"
-        return f"{key.partition} {period}" if key.partition else period
+        return f"{key.partition} {stamp[1]}" if key.partition else stamp[1]
 
     def _page_slices(
         self, page: Page, seen: set[int], stamp: tuple[str, str] | None = None
