@@ -279,46 +279,48 @@ def _selected(path: str) -> str:
 
 #: How resources are read where the registry's facts are not enough: Tripletex hides
 #: rows unless asked, or answers only the caller's own unless asked for all.
-_READ_OTHERWISE: dict[str, dict[str, Any]] = {
-    "customer": {"partitions": _both("isInactive")},
-    "supplier": {"partitions": _both("isInactive")},
-    # includeContacts defaults to false; true returns employees and contacts alike.
-    "employee": {"params": {"includeContacts": "true"}},
+#: Resources read once per value of a boolean filter that hides rows (see `Partition`).
+_PARTITIONED_BY: dict[str, str] = {
+    "customer": "isInactive",
+    "supplier": "isInactive",
     # includeRecentlyClosed reaches back only three months: ask for both isClosed values.
-    "project": {"partitions": _both("isClosed")},
+    "project": "isClosed",
     # withoutPurchase: goods receipts with no purchase order are a query of their own.
-    "purchaseOrder/goodsReceipt": {"partitions": _both("withoutPurchase")},
+    "purchaseOrder/goodsReceipt": "withoutPurchase",
+}
+#: Params sent with every query of a resource, beyond the registry's required ones.
+_SENT: dict[str, dict[str, str]] = {
+    # includeContacts defaults to false; true returns employees and contacts alike.
+    "employee": {"includeContacts": "true"},
     # showAll defaults to false: only the vouchers waiting for the token's own approval.
-    "supplierInvoice/forApproval": {"params": {"showAll": "true"}},
+    "supplierInvoice/forApproval": {"showAll": "true"},
     # Accounts without movements are left out unless asked (their balance is still one).
-    "balanceSheet": {"params": {"includeActiveAccountsWithoutMovements": "true"}},
+    "balanceSheet": {"includeActiveAccountsWithoutMovements": "true"},
 }
 
 
 def _resource(endpoint: Endpoint) -> Resource:
-    """The resource of one registry endpoint (`_READ_OTHERWISE` where it says more)."""
+    """The resource of one registry endpoint (`_PARTITIONED_BY`, `_SENT` where they say
+    more)."""
     e = endpoint
     dated = e.kind in ("dated", "snapshot")
     parent = None
     if e.parent is not None:
         parent = Parent(e.parent.param, e.parent.path.replace(">", "").strip("/"))
-    resource = Resource(
+    hidden_by = _PARTITIONED_BY.get(e.name)
+    return Resource(
         e.name,
         LIST_MODELS[e.name],
         date_params=tuple(e.date_params) if dated else None,
         date_field=e.date_field or None,
         changed_since=e.changed_since,
-        params=dict(e.params),
+        params={**e.params, **_SENT.get(e.name, {})},
+        partitions=_both(hidden_by) if hidden_by else (WHOLE,),
         key=e.key or "id",
         parent=parent,
         snapshot=None if e.kind != "snapshot" else "day" if len(e.date_params) == 1 else "period",
         to_inclusive=e.to_inclusive,
         template=e.path if e.path != "/" + e.name else "",
-    )
-    other = _READ_OTHERWISE.get(e.name, {})
-    params = {**resource.params, **other.get("params", {})}
-    return dataclasses.replace(
-        resource, params=params, partitions=other.get("partitions", resource.partitions)
     )
 
 
