@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -142,3 +142,16 @@ def http_get(api: str, path: str, token: str) -> dict[str, Any]:
     with urllib.request.urlopen(request, timeout=5) as response:
         loaded: dict[str, Any] = json.load(response)
         return loaded
+
+
+def refs(value: Any) -> Iterator[dict[str, Any]]:
+    """Every ``{"id", "url"}`` reference nested anywhere in ``value``."""
+    if isinstance(value, dict):
+        if set(value) == {"id", "url"}:
+            yield value
+            return
+        for item in value.values():
+            yield from refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from refs(item)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -16,7 +15,7 @@ from tripletex_async.testing import FakeConfig, PortfolioConfig, generate_portfo
 from tripletex_async.testing._resources import MODEL_COLLECTIONS, RESOURCES, stored_resources
 from tripletex_async.testing._schema import load_models
 
-from .fakekit import PORTFOLIO, Kit, kit
+from .fakekit import PORTFOLIO, Kit, kit, refs
 
 pytestmark = pytest.mark.anyio
 
@@ -80,18 +79,6 @@ def _a_parent(k: Kit, entry: dict[str, Any]) -> int | None:
 async def _list(k: Kit, name: str, parent: int | None = None, **extra: Any) -> Any:
     entry = SERVED[name]
     return await k.get(_url(entry, parent), **{**_params(entry, parent), **extra})
-
-
-def _refs(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, dict):
-        if set(value) == {"id", "url"}:
-            yield value
-            return
-        for item in value.values():
-            yield from _refs(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _refs(item)
 
 
 def _dotted(record: dict[str, Any], path: str) -> Any:
@@ -303,7 +290,7 @@ def test_generated_references_name_existing_records(resource: str) -> None:
     """Every reference in a generated record names a record of the same company."""
     for company in PORTFOLIO.company_ids():
         for record in PORTFOLIO.records(company, resource):
-            for ref in _refs({k: v for k, v in record.items() if k != "changes"}):
+            for ref in refs({k: v for k, v in record.items() if k != "changes"}):
                 path = BY_ITEM_PATH[ref["url"].split("/v2/", 1)[1].rsplit("/", 1)[0]]
                 assert ref["id"] in PORTFOLIO.id_range(company, path), (resource, ref)
 

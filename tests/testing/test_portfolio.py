@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +13,8 @@ import pytest
 from tripletex_async.testing import _portfolio
 from tripletex_async.testing._portfolio import Portfolio, PortfolioConfig, generate_portfolio
 from tripletex_async.testing._resources import RESOURCES
+
+from .fakekit import refs
 
 SMALL = PortfolioConfig(seed=3, companies=4, scale=0.05, heavy_companies=0)
 #: Dated resources filtering on a field of their own (not one of a referenced record).
@@ -34,19 +35,6 @@ def heavy() -> Portfolio:
 
 def _company(portfolio: Portfolio, role: str) -> int:
     return next(c for c in portfolio.company_ids() if portfolio.role(c) == role)
-
-
-def _refs(value: Any) -> Iterator[dict[str, Any]]:
-    """Every ``{"id", "url"}`` reference nested anywhere in ``value``."""
-    if isinstance(value, dict):
-        if set(value) == {"id", "url"}:
-            yield value
-            return
-        for item in value.values():
-            yield from _refs(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _refs(item)
 
 
 def _dump(portfolio: Portfolio, order: list[tuple[int, str]]) -> dict[tuple[int, str], bytes]:
@@ -97,7 +85,7 @@ def test_references_resolve_inside_the_same_company(small: Portfolio) -> None:
         known = {r: set(small.id_range(company, r)) for r in small.resources()}
         for resource in small.resources():
             for record in small.records(company, resource):
-                for ref in _refs({k: v for k, v in record.items() if k != "changes"}):
+                for ref in refs({k: v for k, v in record.items() if k != "changes"}):
                     path = ref["url"].split("/v2/", 1)[1].rsplit("/", 1)[0]
                     assert ref["id"] in known[path], (resource, record["id"], ref)
 
