@@ -87,3 +87,16 @@ async def test_cancelled_serve_shuts_the_server_down_gracefully() -> None:
             await server.started.wait()
             tg.cancel_scope.cancel()
     assert server.shut_down
+
+
+def test_connections_to_the_receiver_send_small_writes_at_once() -> None:
+    """The listening socket hands out connections with TCP_NODELAY: a response written
+    as headers, then body, does not wait 40 ms for the client's delayed ACK."""
+    from tripletex_async.webhooks._serve import _bind
+
+    with _bind("127.0.0.1", 0) as sock, socket.create_connection(sock.getsockname()):
+        sock.setblocking(True)
+        accepted, _ = sock.accept()
+        with accepted:
+            assert sock.proto == socket.IPPROTO_TCP  # asyncio sets it on such sockets too
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)

@@ -94,15 +94,23 @@ async def serve(
 
 def _bind(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port``, as uvicorn would make it; a
-    `ConfigurationError` naming the address when it cannot be had."""
+    `ConfigurationError` naming the address when it cannot be had.
+
+    Made with its protocol (``IPPROTO_TCP``, not 0): asyncio sets ``TCP_NODELAY`` only
+    on connections of such a socket. Without it, a response written in two parts (the
+    headers, then the body) waits for the client's delayed ACK: 40 ms on Linux, every
+    delivery, which capped the receiver at 23 deliveries/s per connection."""
     try:
-        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        sock = socket.socket(info[0], socket.SOCK_STREAM)
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )[0]
+        sock = socket.socket(family, kind, proto)
     except OSError as exc:
         raise ConfigurationError(f"cannot listen on {host}:{port}: {exc}") from None
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(info[4])
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(address)
         sock.listen(2048)
         sock.setblocking(False)
     except OSError as exc:
