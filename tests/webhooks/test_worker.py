@@ -13,6 +13,8 @@ import pytest
 from tripletex_async import RESOURCES, RetryPolicy, SystemClock, TripletexClient
 from tripletex_async.sinks import Batch, MemorySink, SinkError
 from tripletex_async.testing import FakeConfig, FakeTransport, FakeTripletex, Faults
+from tripletex_async.webhooks import EventQueue
+from tripletex_async.webhooks._worker import POLL_EVERY
 
 from .conftest import MakeReceiver, asgi_client, deliver, signed, specs, subscribe
 
@@ -25,13 +27,16 @@ LATE = b'{"subscriptionId": 1, "event": "customer.update", "id": 1, "value": nul
 
 
 class _Sleeps(SystemClock):
-    """An injected clock whose sleep records delays, waits for nothing, can run a hook."""
+    """An injected clock whose sleep records backoff delays, waits for nothing, can run a
+    hook; the idle worker's next look at the queue never comes due."""
 
     def __init__(self, hook: object = None) -> None:
         self.delays: list[float] = []
         self.hook = hook
 
     async def sleep(self, delay: float) -> None:
+        if delay == POLL_EVERY:
+            await anyio.sleep_forever()
         self.delays.append(delay)
         if callable(self.hook):
             self.hook()
@@ -232,3 +237,47 @@ async def test_many_events_failing_in_a_row_stop_the_acknowledgements(
         assert len(await receiver.queue.dead()) == 10
     assert again.json()["status"] == "ok"
     assert sink.tables["customer"]
+
+
+class _Polls(SystemClock):
+    """A clock whose idle polls come due when the test says; `idle` is set each time the
+    worker starts waiting for one."""
+
+    def __init__(self) -> None:
+        self.due = anyio.Event()
+        self.idle = anyio.Event()
+
+    async def sleep(self, delay: float) -> None:
+        assert delay == POLL_EVERY
+        self.idle.set()
+        await self.due.wait()
+
+
+async def test_events_requeued_by_another_process_are_applied_without_a_delivery(
+    make_receiver: MakeReceiver,
+    fake: FakeTripletex,
+    client: TripletexClient,
+    company: int,
+    queue_path: Path,
+) -> None:
+    """`webhooks dead requeue` beside a running receiver: its idle worker finds the
+    events at its next look at the queue, with no delivery to wake it."""
+    await subscribe(client, company, queue_path, specs("customer.update", fields=CUSTOMER))
+    (target,) = await _updated(fake, company, 1)
+    first = make_receiver(sink=_FlakySink(poison=target))
+    await deliver(fake, first)
+    async with first:
+        await first.join()
+    sink, clock = MemorySink(), _Polls()
+    async with make_receiver(sink=sink, clock=clock) as receiver:
+        await clock.idle.wait()
+        async with EventQueue(queue_path) as other:  # the command line's connection
+            (dead,) = await other.dead()
+            assert await other.requeue([dead.seq]) == 1
+        waited_on = clock.due
+        clock.idle, clock.due = anyio.Event(), anyio.Event()
+        waited_on.set()
+        await clock.idle.wait()  # looked, applied, idle again
+        assert await receiver.queue.dead() == []
+        assert receiver.queue.pending == 0
+    assert (company, target) in sink.tables["customer"]

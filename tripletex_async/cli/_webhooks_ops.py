@@ -33,6 +33,7 @@ from ..webhooks import (
 )
 from ..webhooks._queue import QueueStatus
 from ..webhooks._subscriptions import shown_url
+from ..webhooks._worker import POLL_EVERY
 from ._connect import open_client, resolve
 from ._report_table import console_for, simple_table
 from ._run import EXIT_FAILED, EXIT_OK, Context, describe
@@ -281,7 +282,7 @@ async def dead_requeue(args: argparse.Namespace, ctx: Context) -> int:
         count = await queue.requeue(wanted)
     print(
         f"requeued {count} dead event(s) in {args.queue}; a running receiver applies them "
-        "after its next delivery, a starting one at once",
+        f"within {POLL_EVERY:.0f} seconds, a starting one at once",
         file=ctx.out,
     )
     missed = len(wanted) - count

@@ -29,8 +29,10 @@ Tables (schema version 2)::
     meta(key PRIMARY KEY, value)          schema_version, fingerprint_key
 
 A version-1 file (``fields`` copied into every event) is migrated on open, its pending
-events intact. One process owns a queue file at a time (it counts pending events in
-memory).
+events intact. One receiver owns a queue file at a time; the command line's ``webhooks
+status`` and ``webhooks dead`` may open it beside the receiver. The receiver counts
+pending events in memory, and again from the file whenever it has taken all of them
+(`take`), so events another process set pending again are counted.
 """
 
 from __future__ import annotations
@@ -218,10 +220,19 @@ class EventQueue:
 
     async def take(self, limit: int) -> list[QueuedEvent]:
         """Up to ``limit`` pending events, oldest first (they stay pending until
-        `complete`)."""
+        `complete`).
+
+        Fewer than ``limit`` is every pending event in the file, which corrects the count
+        kept in memory (`pending`) for events another process set pending again."""
         sql = f"{_SELECT} WHERE e.state = ? ORDER BY e.seq LIMIT ?"
-        rows = await self._run(lambda c: c.execute(sql, (PENDING, limit)).fetchall())
-        return [QueuedEvent(*row) for row in rows]
+
+        def work(c: sqlite3.Connection) -> list[QueuedEvent]:
+            rows = c.execute(sql, (PENDING, limit)).fetchall()
+            if len(rows) < limit:
+                self._pending = len(rows)
+            return [QueuedEvent(*row) for row in rows]
+
+        return await self._run(work)
 
     async def complete(
         self,

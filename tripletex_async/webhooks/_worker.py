@@ -1,6 +1,9 @@
 """The receiver's worker: drains the queue into the sink, batch by batch, in order.
 
-It sleeps while the queue is empty (woken by each new delivery, never polling), backs off
+It sleeps while the queue is empty, woken by each new delivery, and looks again every
+``poll_every`` seconds all the same: events set pending by another process (``webhooks
+dead requeue`` while the receiver runs) are applied within that, not only after the next
+delivery. It backs off
 while the sink, the queue file or Tripletex fail, and isolates an event that fails for
 any other reason: the batch is retried one event at a time and the culprit is marked
 dead, so one bad event cannot block the others. The nightly reconcile repairs what a dead
@@ -25,7 +28,10 @@ from ..sinks import SinkError
 from ._apply import Applier, RetryLater
 from ._queue import EventQueue, QueuedEvent, QueueError
 
-__all__ = ["Worker"]
+__all__ = ["POLL_EVERY", "Worker"]
+
+#: Seconds between looks at an idle queue (see the module's text).
+POLL_EVERY = 10.0
 
 
 class _Failing(Exception):
@@ -49,15 +55,19 @@ class Worker:
         log: Log,
         backoff: tuple[float, float] = (0.5, 60.0),
         max_dead_in_a_row: int = 10,
+        poll_every: float = POLL_EVERY,
     ) -> None:
         if batch_size < 1 or max_dead_in_a_row < 1:
             raise ConfigurationError("batch_size and max_dead_in_a_row must be at least 1")
+        if not poll_every > 0:
+            raise ConfigurationError("poll_every must be positive")
         self._queue = queue
         self._applier = applier
         self._batch_size = batch_size
         self._clock = clock
         self._log = log
         self._backoff = backoff
+        self._poll_every = poll_every
         self._running = False
         #: Events still to apply one at a time after a batch failed unexpectedly.
         self._hunting = 0
@@ -109,7 +119,7 @@ class Worker:
                 events = await self._queue.take(1 if self._hunting else self._batch_size)
                 if not events:
                     self._progressed()
-                    await wake.wait()
+                    await self._idle(wake)
                     if self._wake is wake:
                         self._wake = anyio.Event()
                     continue
@@ -121,6 +131,18 @@ class Worker:
                 self._log.warning("webhook_apply_retry", error=exc, delay=delay)
                 await self._clock.sleep(delay)
             self._progressed()
+
+    async def _idle(self, wake: anyio.Event) -> None:
+        """Until a delivery wakes the worker or ``poll_every`` has passed."""
+        async with anyio.create_task_group() as tg:
+
+            async def poll() -> None:
+                await self._clock.sleep(self._poll_every)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(poll)
+            await wake.wait()
+            tg.cancel_scope.cancel()
 
     async def _apply(self, events: list[QueuedEvent]) -> None:
         """Apply a batch; after an unexpected failure, hunt for the culprit one by one."""
