@@ -53,8 +53,14 @@ def test_every_error_of_the_package_is_exported() -> None:
     import tripletex_async.cli
     import tripletex_async.sinks
     import tripletex_async.webhooks
+    import tripletex_async.workers
 
-    public = [tripletex_async, tripletex_async.sinks, tripletex_async.webhooks]
+    public = [
+        tripletex_async,
+        tripletex_async.sinks,
+        tripletex_async.webhooks,
+        tripletex_async.workers,
+    ]
     seen: set[type] = set()
     todo: list[type] = [tripletex_async.TripletexError]
     while todo:

@@ -38,6 +38,7 @@ from .client._errors import RequestTimeoutError as RequestTimeoutError
 from .client._errors import ResultSetTooLargeError as ResultSetTooLargeError
 from .client._errors import RevisionError as RevisionError
 from .client._errors import ServerError as ServerError
+from .client._errors import TokensRefusedError as TokensRefusedError
 from .client._errors import TransportError as TransportError
 from .client._errors import TripletexError as TripletexError
 from .client._errors import ValidationError as ValidationError
@@ -115,6 +116,7 @@ __all__ = [
     "SyncReport",
     "SystemClock",
     "Tally",
+    "TokensRefusedError",
     "TransportError",
     "TripletexClient",
     "TripletexError",

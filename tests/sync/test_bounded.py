@@ -62,6 +62,33 @@ async def test_a_bounded_run_stops_at_its_budget_and_the_next_one_completes(
         await completes(client, sink, fake, companies)
 
 
+async def test_a_chain_of_bounded_runs_goes_on_where_each_one_stopped(
+    make_client: MakeClient, fake: FakeTripletex, companies: list[int]
+) -> None:
+    """Bounded runs one after another (a worker's time slices) each skip, without a
+    request, the windows earlier runs of the chain completed: none is asked again (no
+    304), so the chain gets to the end and ends exact. (Marked finished, each run would
+    spend its bound re-checking them, and this chain never ended.)"""
+    bounded = SyncOptions(page_size=5, max_requests=12)
+    sink = MemorySink()
+    rechecked, runs, deferred = 0, 0, 1
+    async with make_client() as client:
+        while deferred and runs < 50:
+            report = await sync(
+                client, sink, companies="all", resources=RESOURCES, date_from=FROM,
+                date_to=TO, options=bounded,
+            )  # fmt: skip
+            total = report.total()
+            rechecked, runs, deferred = rechecked + total.unchanged, runs + 1, total.deferred
+    assert deferred == 0
+    assert runs > 1
+    assert rechecked == 0
+    for resource in RESOURCES:
+        records = await sink.read(resource)
+        for company in companies:
+            assert stored(records, company) == expected(fake, company, resource)
+
+
 async def test_a_bounded_run_does_the_most_recent_windows_first(
     make_client: MakeClient, fake: FakeTripletex
 ) -> None:

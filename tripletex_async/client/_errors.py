@@ -3,7 +3,9 @@
     TripletexError
     ├── ConfigurationError          bad settings, found before anything is sent or stored
     │   ├── EndpointError           the base URL: unreachable, or not the API root
-    │   └── CompanySelectionError   companies the token does not reach, or no choice made
+    │   ├── CompanySelectionError   companies the token does not reach, or no choice made
+    │   ├── TokensRefusedError      no session for these tokens (wrong, expired, revoked)
+    │   └── MissingSecretError      (tripletex_async.workers) a token reference unresolved
     ├── LeaseError                  another run and this one on the same companies
     │   ├── LeaseHeldError          a live run holds the lease: this one did not start
     │   └── LeaseLostError          another run took it over: nothing more was written
@@ -55,6 +57,7 @@ __all__ = [
     "ResultSetTooLargeError",
     "RevisionError",
     "ServerError",
+    "TokensRefusedError",
     "TransportError",
     "TripletexError",
     "ValidationError",
@@ -68,6 +71,11 @@ class TripletexError(Exception):
 
 class ConfigurationError(TripletexError):
     """Bad or missing configuration: a token, an environment, a test/prod mismatch."""
+
+
+class TokensRefusedError(ConfigurationError):
+    """Tripletex refused to create a session for the consumer and employee token (422):
+    one is wrong, expired or revoked. Retrying will not help; new tokens will."""
 
 
 class EndpointError(ConfigurationError):

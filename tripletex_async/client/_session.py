@@ -25,7 +25,7 @@ import msgspec
 from ._clock import OSLO, Clock
 from ._config import Credentials, shown_url
 from ._envelopes import SessionToken, Value
-from ._errors import APIError, ConfigurationError, EndpointError
+from ._errors import APIError, EndpointError, TokensRefusedError
 from ._log import Log, Redactor
 
 __all__ = ["SessionManager", "Token"]
@@ -169,7 +169,7 @@ class SessionManager:
             problem = f"{root}/token/session/:create answered 404"
             return EndpointError(root, problem, kind="not_api_root")
         if status == 422:
-            return ConfigurationError(
+            return TokensRefusedError(
                 f"Tripletex refused the tokens: {self._redactor.text(details)} "
                 f"(request id {rid or 'unknown'})"
             )

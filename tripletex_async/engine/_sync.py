@@ -228,7 +228,14 @@ class _Job:
 
 async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncReport:
     """The sync itself, once the lease is held: open the sink, run every unit with the
-    writer, mark the run finished."""
+    writer, mark the run finished, unless its bound left windows for the next run.
+
+    A run that deferred windows stays unfinished, like one that was killed: the next
+    run (within ``resume_within``) resumes it, skipping without a request every window
+    completed since it began. Were it marked finished, every bounded run of a chain (a
+    worker's time slices; a nightly ``--max-requests``) would first spend its requests
+    re-checking the windows the ones before it completed, and a chain whose bound is
+    smaller than that would never get further."""
     sink, options, clock = job.sink, job.options, job.clock
     await sink.open([r.table() for r in job.resources])
     first = job.resources[0]
@@ -255,7 +262,8 @@ async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncRe
     # Every page's share came back (a share is an object released on every path; a
     # leak is a bug of ours, which the tests would see here).
     assert budget.held == 0, f"a finished sync still holds page budget: {budget!r}"
-    await run.finish()
+    if not any(r.deferred for r in report):
+        await run.finish()
     if isinstance(sink, IndexingSink):
         await sink.build_indexes()
     return report
