@@ -17,6 +17,21 @@ import pytest
 
 from tripletex_async.sinks import DuckDBSink, PostgresSink, Sink, SQLiteSink
 
+#: The local PostgreSQL every PostgreSQL test uses (its own schemas or databases in it).
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test server's URL; skip (fail under CI) when it does not answer."""
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have PostgreSQL at {POSTGRES_URL}: {exc}")
+        pytest.skip(f"no PostgreSQL at {POSTGRES_URL}")
+    return POSTGRES_URL
+
 
 @pytest.fixture
 def anyio_backend() -> str:

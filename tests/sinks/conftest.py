@@ -8,7 +8,6 @@ has one: there they fail.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -33,8 +32,6 @@ from tripletex_async.sinks import (
     Table,
     WindowState,
 )
-
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -99,18 +96,6 @@ def state(window: StateKey, scan: str = "scan-1") -> WindowState:
 def versions(stored: dict[tuple[int, int], bytes]) -> dict[tuple[int, int], int]:
     """``(company, id) -> version`` of read records (PostgreSQL normalizes the JSON)."""
     return {k: json.loads(v)["version"] for k, v in stored.items()}
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The test server's URL; skip (fail under CI) when it does not answer."""
-    try:
-        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have PostgreSQL at {POSTGRES_URL}: {exc}")
-        pytest.skip(f"no PostgreSQL at {POSTGRES_URL}")
-    return POSTGRES_URL
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import pytest
 from tripletex_async import ConfigurationError
 from tripletex_async.sinks import PostgresSink
 
-from .conftest import CUSTOMER, POSTGRES_URL
+from ..conftest import POSTGRES_URL
+from .conftest import CUSTOMER
 
 pytestmark = pytest.mark.anyio
 

@@ -1,0 +1,273 @@
+"""The engine on procrastinate: one job drives one budget for one time slice.
+
+``make_app(settings)`` is a `procrastinate.App` with three tasks on the ``tripletex``
+queue (install the ``workers`` extra: ``pip install "tripletex-async[workers]"``):
+
+- ``tripletex_async.sync_budget(budget_id)``: `run_budget_slice` for one slice
+  (``settings.slice``), locked by the budget id (procrastinate starts no second job of a
+  budget while one runs) and queueing-locked by it (a budget waits in the queue once,
+  however often it is asked for). A slice that leaves work defers its continuation, run
+  before budgets not yet started; a budget another live job holds is tried again a
+  lease-lifetime later; one whose tokens are missing or refused waits for an operator.
+- ``tripletex_async.plan``: every minute, defers every budget due (its last complete
+  chain ended before today's 00:05 in Oslo: sessions expire at midnight there), longest
+  first, and notes the estimated makespan.
+- ``tripletex_async.retry_stalled``: every few seconds, puts back in the queue the jobs
+  of workers that stopped sending heartbeats (killed, frozen): procrastinate does not do
+  this on its own.
+
+Exclusivity does not rest on procrastinate's lock alone: a frozen worker that wakes can
+still finish the job id another worker re-ran, which frees the lock. The budget's lease
+(`run_budget_slice`) is what keeps a second job from driving a budget, and the fence on
+every write is what keeps a woken zombie from writing anything.
+
+Job arguments, lock names and procrastinate's log lines carry the budget id (an HMAC of
+the tokens), never a token. Distributed mode stores rows, checkpoints and leases in
+PostgreSQL, the same database as the queue: SQLite is one process's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import procrastinate
+from procrastinate import exceptions as procrastinate_errors
+
+from ..client._clock import OSLO
+from ..client._errors import ConfigurationError, LeaseLostError
+from ..engine._sync import SyncOptions
+from ..sinks._postgres import PostgresSink
+from ._plan import estimate, longest_first
+from ._secrets import Secrets, SecretsProvider
+from ._slice import ClientFactory, SliceResult, run_budget_slice
+from ._store import DEFAULT_SCHEMA, BudgetStore, PlanRow
+
+__all__ = ["WorkerSettings", "defer_due", "make_app"]
+
+QUEUE = "tripletex"
+SYNC_TASK = "tripletex_async.sync_budget"
+#: Continuations go before budgets not started: a started chain finishes first (LPT).
+CONTINUATION_PRIORITY = 10
+
+_log = logging.getLogger("tripletex_async.workers")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """How workers run budgets; the same on every worker of a fleet."""
+
+    #: The PostgreSQL database of the queue, the budgets, the rows and the checkpoints.
+    database_url: str
+    #: The sink's schema (the rows and checkpoints), and the budgets' schema.
+    sink_schema: str = "public"
+    store_schema: str = DEFAULT_SCHEMA
+    #: How long one job drives a budget before it hands over to its continuation.
+    slice: timedelta = timedelta(minutes=5)
+    #: Seconds a budget's lease survives without renewal (a frozen job's reach).
+    lease_ttl: float = 30.0
+    #: Seconds without a heartbeat after which a worker's jobs are put back in the queue
+    #: (procrastinate's ``stalled_worker_timeout``); heartbeats go every third of it.
+    stall_after: float = 30.0
+    #: When, in Oslo, a day's runs may begin (Tripletex sessions expire at midnight there).
+    day_starts: time = time(0, 5)
+    #: The sync's options (the deadline is the slice's).
+    options: SyncOptions = field(default_factory=SyncOptions)
+    #: Workers expected (the makespan estimate's; more are counted when seen running).
+    workers: int = 1
+    #: Cron of the planner and of the stalled-job recovery (procrastinate's: 5 or 6 fields).
+    plan_cron: str = "* * * * *"
+    stalled_cron: str = "*/5 * * * * *"
+
+    def __post_init__(self) -> None:
+        if not self.database_url.startswith(("postgresql:", "postgres:")):
+            raise ConfigurationError(
+                "workers need a PostgreSQL database (postgresql://...): the queue, the "
+                "leases and every worker's rows must be in one place; SQLite is for one "
+                "process (tripletex-async sync)"
+            )
+        if self.slice <= timedelta(0) or not self.lease_ttl > 0 or not self.stall_after > 0:
+            raise ConfigurationError("slice, lease_ttl and stall_after must be positive")
+
+    def worker_options(self) -> dict[str, Any]:
+        """procrastinate's worker options that follow from these settings."""
+        return {
+            "queues": [QUEUE],
+            "stalled_worker_timeout": self.stall_after,
+            "update_heartbeat_interval": self.stall_after / 3,
+        }
+
+
+def make_app(
+    settings: WorkerSettings,
+    *,
+    connector: Any = None,
+    secrets: SecretsProvider | None = None,
+    client: ClientFactory | None = None,
+) -> procrastinate.App:
+    """A procrastinate app running budgets (see the module's text). ``connector``:
+    procrastinate's (default: a `procrastinate.PsycopgConnector` on
+    ``settings.database_url``); ``secrets``: where tokens are found (default: `Secrets`,
+    ``env:`` and ``file:`` references); ``client``: builds a budget's client."""
+    if connector is None:
+        connector = procrastinate.PsycopgConnector(conninfo=settings.database_url)
+    app = procrastinate.App(connector=connector, worker_defaults=settings.worker_options())  # type: ignore[arg-type]
+    found = secrets or Secrets()
+
+    @app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True)
+    async def sync_budget(context: procrastinate.JobContext, budget_id: str) -> str:
+        return await _run_slice(app, settings, found, client, budget_id)
+
+    @app.periodic(cron=settings.plan_cron, periodic_id="plan")
+    @app.task(name="tripletex_async.plan", queue=QUEUE, queueing_lock="tripletex_async.plan")
+    async def plan(timestamp: int) -> int:
+        return await defer_due(app, settings)
+
+    @app.periodic(cron=settings.stalled_cron, periodic_id="stalled")
+    @app.task(
+        name="tripletex_async.retry_stalled",
+        queue=QUEUE,
+        queueing_lock="tripletex_async.retry_stalled",
+    )
+    async def retry_stalled(timestamp: int) -> int:
+        return await _retry_stalled(app, settings)
+
+    return app
+
+
+async def _run_slice(
+    app: procrastinate.App,
+    settings: WorkerSettings,
+    secrets: SecretsProvider,
+    client: ClientFactory | None,
+    budget_id: str,
+) -> str:
+    async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
+        budget = await store.get(budget_id)
+        if budget is None:
+            _log.warning("budget_unknown budget_id=%s", budget_id)
+            return "unknown"
+        await store.started(budget.id)
+        sink = PostgresSink(settings.database_url, schema=settings.sink_schema)
+        try:
+            result = await run_budget_slice(
+                budget,
+                sink,
+                secrets=secrets,
+                deadline=datetime.now(OSLO) + settings.slice,
+                client=client,
+                options=settings.options,
+                lease_ttl=settings.lease_ttl,
+            )
+        except LeaseLostError:
+            # Taken over while this worker was stopped: the new holder owns the budget
+            # and its record; nothing of this slice was written after the takeover.
+            _log.warning("budget_taken_over budget_id=%s", budget.id)
+            raise
+        except Exception as exc:
+            await store.failed(budget.id, f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            await sink.aclose()
+        await store.finished(budget.id, result)
+    await _follow_up(app, settings, budget_id, result)
+    return result.status
+
+
+async def _follow_up(
+    app: procrastinate.App, settings: WorkerSettings, budget_id: str, result: SliceResult
+) -> None:
+    """Defer what a slice's result calls for: its continuation, or a later try."""
+    if result.status == "more":
+        await _defer(app, [budget_id], priority=CONTINUATION_PRIORITY)
+    elif result.status == "busy":
+        await _defer(app, [budget_id], schedule_in=timedelta(seconds=settings.lease_ttl))
+
+
+async def _defer(
+    app: procrastinate.App,
+    budget_ids: Iterable[str],
+    *,
+    priority: int = 0,
+    schedule_in: timedelta | None = None,
+) -> int:
+    """Defer a job per budget (in this order); one already waiting is left as it is.
+    How many were deferred."""
+    count = 0
+    task = app.tasks[SYNC_TASK]
+    for budget_id in budget_ids:
+        options: dict[str, Any] = {
+            "lock": budget_id,
+            "queueing_lock": budget_id,
+            "priority": priority,
+        }
+        if schedule_in is not None:
+            options["schedule_in"] = {"seconds": schedule_in.total_seconds()}
+        try:
+            await task.configure(**options).defer_async(budget_id=budget_id)
+        except procrastinate_errors.AlreadyEnqueued:
+            continue
+        count += 1
+    return count
+
+
+def day_start(now: datetime, starts: time) -> datetime:
+    """The latest ``starts`` in Oslo at or before ``now``: runs that ended before it are
+    due again."""
+    local = now.astimezone(OSLO)
+    today = datetime.combine(local.date(), starts, tzinfo=OSLO)
+    return today if local >= today else today - timedelta(days=1)
+
+
+async def defer_due(app: procrastinate.App, settings: WorkerSettings) -> int:
+    """Defer every due budget that has no job waiting or running, longest first; note
+    the estimated makespan. How many were deferred."""
+    now = datetime.now(OSLO)
+    async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
+        due = await store.due(day_start(now, settings.day_starts))
+        if not due:
+            return 0
+        queued, running = await _jobs(app)
+        ordered = [r for r in longest_first(due) if r.budget.id not in queued]
+        count = await _defer(app, [r.budget.id for r in ordered])
+        guess = estimate(due, max(settings.workers, running))
+        finish = now + timedelta(seconds=guess.makespan_seconds)
+        await store.save_plan(PlanRow(now, len(due), guess.makespan_seconds, finish))
+    return count
+
+
+async def _jobs(app: procrastinate.App) -> tuple[set[str], int]:
+    """Budget ids with a job waiting or running, and how many workers run one."""
+    manager, budgets, workers = app.job_manager, set(), set()
+    for status in ("todo", "doing"):
+        for job in await manager.list_jobs_async(task=SYNC_TASK, status=status):
+            budgets.add(str(job.lock))
+            if job.worker_id is not None:
+                workers.add(job.worker_id)
+    return budgets, len(workers)
+
+
+async def _retry_stalled(app: procrastinate.App, settings: WorkerSettings) -> int:
+    """Put stalled jobs back in the queue; how many. A stalled budget job whose
+    continuation is already waiting is closed as failed instead (the continuation does
+    its work; retrying it would collide with the continuation's queueing lock)."""
+    manager = app.job_manager
+    count = 0
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=settings.stall_after):
+        waiting = job.queueing_lock is not None and any(
+            await manager.list_jobs_async(queueing_lock=job.queueing_lock, status="todo")
+        )
+        try:
+            if not waiting:
+                await manager.retry_job(job)
+        except procrastinate_errors.UniqueViolation:  # queued meanwhile
+            waiting = True
+        if waiting:
+            await manager.finish_job(job, status=procrastinate.jobs.Status.FAILED, delete_job=False)
+            continue
+        _log.warning("stalled_job_requeued job_id=%s task=%s", job.id, job.task_name)
+        count += 1
+    return count
