@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from tripletex_async.testing import (
+    Credentials,
     FakeConfig,
     FakeTransport,
     FakeTripletex,
@@ -53,8 +54,9 @@ class Kit:
         raw = f"{company}:{token if token is not None else self.token}".encode()
         return {"authorization": "Basic " + base64.b64encode(raw).decode()}
 
-    async def session(self) -> str:
-        creds = self.fake.credentials
+    async def session(self, creds: Credentials | None = None) -> str:
+        """A new session of ``creds`` (the accountant's if None), also kept as ``token``."""
+        creds = creds or self.fake.credentials
         response = await self.http.post(
             "/token/session/:create",
             json={

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,7 @@ from tripletex_async.testing._cli import (
     fake_config,
     main,
     portfolio_config,
+    write_tokens_file,
 )
 from tripletex_async.testing._config import FullResultSize, RateLimit
 
@@ -238,3 +242,59 @@ def test_help_says_plain_http_is_for_loopback_only(capsys: pytest.CaptureFixture
     assert "--mutate-every" in out
     assert "plain HTTP only to loopback" in out
     assert "curl" in out
+
+
+@pytest.mark.parametrize(("flags", "expected"), [([], 0), (["--standalone-companies", "4"], 4)])
+def test_standalone_companies_flag(flags: list[str], expected: int) -> None:
+    """--standalone-companies sets the portfolio's standalone companies; none by default."""
+    assert portfolio_config(build_parser().parse_args(flags)).standalone == expected
+
+
+def test_tokens_file_lists_every_budget(tmp_path: Path) -> None:
+    """The tokens file is the JSON of budgets(), readable by its owner only."""
+    args = build_parser().parse_args([*SMALL, "--standalone-companies", "2"])
+    app = FakeTripletex(generate_portfolio(portfolio_config(args)))
+    path = tmp_path / "tokens.json"
+    write_tokens_file(app, path)
+    entries = json.loads(path.read_text())
+    assert entries == [budget.to_dict() for budget in app.budgets()]
+    assert [e["kind"] for e in entries] == ["accountant", "company", "company"]
+    assert set(entries[0]) == {"label", "kind", "consumer_token", "employee_token", "companies"}
+    assert entries[0]["companies"] == app.portfolio.company_ids()
+    assert [e["companies"] for e in entries[1:]] == [[c] for c in app.portfolio.standalone_ids()]
+    if sys.platform != "win32":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["tokens.json"]
+
+
+def test_unwritable_tokens_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A tokens file that cannot be written is exit 1 with a message, before serving."""
+    path = tmp_path / "missing" / "tokens.json"
+    assert main([*SMALL, "--port", "0", "--tokens-file", str(path)]) == 1
+    assert "cannot write --tokens-file" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery is POSIX-only here")
+def test_tokens_file_is_there_when_listening(tmp_path: Path) -> None:
+    """Once "listening on" is printed the tokens file is complete, and its standalone
+    tokens open sessions; they appear on no output line."""
+    path = tmp_path / "tokens.json"
+    command = [sys.executable, "-m", "tripletex_async.testing", "--port", "0", *SMALL]
+    command += ["--standalone-companies", "2", "--tokens-file", str(path)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        api = process.stdout.readline().split()[-1]
+        entries = json.loads(path.read_text())
+        alone = entries[-1]
+        token = http_session(api, alone["consumer_token"], alone["employee_token"])
+        who = http_get(api, "/token/session/%3EwhoAmI", token)
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=5)
+    assert len(entries) == 3
+    assert who["value"]["companyId"] == alone["companies"][0]
+    assert all(e["employee_token"] not in out + err for e in entries[1:])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -306,9 +307,51 @@ def test_unknown_company_or_resource_is_a_key_error(small: Portfolio) -> None:
         {"sizes": {"address": 3}},
         {"sizes": {"order": 3, "order/orderline": 9}},
         {"sizes": {"customer": -1}},
+        {"standalone": -1},
     ],
 )
 def test_invalid_config_is_rejected(kwargs: dict[str, Any]) -> None:
     """Contradictory or malformed configs raise ValueError at construction."""
     with pytest.raises(ValueError, match=r"."):
         PortfolioConfig(**kwargs)
+
+
+def test_standalone_companies_leave_the_clients_unchanged() -> None:
+    """Adding standalone companies changes no client, record or accountant."""
+    with_them = generate_portfolio(replace(SMALL, standalone=3))
+    without = generate_portfolio(SMALL)
+    keys = [(c, r) for c in without.company_ids() for r in ("customer", "ledger/posting")]
+    assert with_them.company_ids() == without.company_ids()
+    assert with_them.clients == without.clients
+    assert with_them.accountant == without.accountant
+    assert _dump(with_them, keys) == _dump(without, keys)
+
+
+def test_standalone_companies_are_further_companies_with_data() -> None:
+    """``standalone`` companies of their own ids, not clients, each with normal data."""
+    portfolio = generate_portfolio(replace(SMALL, standalone=3))
+    alone = portfolio.standalone_ids()
+    assert len(alone) == 3
+    assert alone == sorted(alone)
+    assert not set(alone) & {*portfolio.company_ids(), portfolio.accountant["id"]}
+    assert all(portfolio.has_company(c) and not portfolio.is_client(c) for c in alone)
+    assert all(portfolio.role(c) == "normal" and portfolio.records(c, "customer") for c in alone)
+    assert [row[0] for row in portfolio.summary()] == portfolio.company_ids() + alone
+
+
+def test_standalone_companies_are_deterministic_by_seed() -> None:
+    """Same seed, same standalone companies and records; another seed, others."""
+    first = generate_portfolio(replace(SMALL, standalone=2))
+    second = generate_portfolio(replace(SMALL, standalone=2))
+    other = generate_portfolio(replace(SMALL, seed=4, standalone=2))
+    keys = [(c, "customer") for c in first.standalone_ids()]
+    assert first.standalone_ids() == second.standalone_ids() != other.standalone_ids()
+    assert _dump(first, keys) == _dump(second, keys)
+
+
+def test_scale_applies_to_standalone_companies() -> None:
+    """A standalone company's collections grow with ``scale`` as a client's do."""
+    small = generate_portfolio(replace(SMALL, standalone=1))
+    big = generate_portfolio(replace(SMALL, standalone=1, scale=0.5))
+    company = small.standalone_ids()[0]
+    assert big.count(company, "customer") > 5 * small.count(company, "customer")

@@ -23,6 +23,8 @@ stock) computed from the company's postings and products per query.
 from .._exports import claim as _claim
 from ._app import FakeTripletex as FakeTripletex
 from ._auth import Credentials as Credentials
+from ._budgets import Budget as Budget
+from ._budgets import BudgetStatistics as BudgetStatistics
 from ._config import FakeConfig as FakeConfig
 from ._config import Faults as Faults
 from ._config import FullResultSize as FullResultSize
@@ -45,6 +47,8 @@ from ._webhooks import Delivery as Delivery
 
 __all__ = [
     "RESOURCES",
+    "Budget",
+    "BudgetStatistics",
     "Credentials",
     "Delivery",
     "FakeConfig",

@@ -25,6 +25,7 @@ import anyio
 
 from . import _fields
 from ._auth import Credentials, Session, Sessions
+from ._budgets import Budget, BudgetRecorder
 from ._config import FakeConfig
 from ._errors import (
     ApiFailure,
@@ -89,7 +90,9 @@ class FakeTripletex:
         self._store = Store(portfolio, self.clock)
         self._stats = StatsRecorder()
         self._faults = FaultInjector(self._config, sleep or anyio.sleep, self._stats)
-        self._windows = (
+        # Keyed by budget (`Session.budget_key`), as Tripletex counts: not per session
+        # and not per company.
+        self._windows: FixedWindows[tuple[str, str]] | None = (
             FixedWindows(self.config.rate_limit, lambda: self.clock().timestamp())
             if self.config.rate_limit
             else None
@@ -100,6 +103,13 @@ class FakeTripletex:
         consumer = self._sessions.new_consumer_token()
         accountant_id = int(portfolio.accountant["id"])
         self._credentials = self._sessions.new_employee(consumer, accountant_id, accountant=True)
+        self._budgets = BudgetRecorder()
+        # Minted here, after the accountant's: a default portfolio (no standalone
+        # companies) draws the same tokens as before they existed.
+        self._standalone = [
+            self._sessions.new_employee(consumer, company, accountant=False)
+            for company in portfolio.standalone_ids()
+        ]
         self.webhooks = Webhooks(self._store, self._models, self.clock)
         self._store.listeners.append(self.webhooks.on_mutation)
         self._lists = ListEndpoint(
@@ -137,9 +147,36 @@ class FakeTripletex:
         consumer = self._sessions.new_consumer_token()
         return self._sessions.new_employee(consumer, self._credentials.company_id, accountant=True)
 
+    def budgets(self) -> list[Budget]:
+        """The portfolio's budgets, each a pair of tokens a user could register: the
+        accountant's (reaching the clients), then one per standalone company (reaching
+        only it), all of one consumer token. Tokens minted later by `company_credentials`
+        and `add_consumer` are budgets too, but not among these.
+        """
+        consumer = self._credentials.consumer_token
+        accountant = Budget(
+            self._sessions.budget_label(consumer, self._credentials.employee_token),
+            "accountant",
+            consumer,
+            self._credentials.employee_token,
+            tuple(self.portfolio.company_ids()),
+        )
+        return [accountant, *(self._company_budget(c) for c in self._standalone)]
+
+    def _company_budget(self, creds: Credentials) -> Budget:
+        label = self._sessions.budget_label(creds.consumer_token, creds.employee_token)
+        return Budget(
+            label, "company", creds.consumer_token, creds.employee_token, (creds.company_id,)
+        )
+
     def statistics(self) -> FakeStatistics:
         """A snapshot of what the simulator has served."""
-        return self._stats.snapshot(self._sessions.created)
+        windows = self._windows
+        usage = {} if windows is None else windows.usage()
+        by_label = {self._sessions.budget_label(*key): use for key, use in usage.items()}
+        limit = None if windows is None else windows.limit
+        budgets = self._budgets.snapshot(by_label)
+        return self._stats.snapshot(self._sessions.created, budgets, limit)
 
     def records(self, company_id: int, resource: str) -> list[dict[str, Any]]:
         """The current objects of a resource, full, sorted by id (for assertions).
@@ -208,8 +245,10 @@ class FakeTripletex:
                 session, company = self._sessions.authenticate(
                     request.headers.get("authorization"), route
                 )
+                self._budgets.sent(session.budget, session.id)
                 headers, allowed = self._rate_limit(session)
                 if not allowed:
+                    self._budgets.limited(session.budget)
                     raise ApiFailure(429, 0, "Too many requests")
                 faulty = self._faults.fail(session, rid) if self._faults.apply_to(route) else None
                 response = faulty or self._dispatch(request, route, session, company)
@@ -247,13 +286,20 @@ class FakeTripletex:
             return FakeResponse(204)
         if route == "company/>withLoginAccess":
             return self._session_calls.with_login_access(request, session)
+        if not self._reaches(session, company):
+            raise forbidden()
         if route.startswith("event/subscription"):
             return self.webhooks.handle(request, route, session, company)
-        if not self._store.has_company(company):
-            raise forbidden()
         if route.split("/", 1)[0] in self.config.modules_off.get(company, ()):
             raise forbidden()
         return self._resource(request, route, company)
+
+    def _reaches(self, session: Session, company: int) -> bool:
+        """Whether the session's token may act for ``company``: an accountant's for its
+        clients (not for the standalone companies), a company's for its own."""
+        if session.employee.accountant:
+            return self.portfolio.is_client(company)
+        return self._store.has_company(company)
 
     def _resource(self, request: FakeRequest, route: str, company: int) -> FakeResponse:
         info, path_params = RESOURCES.get(route), dict[str, str]()

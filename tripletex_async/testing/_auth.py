@@ -6,6 +6,7 @@ import base64
 import binascii
 import random
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -54,6 +55,8 @@ class Session:
     expires_at: datetime
     alive: bool = True
     id: int = 0
+    #: The short, non-secret name of its budget (`Sessions.budget_label`).
+    budget: str = ""
 
     @property
     def budget_key(self) -> tuple[str, str]:
@@ -68,10 +71,15 @@ class Sessions:
     environment: str
     clock: Callable[[], datetime]
     rng: random.Random
-    consumer_tokens: set[str] = field(default_factory=set)
+    #: Consumer token -> its number, 1 for the first.
+    consumer_tokens: dict[str, int] = field(default_factory=dict)
     employees: dict[str, Credentials] = field(default_factory=dict)
+    #: Employee token -> ``accountant`` or ``company-ID``, then ``#2``, ``#3``, ... for
+    #: further tokens of the same kind and company.
+    labels: dict[str, str] = field(default_factory=dict)
     sessions: dict[str, Session] = field(default_factory=dict)
     created: int = 0
+    _label_uses: Counter[str] = field(default_factory=Counter)
 
     def _token(self, token_id: int, prefix: str = "") -> str:
         raw = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -82,7 +90,7 @@ class Sessions:
     def new_consumer_token(self) -> str:
         """Register and return a consumer token."""
         token = self._token(445)
-        self.consumer_tokens.add(token)
+        self.consumer_tokens[token] = len(self.consumer_tokens) + 1
         return token
 
     def new_employee(self, consumer: str, company_id: int, *, accountant: bool) -> Credentials:
@@ -90,7 +98,19 @@ class Sessions:
         token = self._token(1000 + len(self.employees))
         creds = Credentials(consumer, token, company_id, accountant)
         self.employees[token] = creds
+        base = "accountant" if accountant else f"company-{company_id}"
+        self._label_uses[base] += 1
+        uses = self._label_uses[base]
+        self.labels[token] = base if uses == 1 else f"{base}#{uses}"
         return creds
+
+    def budget_label(self, consumer: str, employee: str) -> str:
+        """A short name of the budget (consumer token, employee token) that never shows a
+        token: the employee token's label, plus ``/cN`` for the N-th consumer token if
+        N > 1. Statistics and the tokens file key budgets by it."""
+        number = self.consumer_tokens[consumer]
+        label = self.labels[employee]
+        return label if number == 1 else f"{label}/c{number}"
 
     def create(self, consumer: str | None, employee: str | None, expiration: str | None) -> Session:
         """``/token/session/:create``: validate and open a session."""
@@ -101,7 +121,14 @@ class Sessions:
             raise _invalid_arg("employeeToken", "The employee token is invalid or does not exist.")
         expires = self._expiry(expiration)
         self.created += 1
-        session = Session(self._token(self.created), consumer, creds, expires, id=self.created)
+        session = Session(
+            self._token(self.created),
+            consumer,
+            creds,
+            expires,
+            id=self.created,
+            budget=self.budget_label(consumer, creds.employee_token),
+        )
         self.sessions[session.token] = session
         return session
 

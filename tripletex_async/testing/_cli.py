@@ -2,21 +2,28 @@
 
 It generates a portfolio, serves it on a loopback port and prints where, with the
 simulator's tokens as shell exports, until SIGINT or SIGTERM (`TOKENS_HELP` says which
-token is which). ``--deliver-webhooks`` and ``--mutate-every`` add work on a timer while it
-serves (`_delivery`), logged to stderr. ``--summary`` prints the
-portfolio instead of serving it. ``build_parser``/``add_arguments``/``run`` are public
-so the project's own CLI (``tripletex-async fake-server``) reuses the same flags.
+token is which). ``--tokens-file`` also writes every budget of the portfolio (the
+accountant's tokens and each ``--standalone-companies`` company's) as JSON, before the
+"listening on" line, for tests that hand budgets to workers on other processes; the
+tokens go to that file only, never to a log line. ``--deliver-webhooks`` and
+``--mutate-every`` add work on a timer while it serves (`_delivery`), logged to stderr.
+``--summary`` prints the portfolio instead of serving it. ``build_parser``,
+``add_arguments`` and ``run`` are public so the project's own CLI
+(``tripletex-async fake-server``) reuses the same flags.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import shlex
 import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 import anyio
@@ -39,6 +46,7 @@ __all__ = [
     "portfolio_config",
     "print_summary",
     "run",
+    "write_tokens_file",
 ]
 
 _HOSTS = {"test": "api-test.tripletex.tech", "prod": "tripletex.no"}
@@ -51,6 +59,9 @@ printed tokens (one consumer token for both employee tokens):
                                     username 0 reaches only that list and >whoAmI
   TRIPLETEX_COMPANY_EMPLOYEE_TOKEN  a regular employee's token of the client company
                                     TRIPLETEX_COMPANY_ID: username 0 (or that id) works
+--tokens-file PATH writes the accountant's pair and one per --standalone-companies
+company (reached by its own token only) as a JSON list of {"label", "kind",
+"consumer_token", "employee_token", "companies"}, before "listening on" is printed.
 """
 
 #: How to see webhooks from the command line; the help's epilog and the README agree.
@@ -132,9 +143,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serving.add_argument(
         "--summary", action="store_true", help="print the portfolio and exit, do not serve"
     )
+    serving.add_argument(
+        "--tokens-file",
+        type=Path,
+        metavar="PATH",
+        help="write every budget's tokens as JSON here before listening (see below)",
+    )
     data = parser.add_argument_group("portfolio")
     data.add_argument("--seed", type=int, default=1)
-    data.add_argument("--companies", type=_count, default=5)
+    data.add_argument("--companies", type=_count, default=5, help="the accountant's clients")
+    data.add_argument(
+        "--standalone-companies",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="companies reached only by their own employee token, not the accountant's",
+    )
     data.add_argument("--scale", type=_non_negative, default=1.0, help="multiplies record counts")
     data.add_argument("--year", type=int, default=2025)
     data.add_argument(
@@ -274,6 +298,7 @@ def portfolio_config(args: argparse.Namespace) -> PortfolioConfig:
     return PortfolioConfig(
         seed=args.seed,
         companies=args.companies,
+        standalone=args.standalone_companies,
         empty_companies=empty,
         heavy_companies=heavy,
         year=args.year,
@@ -359,6 +384,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print_summary(portfolio, sys.stdout)
         return 0
     app = FakeTripletex(portfolio, config)
+    if args.tokens_file is not None:
+        try:
+            write_tokens_file(app, args.tokens_file)
+        except OSError as exc:
+            print(f"error: cannot write --tokens-file: {exc}", file=sys.stderr)
+            return 1
     work = background(args)
     try:
         with _logging_to_stderr(work.active):
@@ -369,6 +400,24 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except KeyboardInterrupt:  # Ctrl-C before the signal receiver was in place
         pass
     return 0
+
+
+def write_tokens_file(app: FakeTripletex, path: Path) -> None:
+    """Write ``app.budgets()`` to ``path`` as a JSON list, readable by its owner only.
+
+    Written to a temporary file beside it and renamed, so a reader sees the whole list
+    or no file (or the old one), never half of it.
+    """
+    data = json.dumps([budget.to_dict() for budget in app.budgets()], indent=1) + "\n"
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(data)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 @contextmanager

@@ -75,7 +75,8 @@ def mutate_once(app: FakeTripletex, rng: random.Random) -> tuple[int, int] | Non
     Companies with an active ``customer.update`` subscription are preferred, so that the
     change reaches someone.
     """
-    companies = [c for c in app.portfolio.company_ids() if app.records(c, "customer")]
+    every = [*app.portfolio.company_ids(), *app.portfolio.standalone_ids()]
+    companies = [c for c in every if app.records(c, "customer")]
     subscribed = app.webhooks.subscribed_companies("customer.update")
     companies = [c for c in companies if c in subscribed] or companies
     if not companies:

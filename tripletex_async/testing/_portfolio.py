@@ -1,6 +1,9 @@
 """A deterministic, generated accounting office: the data the simulator serves.
 
-An accountant's token reaches ``companies`` client companies. Each has every collection
+An accountant's token reaches ``companies`` client companies; ``standalone`` further
+companies are reachable only by their own employee token (customers of the same
+integration who are nobody's client: the accountant's token gets 403 on them and
+``/company/>withLoginAccess`` does not list them). Each company has every collection
 of ``RESOURCES``: the hand-built ones of a size spread around a typical small Norwegian
 business, the ones generated from the spec's schemas with 3 to 20 records (children: 0
 to 3 for each of up to 12 parents); one company (by default) is empty and one is heavy
@@ -70,6 +73,10 @@ class PortfolioConfig:
     seed: int = 1
     #: Client companies of the accountant.
     companies: int = 5
+    #: Companies that only their own employee token reaches, not the accountant's. They
+    #: are all ``normal`` (neither empty nor heavy) and get ids after the clients' in
+    #: every id band, so adding them changes none of the clients' records.
+    standalone: int = 0
     #: Dated records (orders, invoices, vouchers, ...) fall in this calendar year.
     year: int = 2025
     #: Multiplies the base size of every collection.
@@ -88,6 +95,8 @@ class PortfolioConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.companies <= MAX_COMPANIES:
             raise ValueError(f"companies must be from 1 to {MAX_COMPANIES:,}")
+        if not 0 <= self.standalone <= MAX_COMPANIES - self.companies:
+            raise ValueError(f"standalone must be >= 0, with companies at most {MAX_COMPANIES:,}")
         if min(self.empty_companies, self.heavy_companies, self.heavy_postings) < 0:
             raise ValueError("empty_companies, heavy_companies and heavy_postings must be >= 0")
         if self.empty_companies + self.heavy_companies > self.companies:
@@ -116,14 +125,22 @@ def _check_sizes(sizes: Mapping[str, int]) -> None:
 
 
 class Portfolio:
-    """The accountant, its clients, and every client's collections (generated lazily)."""
+    """The accountant, its clients, the standalone companies, and every company's
+    collections (generated lazily)."""
 
     def __init__(self, config: PortfolioConfig) -> None:
         self.config = config
         self._calendar = Calendar(config.year)
         accountant_id, ids, roles = _draw_companies(config)
-        plans = _plan_companies(config, ids, roles)
+        alone = _draw_standalone(config, {accountant_id, *ids})
+        # Clients first: their indices, and so their record ids, do not depend on
+        # ``standalone``.
+        normal: list[Role] = ["normal"] * len(alone)
+        plans = _plan_companies(config, ids + alone, roles + normal)
         self._plans: dict[int, CompanyPlan] = {p.company_id: p for p in plans}
+        self._client_ids = ids
+        self._is_client = frozenset(ids)
+        self._standalone_ids = alone
         self._first_ids = first_ids(plans)
         self._contexts: dict[int, CompanyContext] = {}
         self._spec_plans: dict[int, SpecPlan] = {}
@@ -134,13 +151,23 @@ class Portfolio:
             office, self._calendar, config.host, accountant_id
         )
         #: ``Client`` objects of ``/company/>withLoginAccess``, sorted by id.
-        self.clients: list[Record] = [
-            client_record(self._context(cid), config.host) for cid in self._plans
-        ]
+        self.clients: list[Record] = [client_record(self._context(cid), config.host) for cid in ids]
 
     def company_ids(self) -> list[int]:
         """Ids of the client companies, ascending."""
-        return list(self._plans)
+        return list(self._client_ids)
+
+    def standalone_ids(self) -> list[int]:
+        """Ids of the companies only their own employee token reaches, ascending."""
+        return list(self._standalone_ids)
+
+    def has_company(self, company_id: int) -> bool:
+        """Whether ``company_id`` is a company with data: a client or a standalone one."""
+        return company_id in self._plans
+
+    def is_client(self, company_id: int) -> bool:
+        """Whether the accountant's token reaches ``company_id``."""
+        return company_id in self._is_client
 
     def resources(self) -> list[str]:
         """The hand-built collections' paths, including those without a list endpoint.
@@ -210,16 +237,17 @@ class Portfolio:
         return cached
 
     def summary(self) -> list[tuple[int, str, dict[str, int]]]:
-        """(company id, name, records per resource) for every client, without generating."""
+        """(company id, name, records per resource) for every client, then every
+        standalone company, without generating."""
         return [
-            (int(client["id"]), str(client["name"]), dict(self._plans[client["id"]].counts))
-            for client in self.clients
+            (cid, self._context(cid).identity.name, dict(plan.counts))
+            for cid, plan in self._plans.items()
         ]
 
     def _plan(self, company_id: int) -> CompanyPlan:
         plan = self._plans.get(company_id)
         if plan is None:
-            raise KeyError(f"no client company {company_id} in the portfolio")
+            raise KeyError(f"no company {company_id} in the portfolio")
         return plan
 
     def _spec_plan(self, company_id: int) -> SpecPlan:
@@ -262,10 +290,20 @@ def _draw_companies(config: PortfolioConfig) -> tuple[int, list[int], list[Role]
     return drawn[0], ids, roles
 
 
+def _draw_standalone(config: PortfolioConfig, taken: set[int]) -> list[int]:
+    """Sorted ids of the standalone companies, none of them in ``taken``; from a stream
+    of their own, so that the clients' draw is the same with or without them."""
+    if not config.standalone:
+        return []
+    rng = Random(f"{config.seed}:standalone")
+    drawn = rng.sample(_COMPANY_IDS, config.standalone + len(taken))
+    return sorted([i for i in drawn if i not in taken][: config.standalone])
+
+
 def _plan_companies(
     config: PortfolioConfig, ids: list[int], roles: list[Role]
 ) -> list[CompanyPlan]:
-    """The sizes of every client's collections, in id order."""
+    """The sizes of every company's collections, in the order of ``ids``."""
     tables = LayoutTables.for_seed(config.seed)
     sizes = config.sizes or {}
     plans = [

@@ -34,7 +34,7 @@ class SessionEndpoints:
     def __init__(
         self,
         sessions: Sessions,
-        windows: FixedWindows | None,
+        windows: FixedWindows[tuple[str, str]] | None,
         portfolio: Portfolio,
         models: Mapping[str, ModelSchema],
         config: Callable[[], FakeConfig],

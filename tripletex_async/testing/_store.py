@@ -139,7 +139,7 @@ class Store:
 
     def has_company(self, company_id: int) -> bool:
         """Whether ``company_id`` is a company with data in the portfolio."""
-        return company_id in self.portfolio.company_ids()
+        return self.portfolio.has_company(company_id)
 
     def collection(self, company_id: int, resource: str) -> Collection:
         """The collection, materialized from the portfolio on first use."""
