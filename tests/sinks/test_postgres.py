@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import psycopg
+import anyio
 import pytest
 
 from tripletex_async.sinks import Batch, Column, ColumnKind, PostgresSink, SinkError, Table
@@ -235,3 +236,24 @@ def test_a_value_postgres_cannot_cast_is_null_not_an_error(
             (json.dumps({"x": text}),),
         ).fetchone()
     assert row == (expected,)
+
+
+async def test_many_sinks_opening_a_new_schema_at_once_all_open(
+    postgres_url: str, postgres_schema: str
+) -> None:
+    """Workers starting together on a fresh database: PostgreSQL's CREATE ... IF NOT
+    EXISTS races (a duplicate pg_type key) unless the sinks take turns creating."""
+    from tripletex_async.sinks._lease import Holder
+
+    sinks = [PostgresSink(postgres_url, schema=postgres_schema) for _ in range(8)]
+    holder = Holder("host", 1, "2026-12-07T00:05:00+00:00")
+    try:
+        async with anyio.create_task_group() as tg:
+            for n, one in enumerate(sinks):
+                if n % 2:
+                    tg.start_soon(one.open, [CUSTOMER])
+                else:
+                    tg.start_soon(one.acquire_lease, [n + 1], holder, 60.0)
+    finally:
+        for one in sinks:
+            await one.aclose()

@@ -177,6 +177,7 @@ class PostgresSink(SinkBase):
     ) -> Fence:
         d = self._dialect
         async with conn.transaction(), conn.cursor() as cursor:
+            await self._one_creator(cursor)
             await self._ensure_schema(cursor)
             for statement in [*_sql.base_ddl(d), *_lease.lease_ddl(d)]:
                 await cursor.execute(statement)
@@ -285,6 +286,7 @@ class PostgresSink(SinkBase):
     async def _open(self, tables: Sequence[Table], conn: AsyncConnection[Any]) -> None:
         d = self._dialect
         async with conn.transaction(), conn.cursor() as cursor:
+            await self._one_creator(cursor)
             await self._ensure_schema(cursor)
             for statement in _sql.base_ddl(d):
                 await cursor.execute(statement)
@@ -303,6 +305,14 @@ class PostgresSink(SinkBase):
             for statement, params in _sql.table_statements(d, tables, existing, pending):
                 # No parameters: no placeholders either (a comment may hold a "%").
                 await cursor.execute(statement, params or None)
+
+    async def _one_creator(self, cursor: AsyncCursor[Any]) -> None:
+        """Take turns creating: ``CREATE ... IF NOT EXISTS`` is not safe side by side in
+        PostgreSQL (two sessions creating one table both pass the check, and one fails
+        on a duplicate catalog key), and workers starting together on a new database do
+        exactly that. Held until this transaction ends; key 0 of the schema's lock space,
+        which no lease epoch under 2**32 uses."""
+        await cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", (self._lock_space,))
 
     async def _ensure_schema(self, cursor: AsyncCursor[Any]) -> None:
         # Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when
