@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import anyio
 import pytest
 
 from tripletex_async import ConfigurationError, LoopClock, SyncOptions, TripletexClient, sync
@@ -87,6 +88,38 @@ async def test_a_chain_of_bounded_runs_goes_on_where_each_one_stopped(
         records = await sink.read(resource)
         for company in companies:
             assert stored(records, company) == expected(fake, company, resource)
+
+
+async def test_a_run_told_to_stop_stores_what_it_fetched_and_defers_the_rest(
+    make_client: MakeClient, fake: FakeTripletex, companies: list[int]
+) -> None:
+    """``stop`` set mid-run (a worker shutting down) as the first data answer comes
+    back: no request arrives after it, the run is ok with windows deferred, and the next
+    run completes it exact."""
+    slow = sibling(fake, FakeConfig(faults=Faults(latency=0.05)))
+    stop = anyio.Event()
+    after: list[str] = []
+
+    def arrived(request: FakeRequest) -> None:
+        if stop.is_set():
+            after.append(request.raw_path)
+
+    def answered(request: FakeRequest, response: object) -> None:
+        if request.raw_path.endswith(tuple(RESOURCES)):
+            stop.set()
+
+    observe(slow, arrived=arrived, answered=answered)
+    sink = MemorySink()
+    async with make_client(sim=slow) as client:
+        first = await sync(
+            client, sink, companies="all", resources=RESOURCES, date_from=FROM, date_to=TO,
+            options=SyncOptions(page_size=5), stop=stop,
+        )  # fmt: skip
+        assert first.ok
+        assert first.total().deferred > 0
+        assert [p for p in after if p.endswith(tuple(RESOURCES))] == []
+    async with make_client() as client:
+        await completes(client, sink, fake, companies)
 
 
 async def test_a_bounded_run_does_the_most_recent_windows_first(

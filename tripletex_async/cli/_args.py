@@ -21,6 +21,7 @@ from ..engine._resources import RESOURCES, Resource
 from ._flags import add_connection, add_output, add_progress, add_scope
 from ._values import DEFAULT_SINK, bounded, deadline, resources, scale, seconds, wait
 from ._webhooks_args import add_webhooks
+from ._workers_args import add_workers
 
 # ``deadline`` is re-exported: callers (and tests) know it as the ``--deadline`` parser.
 __all__ = ["SyncRequest", "build_parser", "deadline", "parse_args"]
@@ -57,6 +58,7 @@ def _build(today: date) -> tuple[argparse.ArgumentParser, dict[str, argparse.Arg
         "plan": _add_plan(commands, today),
         "demo": _add_demo(commands),
         "webhooks": add_webhooks(commands),
+        "workers": add_workers(commands),
         "describe": _add_describe(commands),
         "resources": _add_resources(commands),
     }

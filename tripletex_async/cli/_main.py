@@ -67,6 +67,10 @@ def _command(name: str) -> Command:
         from ._webhooks_cmd import run as webhooks
 
         return webhooks
+    if name == "workers":
+        from ._workers_cmd import run as workers
+
+        return workers
     if name == "describe":
         from ._describe_cmd import run as describe
 

@@ -77,6 +77,9 @@ class Context:
     signals: list[int] = field(default_factory=list)
     #: What a stop by a signal means for this command (a sync's: rerun to continue).
     stop_hint: str = _RESUME_HINT
+    #: Set by a command that stops gracefully on its own (a worker winding its jobs
+    #: down): the first signal calls these instead of cancelling the command.
+    stop_handlers: list[Callable[[], None]] = field(default_factory=list)
 
     def interrupted_code(self) -> int:
         """The exit code of a run cut short by the signals received so far."""
@@ -107,7 +110,7 @@ async def _guarded(command: Command, args: argparse.Namespace, ctx: Context) -> 
     try:
         async with anyio.create_task_group() as tg:
             with anyio.CancelScope() as work:
-                await tg.start(_watch_signals, work, received, ctx.err)
+                await tg.start(_watch_signals, work, received, ctx)
                 code = await command(args, ctx)
             tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:
@@ -121,7 +124,7 @@ async def _guarded(command: Command, args: argparse.Namespace, ctx: Context) -> 
 async def _watch_signals(
     work: anyio.CancelScope,
     received: list[int],
-    err: TextIO,
+    ctx: Context,
     *,
     task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -132,6 +135,7 @@ async def _watch_signals(
             task_status.started()
             return
         task_status.started()
+        err = ctx.err
         async for signum in signals:
             if received:
                 print("error: interrupted twice; quitting without cleanup", file=err, flush=True)
@@ -139,6 +143,16 @@ async def _watch_signals(
                 os._exit(128 + signum)
             received.append(signum)
             again = "Ctrl-C again" if signum == signal.SIGINT else "a second signal"
+            if ctx.stop_handlers:
+                print(
+                    f"stopping on {signal.Signals(signum).name}: winding down ({again} to "
+                    "quit at once)",
+                    file=err,
+                    flush=True,
+                )
+                for handler in ctx.stop_handlers:
+                    handler()
+                continue
             print(
                 f"stopping on {signal.Signals(signum).name}: finishing the writes in progress"
                 f" ({again} to quit at once)",

@@ -138,13 +138,16 @@ async def sync(
     options: SyncOptions | None = None,
     clock: Clock | None = None,
     on_progress: Callable[[ResourceReport], None] | None = None,
+    stop: anyio.Event | None = None,
 ) -> SyncReport:
     """Sync ``resources`` of ``companies`` into ``sink`` and report what happened.
 
     ``companies``: ``None`` is the token owner's own company, ``"all"`` every client
     company an accountant's token reaches, or explicit ids. Dated resources cover
     ``[date_from, date_to)`` (see `default_date_range`). Reruns are incremental;
-    ``full`` ignores saved digests and scans everything again.
+    ``full`` ignores saved digests and scans everything again. Once ``stop`` is set the
+    run winds down as at its deadline: requests sent are stored, no new one goes, the
+    windows not done are deferred (a worker shutting down; a service's own stop).
 
     A company's failure (403 for a missing module, retries exhausted, a decode error) is
     recorded in the report and never stops the others; a sink failure ends the sync.
@@ -162,7 +165,7 @@ async def sync(
     targets = list(await resolve_targets(owner, companies, own))
     job = _Job(
         owner, sink, chosen, targets, f"{own}:{who.employeeId or 0}",
-        start, end, full, options, clock, on_progress,
+        start, end, full, options, clock, on_progress, stop,
     )  # fmt: skip
     lease = _lease(sink, targets, options, clock, owner.connection.log)
     fence = None if lease is None else await lease.acquire()
@@ -188,6 +191,7 @@ class _Job:
     options: SyncOptions
     clock: Clock
     on_progress: Callable[[ResourceReport], None] | None
+    stop: anyio.Event | None
 
     def context(self, writer: Writer, budget: PageBudget, run: _RunMarker) -> RunContext:
         """What the job's units share."""
@@ -219,11 +223,14 @@ class _Job:
         )
 
     def allowance(self) -> Allowance | None:
-        """The run's bound (`SyncOptions.max_requests`, `SyncOptions.deadline`), if any."""
+        """The run's bound (`SyncOptions.max_requests`, `SyncOptions.deadline`, the
+        ``stop`` event), if any."""
         options = self.options
-        if options.max_requests is None and options.deadline is None:
+        if options.max_requests is None and options.deadline is None and self.stop is None:
             return None
-        return Allowance(options.max_requests, deadline=options.deadline, clock=self.clock)
+        return Allowance(
+            options.max_requests, deadline=options.deadline, clock=self.clock, stop=self.stop
+        )
 
 
 async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncReport:

@@ -117,12 +117,15 @@ class Allowance:
         *,
         deadline: datetime | None = None,
         clock: Clock | None = None,
+        stop: anyio.Event | None = None,
     ) -> None:
         if deadline is not None and clock is None:
             raise ValueError("a deadline needs a clock")
         self.left = requests
         self._deadline = deadline
         self._clock = clock
+        #: Set: the deadline is now (a worker shutting down winds its runs down).
+        self._stop = stop
 
     def spend(self) -> None:
         """Take one request; `BudgetSpent` when none is left or the deadline passed.
@@ -136,10 +139,12 @@ class Allowance:
     @property
     def has_deadline(self) -> bool:
         """Whether the run stops at a time."""
-        return self._deadline is not None
+        return self._deadline is not None or self._stop is not None
 
     def check_deadline(self) -> None:
-        """`BudgetSpent` once the deadline passed."""
+        """`BudgetSpent` once the deadline passed, or the run was asked to stop."""
+        if self._stop is not None and self._stop.is_set():
+            raise BudgetSpent
         if self._deadline is not None and self._clock and self._clock.now() >= self._deadline:
             raise BudgetSpent
 

@@ -74,14 +74,16 @@ async def run_budget_slice(
     options: SyncOptions | None = None,
     clock: Clock | None = None,
     lease_ttl: float = 60.0,
+    stop: anyio.Event | None = None,
 ) -> SliceResult:
     """Sync ``budget`` into ``sink`` until ``deadline`` (see the module's text).
 
     ``sink`` must hold leases (every built-in sink does; many workers need one they all
     reach: PostgreSQL). ``client`` builds the budget's `TripletexClient` from its tokens
     (default: ``TripletexClient(consumer, employee)`` and the environment's base URL).
-    Raises `LeaseLostError` when the budget was taken over while this slice ran, and
-    what `sync` raises for the sink.
+    Once ``stop`` is set the slice winds down as at its deadline (its worker is shutting
+    down: what was fetched is stored, the rest is ``more``). Raises `LeaseLostError` when
+    the budget was taken over while this slice ran, and what `sync` raises for the sink.
     """
     if not isinstance(sink, LeaseStore):
         raise ConfigurationError(f"{sink!r} cannot hold leases: a budget slice needs one")
@@ -98,9 +100,8 @@ async def run_budget_slice(
     except LeaseHeldError as exc:
         return SliceResult("busy", message=f"{budget} is held: {exc}")
     try:
-        report = await _leased(
-            budget, sink, lease, (client or _default)(consumer, employee), options, clock
-        )
+        made = (client or _default)(consumer, employee)
+        report = await _leased(budget, sink, lease, made, options, clock, stop)
     except (TokensRefusedError, AuthenticationError) as exc:
         return SliceResult("needs_reauth", message=f"{budget}: {exc}")
     except LeaseHeldError as exc:  # a company of it is being synced by another budget
@@ -118,6 +119,7 @@ async def _leased(
     made: TripletexClient,
     options: SyncOptions,
     clock: Clock,
+    stop: anyio.Event | None,
 ) -> SyncReport:
     """The sync, with the budget's lease renewed beside it (a lost lease ends both)."""
     result: list[SyncReport] = []
@@ -132,6 +134,7 @@ async def _leased(
                     companies=_companies(budget),
                     options=options,
                     clock=clock,
+                    stop=stop,
                 )
                 result.append(report)
             tg.cancel_scope.cancel()

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
+import anyio
 import procrastinate
 from procrastinate import exceptions as procrastinate_errors
 
@@ -107,11 +108,14 @@ def make_app(
     connector: Any = None,
     secrets: SecretsProvider | None = None,
     client: ClientFactory | None = None,
+    stop: anyio.Event | None = None,
 ) -> procrastinate.App:
     """A procrastinate app running budgets (see the module's text). ``connector``:
     procrastinate's (default: a `procrastinate.PsycopgConnector` on
     ``settings.database_url``); ``secrets``: where tokens are found (default: `Secrets`,
-    ``env:`` and ``file:`` references); ``client``: builds a budget's client."""
+    ``env:`` and ``file:`` references); ``client``: builds a budget's client; ``stop``:
+    once set, running slices wind down (a worker shutting down: what they fetched is
+    stored, their continuations deferred)."""
     if connector is None:
         connector = procrastinate.PsycopgConnector(conninfo=settings.database_url)
     app = procrastinate.App(connector=connector, worker_defaults=settings.worker_options())  # type: ignore[arg-type]
@@ -119,7 +123,7 @@ def make_app(
 
     @app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True)
     async def sync_budget(context: procrastinate.JobContext, budget_id: str) -> str:
-        return await _run_slice(app, settings, found, client, budget_id)
+        return await _run_slice(app, settings, found, client, budget_id, stop)
 
     @app.periodic(cron=settings.plan_cron, periodic_id="plan")
     @app.task(name="tripletex_async.plan", queue=QUEUE, queueing_lock="tripletex_async.plan")
@@ -138,12 +142,31 @@ def make_app(
     return app
 
 
+async def ensure_schema(app: procrastinate.App) -> None:
+    """Create procrastinate's tables unless they exist (one worker at a time)."""
+    connector = app.connector
+    if not isinstance(connector, procrastinate.PsycopgConnector):
+        return  # procrastinate's in-memory connector (tests) has no schema
+    found = await connector.execute_query_one_async(
+        "SELECT pg_advisory_lock(hashtext('tripletex_async.procrastinate_schema')) AS locked, "
+        "to_regclass('procrastinate_jobs') IS NOT NULL AS present"
+    )
+    try:
+        if not found["present"]:
+            await app.schema_manager.apply_schema_async()
+    finally:
+        await connector.execute_query_async(
+            "SELECT pg_advisory_unlock(hashtext('tripletex_async.procrastinate_schema'))"
+        )
+
+
 async def _run_slice(
     app: procrastinate.App,
     settings: WorkerSettings,
     secrets: SecretsProvider,
     client: ClientFactory | None,
     budget_id: str,
+    stop: anyio.Event | None = None,
 ) -> str:
     async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
         budget = await store.get(budget_id)
@@ -161,6 +184,7 @@ async def _run_slice(
                 client=client,
                 options=settings.options,
                 lease_ttl=settings.lease_ttl,
+                stop=stop,
             )
         except LeaseLostError:
             # Taken over while this worker was stopped: the new holder owns the budget
@@ -226,11 +250,13 @@ async def defer_due(app: procrastinate.App, settings: WorkerSettings) -> int:
     """Defer every due budget that has no job waiting or running, longest first; note
     the estimated makespan. How many were deferred."""
     now = datetime.now(OSLO)
+    # The jobs first, then the budgets: a budget whose job ends in between is then
+    # either still listed as queued or already marked done, never planned twice.
+    queued, running = await _jobs(app)
     async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
         due = await store.due(day_start(now, settings.day_starts))
         if not due:
             return 0
-        queued, running = await _jobs(app)
         ordered = [r for r in longest_first(due) if r.budget.id not in queued]
         count = await _defer(app, [r.budget.id for r in ordered])
         guess = estimate(due, max(settings.workers, running))
