@@ -6,8 +6,8 @@ import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-import psycopg
 import anyio
+import psycopg
 import pytest
 
 from tripletex_async.sinks import Batch, Column, ColumnKind, PostgresSink, SinkError, Table
@@ -257,3 +257,25 @@ async def test_many_sinks_opening_a_new_schema_at_once_all_open(
     finally:
         for one in sinks:
             await one.aclose()
+
+
+async def test_a_sink_opening_a_schema_it_finds_ready_waits_for_no_creator(
+    postgres_url: str, postgres_schema: str
+) -> None:
+    """A worker frozen while it held the creators' lock (mid-open, SIGSTOP) must not hold
+    up every other job: opening a ready schema and taking a lease there take no lock."""
+    from tripletex_async.sinks._lease import Holder
+
+    first = PostgresSink(postgres_url, schema=postgres_schema)
+    await first.open([CUSTOMER])
+    await first.acquire_lease([1], Holder("host", 1, "2026-12-07T00:05:00+00:00"), 60.0)
+    await first.aclose()
+    with psycopg.connect(postgres_url) as frozen:  # a transaction left open
+        frozen.execute("SELECT pg_advisory_xact_lock(%s, 0)", (first._lock_space,))
+        second = PostgresSink(postgres_url, schema=postgres_schema)
+        try:
+            with anyio.fail_after(5):
+                await second.open([CUSTOMER])
+                await second.acquire_lease([2], Holder("host", 2, "x"), 60.0)
+        finally:
+            await second.aclose()

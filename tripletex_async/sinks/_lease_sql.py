@@ -102,10 +102,13 @@ def scope_upsert(d: Dialect) -> str:
 
 
 def delete_holder(d: Dialect) -> list[str]:
-    """Remove an epoch's holder row and its scopes (one parameter each: the epoch)."""
+    """Remove an epoch's holder row and its scopes (one parameter each: the epoch).
+
+    The holder first: a taker locks the holder table, then the lease rows, and a release
+    taking them in the other order deadlocked with it (PostgreSQL, many workers)."""
     return [
-        f"DELETE FROM {d.table(LEASE)} WHERE epoch = {d.param}",
         f"DELETE FROM {d.table(HOLDER)} WHERE epoch = {d.param}",
+        f"DELETE FROM {d.table(LEASE)} WHERE epoch = {d.param}",
     ]
 
 

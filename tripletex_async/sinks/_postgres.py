@@ -6,6 +6,7 @@ imported when a sink is created, so importing this module never needs it.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from functools import partial
@@ -17,7 +18,7 @@ import sniffio
 from ..client._errors import ConfigurationError, LeaseError, LeaseLostError
 from . import _lease_sql as _lease
 from . import _sql
-from ._base import Batch, Column, SinkError, Table, WindowState
+from ._base import SCHEMA_VERSION, Batch, Column, SinkError, Table, WindowState
 from ._common import SinkBase, check_name, stored_version, wanted_fences
 from ._lease import Fence, Holder, lost_message, revocable
 
@@ -25,6 +26,14 @@ if TYPE_CHECKING:
     from psycopg import AsyncConnection, AsyncCursor
 
 __all__ = ["PostgresSink"]
+
+#: The name in a ``CREATE INDEX IF NOT EXISTS name ON ...`` of `_sql` (quoted or not).
+_INDEX = re.compile(r'CREATE INDEX IF NOT EXISTS "?([^" ]+)"? ON ')
+#: The table's name in a ``CREATE TABLE IF NOT EXISTS "schema"."name" (...`` of `_sql`.
+_TABLE = re.compile(r'CREATE TABLE IF NOT EXISTS "[^"]+"\."([^"]+)" ')
+#: How long opening, creating and taking a lease wait for another session's locks: a
+#: frozen worker's open transaction is an error here after this, never a hang.
+_LOCK_TIMEOUT = "15s"
 
 _T = TypeVar("_T")
 _Work = Callable[["AsyncConnection[Any]"], Awaitable[_T]]
@@ -43,7 +52,14 @@ class PostgresSink(SinkBase):
     Error messages name the server and database, never the password.
     """
 
-    def __init__(self, url: str, *, schema: str = "public", connect_timeout: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str = "public",
+        connect_timeout: int = 10,
+        idle_in_transaction: float = 60.0,
+    ) -> None:
         _require_psycopg()  # fail now, with the install hint, rather than on open()
         info = _conninfo(url)
         #: The schema that holds every table.
@@ -54,6 +70,11 @@ class PostgresSink(SinkBase):
         self._url = url
         self._password = info.get("password") or ""
         self._connect_timeout = connect_timeout
+        #: Seconds the server lets this session sit in an open transaction, idle, before
+        #: it ends the session (``idle_in_transaction_session_timeout``): a process frozen
+        #: mid-transaction (SIGSTOP, a paused VM) would otherwise hold its locks, and
+        #: every other run waiting for them, until it woke.
+        self.idle_in_transaction = idle_in_transaction
         self._dialect = _sql.postgres_dialect(self.schema)
         self._connection: AsyncConnection[Any] | None = None
         #: The advisory-lock namespace of this schema's leases (a signed 32-bit number).
@@ -63,13 +84,22 @@ class PostgresSink(SinkBase):
         await self._run(partial(self._open, tables), "open")
 
     async def _build_indexes(self, tables: Sequence[Table]) -> None:
+        """One index per transaction, one creator at a time: ``CREATE INDEX`` holds a
+        SHARE lock on its table until its transaction ends, so building every table's
+        indexes in one transaction deadlocks with another run writing the same tables
+        in another order (runs of other companies into this schema: many workers)."""
         d = self._dialect
         statements = [sql for table in tables for sql in _sql.index_statements(d, table)]
 
         async def build(conn: AsyncConnection[Any]) -> None:
-            async with conn.transaction(), conn.cursor() as cursor:
-                for statement in statements:
-                    await cursor.execute(statement)
+            for statement in statements:
+                name = _INDEX.match(statement)
+                async with conn.transaction(), conn.cursor() as cursor:
+                    if name is not None and name[1] in await self._existing_indexes(cursor):
+                        continue  # another run built it: no lock taken (see _ready)
+                    await self._one_creator(cursor)
+                    if name is None or name[1] not in await self._existing_indexes(cursor):
+                        await cursor.execute(statement)
 
         await self._run(build, "index")
 
@@ -177,10 +207,12 @@ class PostgresSink(SinkBase):
     ) -> Fence:
         d = self._dialect
         async with conn.transaction(), conn.cursor() as cursor:
-            await self._one_creator(cursor)
-            await self._ensure_schema(cursor)
-            for statement in [*_sql.base_ddl(d), *_lease.lease_ddl(d)]:
-                await cursor.execute(statement)
+            await cursor.execute(f"SET LOCAL lock_timeout = '{_LOCK_TIMEOUT}'")
+            if not await self._has_lease_tables(cursor):  # created once: see _ready
+                await self._one_creator(cursor)
+                await self._ensure_schema(cursor)
+                for statement in [*_sql.base_ddl(d), *_lease.lease_ddl(d)]:
+                    await cursor.execute(statement)
             # One acquisition at a time; fenced writes (FOR SHARE) are not blocked.
             await cursor.execute(f"LOCK TABLE {d.table(_lease.HOLDER)} IN SHARE ROW EXCLUSIVE MODE")
             await cursor.execute(_lease.conflicts(d), (_lease.scopes_param(d, scopes),))
@@ -280,12 +312,20 @@ class PostgresSink(SinkBase):
                 self._url, autocommit=False, connect_timeout=self._connect_timeout
             )
             await _prefer_lz4(connection)
+            await connection.execute(
+                "SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
+                (f"{int(self.idle_in_transaction * 1000)}ms",),
+            )
+            await connection.commit()
             self._connection = connection
         return self._connection
 
     async def _open(self, tables: Sequence[Table], conn: AsyncConnection[Any]) -> None:
         d = self._dialect
         async with conn.transaction(), conn.cursor() as cursor:
+            await cursor.execute(f"SET LOCAL lock_timeout = '{_LOCK_TIMEOUT}'")
+            if await self._ready(cursor, tables):
+                return
             await self._one_creator(cursor)
             await self._ensure_schema(cursor)
             for statement in _sql.base_ddl(d):
@@ -302,9 +342,59 @@ class PostgresSink(SinkBase):
             self._deferred.update((t.name, t) for t in _sql.deferred_indexes(tables, existing))
             await cursor.execute(_sql.pending_query(d))
             pending = {key for (key,) in await cursor.fetchall()}
+            indexes = await self._existing_indexes(cursor)
             for statement, params in _sql.table_statements(d, tables, existing, pending):
+                name = _INDEX.match(statement)
+                if name is not None and name[1] in indexes:
+                    continue  # see _existing_indexes
                 # No parameters: no placeholders either (a comment may hold a "%").
                 await cursor.execute(statement, params or None)
+
+    async def _ready(self, cursor: AsyncCursor[Any], tables: Sequence[Table]) -> bool:
+        """Whether everything `_open` would create exists already (the common case: a
+        database a run has opened before). Then it creates nothing, takes no lock and
+        writes nothing: many workers' jobs open one schema all night, and one of them
+        frozen mid-open (SIGSTOP, a paused VM) must not hold the others up."""
+        d = self._dialect
+        existing = await self._existing_columns(cursor)
+        if _sql.META not in existing or _sql.STATE not in existing:
+            return False
+        await cursor.execute(_sql.meta_query(d, "schema_version"))
+        row = await cursor.fetchone()
+        stored = None if row is None else stored_version(row[0])
+        if stored != SCHEMA_VERSION or _sql.migration_statements(d, stored, existing):
+            return False
+        await cursor.execute(_sql.pending_query(d))
+        pending = {key for (key,) in await cursor.fetchall()}
+        indexes = await self._existing_indexes(cursor)
+        version = _sql.meta_upsert(d, "schema_version")
+        for statement, _ in _sql.table_statements(d, tables, existing, pending):
+            table, index = _TABLE.match(statement), _INDEX.match(statement)
+            if statement == version or (table and table[1] in existing):
+                continue
+            if index is None or index[1] not in indexes:
+                return False
+        return True
+
+    async def _existing_indexes(self, cursor: AsyncCursor[Any]) -> set[str]:
+        """The schema's index names. ``CREATE INDEX IF NOT EXISTS`` takes its table's
+        SHARE lock before it finds the index there: run for every table on every open,
+        it would hold all the tables' locks until the open commits, and deadlock with
+        another run writing those tables (many workers on one schema). So existing
+        indexes are not asked for again."""
+        await cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s", (self.schema,)
+        )
+        return {str(name) for (name,) in await cursor.fetchall()}
+
+    async def _has_lease_tables(self, cursor: AsyncCursor[Any]) -> bool:
+        names = [_sql.META, _sql.STATE, _lease.HOLDER, _lease.LEASE]
+        await cursor.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = %s AND tablename = ANY(%s)",
+            (self.schema, names),
+        )
+        row = await cursor.fetchone()
+        return row is not None and int(row[0]) == len(names)
 
     async def _one_creator(self, cursor: AsyncCursor[Any]) -> None:
         """Take turns creating: ``CREATE ... IF NOT EXISTS`` is not safe side by side in
