@@ -24,10 +24,10 @@ from tripletex_async.workers.jobs import (
     SYNC_TASK,
     WorkerSettings,
     _defer,
-    _retry_stalled,
     day_start,
     defer_due,
     make_app,
+    retry_stalled,
 )
 
 from ..expectations import expected, stored
@@ -42,7 +42,6 @@ def _settings(database: Database, **overrides: object) -> WorkerSettings:
         sink_schema=database.sink_schema,
         store_schema=database.store_schema,
         plan_cron=NEVER,
-        stalled_cron=NEVER,
     )
     return replace(settings, **overrides)  # type: ignore[arg-type]
 
@@ -170,7 +169,7 @@ async def test_a_stalled_job_goes_back_in_the_queue(
         job = await app.job_manager.fetch_job(queues=None, worker_id=worker_id)
         assert job is not None
         connector.workers[worker_id] = datetime.now(UTC) - timedelta(minutes=5)
-        assert await _retry_stalled(app, settings) == 1
+        assert await retry_stalled(app, settings) == 1
     assert [j["status"] for j in connector.jobs.values()] == ["todo"]
 
 
@@ -189,7 +188,7 @@ async def test_a_stalled_job_whose_budget_is_queued_again_is_closed(
         # its continuation, deferred before the worker froze
         assert await _defer(app, [budget.id], priority=CONTINUATION_PRIORITY) == 1
         connector.workers[worker_id] = datetime.now(UTC) - timedelta(minutes=5)
-        assert await _retry_stalled(app, settings) == 0
+        assert await retry_stalled(app, settings) == 0
     statuses = {j["id"]: j["status"] for j in connector.jobs.values()}
     assert statuses[stalled.id] == "failed"
     assert sorted(statuses.values()) == ["failed", "todo"]

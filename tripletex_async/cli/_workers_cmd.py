@@ -56,7 +56,7 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
         settings, secrets=Secrets(ctx.environ), client=_clients(args, ctx), stop=stop
     )
     async with app.open_async():
-        await jobs.ensure_schema(app)
+        await jobs.ensure_schema(settings)
         if args.workers_command == "plan":
             count = await jobs.defer_due(app, settings)
             print(f"queued {count} due budget(s)", file=ctx.out)
@@ -69,7 +69,13 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
 def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
     if args.workers_command != "run":
         return {}
-    return {"slice": timedelta(seconds=args.slice), "stall_after": args.stall_after}
+    # A budget's lease lives as long as a worker may stay silent: a frozen worker's
+    # budgets are re-run by others as soon as procrastinate gives its jobs up.
+    return {
+        "slice": timedelta(seconds=args.slice),
+        "stall_after": args.stall_after,
+        "lease_ttl": args.stall_after,
+    }
 
 
 def _clients(args: argparse.Namespace, ctx: Context) -> Any:
@@ -181,7 +187,12 @@ async def _run_worker(
         file=ctx.err,
         flush=True,
     )
-    await worker.run()  # type: ignore[no-untyped-call]
+    from ..workers.jobs import watch_stalled
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch_stalled, app, settings)
+        await worker.run()  # type: ignore[no-untyped-call]
+        tg.cancel_scope.cancel()
     return EXIT_OK
 
 

@@ -99,9 +99,17 @@ async def run_budget_slice(
         await lease.acquire()
     except LeaseHeldError as exc:
         return SliceResult("busy", message=f"{budget} is held: {exc}")
+    if clock.now() >= deadline:  # spent waiting (a slow database; a frozen worker)
+        await sink.renew_lease(lease.fence)  # taken over meanwhile: LeaseLostError
+        await lease.release()
+        return SliceResult("more", message=f"{budget}: the slice ended before it began")
     try:
         made = (client or _default)(consumer, employee)
         report = await _leased(budget, sink, lease, made, options, clock, stop)
+        # Still ours? A slice frozen past the lease's ttl may have had nothing left to
+        # write when it woke (its bound passed meanwhile): it must not report on a
+        # budget another job now drives. `LeaseLostError` if taken over.
+        await sink.renew_lease(lease.fence)
     except (TokensRefusedError, AuthenticationError) as exc:
         return SliceResult("needs_reauth", message=f"{budget}: {exc}")
     except LeaseHeldError as exc:  # a company of it is being synced by another budget

@@ -8,7 +8,8 @@ told otherwise)::
             state,              new | running | more | done | busy | needs_reauth | failed
             chain_started_at,   when the current chain of slices began
             last_done_at,       when a chain last ended with nothing left
-            last_slice_at, slices, chain_requests, message)
+            last_slice_at, slices, chain_requests, message,
+            slice_token)        the slice recording it: a frozen slice cannot overwrite a newer one
     plan(id = 1, planned_at, budgets, makespan_seconds, estimated_finish)
 
 No token is stored: a budget holds references (``env:NAME``, ``file:PATH#KEY``). The
@@ -18,6 +19,7 @@ heaviest first.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -115,7 +117,8 @@ class BudgetStore:
                     slices integer NOT NULL DEFAULT 0,
                     chain_requests bigint NOT NULL DEFAULT 0,
                     last_chain_seconds double precision NOT NULL DEFAULT 0,
-                    message text NOT NULL DEFAULT '')"""
+                    message text NOT NULL DEFAULT '',
+                    slice_token text NOT NULL DEFAULT '')"""
             )
             await self._conn.execute(
                 f"""CREATE TABLE IF NOT EXISTS {s}.plan (
@@ -178,21 +181,28 @@ class BudgetStore:
             if (r.last_done_at is None or r.last_done_at < cutoff) and r.state != "needs_reauth"
         ]
 
-    async def started(self, id_: str) -> None:
-        """A slice of ``id_`` began (a chain begins unless the last slice left more)."""
+    async def started(self, id_: str) -> str:
+        """A slice of ``id_`` began (a chain begins unless the last slice left more);
+        the slice's token, which `finished` and `failed` need: a slice whose budget was
+        taken over meanwhile (its worker frozen) then records nothing over the newer
+        slice's record."""
+        token = secrets.token_hex(8)
         await self._conn.execute(
             f"""UPDATE {self.schema}.budgets SET state = 'running', last_slice_at = now(),
+                slice_token = %s,
                 chain_started_at = CASE WHEN state = 'more' THEN chain_started_at ELSE now() END,
                 chain_requests = CASE WHEN state = 'more' THEN chain_requests ELSE 0 END
                 WHERE id = %s""",
-            (id_,),
+            (token, id_),
         )
+        return token
 
-    async def finished(self, id_: str, result: SliceResult) -> None:
+    async def finished(self, id_: str, token: str, result: SliceResult) -> None:
         """A slice of ``id_`` ended with ``result``; a chain ending ``done`` sets the
         budget's weight to what the chain cost."""
         params = {
             "id": id_,
+            "token": token,
             "state": result.status,
             "message": result.message[:500],
             "requests": result.requests,
@@ -205,15 +215,16 @@ class BudgetStore:
                 weight = CASE WHEN %(done)s THEN chain_requests + %(requests)s ELSE weight END,
                 last_chain_seconds = CASE WHEN %(done)s
                     THEN extract(epoch FROM now() - chain_started_at) ELSE last_chain_seconds END
-                WHERE id = %(id)s""",
+                WHERE id = %(id)s AND slice_token = %(token)s""",
             params,
         )
 
-    async def failed(self, id_: str, message: str) -> None:
+    async def failed(self, id_: str, token: str, message: str) -> None:
         """A slice of ``id_`` raised (its job failed): say so, never a token."""
         await self._conn.execute(
-            f"UPDATE {self.schema}.budgets SET state = 'failed', message = %s WHERE id = %s",
-            (message[:500], id_),
+            f"UPDATE {self.schema}.budgets SET state = 'failed', message = %s "
+            "WHERE id = %s AND slice_token = %s",
+            (message[:500], id_, token),
         )
 
     async def save_plan(self, plan: PlanRow) -> None:

@@ -1,6 +1,6 @@
 """The engine on procrastinate: one job drives one budget for one time slice.
 
-``make_app(settings)`` is a `procrastinate.App` with three tasks on the ``tripletex``
+``make_app(settings)`` is a `procrastinate.App` with two tasks on the ``tripletex``
 queue (install the ``workers`` extra: ``pip install "tripletex-async[workers]"``):
 
 - ``tripletex_async.sync_budget(budget_id)``: `run_budget_slice` for one slice
@@ -12,9 +12,12 @@ queue (install the ``workers`` extra: ``pip install "tripletex-async[workers]"``
 - ``tripletex_async.plan``: every minute, defers every budget due (its last complete
   chain ended before today's 00:05 in Oslo: sessions expire at midnight there), longest
   first, and notes the estimated makespan.
-- ``tripletex_async.retry_stalled``: every few seconds, puts back in the queue the jobs
-  of workers that stopped sending heartbeats (killed, frozen): procrastinate does not do
-  this on its own.
+
+Beside its procrastinate worker, every worker process runs `watch_stalled`: every
+``stall_after`` seconds it puts back in the queue the jobs of workers that stopped sending
+heartbeats (killed, frozen), which procrastinate does not do on its own. Not a task: a
+task waits for a free slot, and with every slot busy on a slice (minutes) a dead worker's
+budgets would wait as long.
 
 Exclusivity does not rest on procrastinate's lock alone: a frozen worker that wakes can
 still finish the job id another worker re-ran, which frees the lock. The budget's lease
@@ -47,12 +50,16 @@ from ._secrets import Secrets, SecretsProvider
 from ._slice import ClientFactory, SliceResult, run_budget_slice
 from ._store import DEFAULT_SCHEMA, BudgetStore, PlanRow
 
-__all__ = ["WorkerSettings", "defer_due", "make_app"]
+__all__ = ["WorkerSettings", "defer_due", "make_app", "retry_stalled", "watch_stalled"]
 
 QUEUE = "tripletex"
 SYNC_TASK = "tripletex_async.sync_budget"
 #: Continuations go before budgets not started: a started chain finishes first (LPT).
 CONTINUATION_PRIORITY = 10
+#: The planner and the stalled-job recovery go before any budget: procrastinate takes
+#: jobs by priority, then in order, and these would otherwise wait behind every budget
+#: queued before them (a night's plan: thousands), while a dead worker's budgets wait.
+MAINTENANCE_PRIORITY = 100
 
 _log = logging.getLogger("tripletex_async.workers")
 
@@ -79,9 +86,8 @@ class WorkerSettings:
     options: SyncOptions = field(default_factory=SyncOptions)
     #: Workers expected (the makespan estimate's; more are counted when seen running).
     workers: int = 1
-    #: Cron of the planner and of the stalled-job recovery (procrastinate's: 5 or 6 fields).
+    #: Cron of the planner (procrastinate's: 5 fields, or 6 with the seconds last).
     plan_cron: str = "* * * * *"
-    stalled_cron: str = "*/5 * * * * *"
 
     def __post_init__(self) -> None:
         if not self.database_url.startswith(("postgresql:", "postgres:")):
@@ -126,38 +132,45 @@ def make_app(
         return await _run_slice(app, settings, found, client, budget_id, stop)
 
     @app.periodic(cron=settings.plan_cron, periodic_id="plan")
-    @app.task(name="tripletex_async.plan", queue=QUEUE, queueing_lock="tripletex_async.plan")
+    @app.task(
+        name="tripletex_async.plan",
+        queue=QUEUE,
+        queueing_lock="tripletex_async.plan",
+        priority=MAINTENANCE_PRIORITY,
+    )
     async def plan(timestamp: int) -> int:
         return await defer_due(app, settings)
-
-    @app.periodic(cron=settings.stalled_cron, periodic_id="stalled")
-    @app.task(
-        name="tripletex_async.retry_stalled",
-        queue=QUEUE,
-        queueing_lock="tripletex_async.retry_stalled",
-    )
-    async def retry_stalled(timestamp: int) -> int:
-        return await _retry_stalled(app, settings)
 
     return app
 
 
-async def ensure_schema(app: procrastinate.App) -> None:
-    """Create procrastinate's tables unless they exist (one worker at a time)."""
-    connector = app.connector
-    if not isinstance(connector, procrastinate.PsycopgConnector):
-        return  # procrastinate's in-memory connector (tests) has no schema
-    found = await connector.execute_query_one_async(
-        "SELECT pg_advisory_lock(hashtext('tripletex_async.procrastinate_schema')) AS locked, "
-        "to_regclass('procrastinate_jobs') IS NOT NULL AS present"
-    )
-    try:
-        if not found["present"]:
-            await app.schema_manager.apply_schema_async()
-    finally:
-        await connector.execute_query_async(
-            "SELECT pg_advisory_unlock(hashtext('tripletex_async.procrastinate_schema'))"
+async def watch_stalled(app: procrastinate.App, settings: WorkerSettings) -> None:
+    """Every ``stall_after`` seconds, `retry_stalled`; until cancelled. Run it beside
+    the worker (``tripletex-async workers run`` does): any number of workers may."""
+    while True:
+        try:
+            await retry_stalled(app, settings)
+        except procrastinate_errors.ConnectorException as exc:  # the database restarting
+            _log.warning("stalled_jobs_unchecked error=%s", type(exc).__name__)
+        await anyio.sleep(settings.stall_after)
+
+
+async def ensure_schema(settings: WorkerSettings) -> None:
+    """Create procrastinate's tables unless they exist: on a connection of its own, in
+    one transaction holding a transaction-scoped advisory lock, so workers starting
+    together create them once (a session lock taken through procrastinate's pool could
+    be released on another of its connections, that is, never)."""
+    import psycopg
+
+    conn = await psycopg.AsyncConnection.connect(settings.database_url)
+    async with conn, conn.transaction():
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('tripletex_async.procrastinate_schema'))"
         )
+        cursor = await conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
+        row = await cursor.fetchone()
+        if not (row and row[0]):
+            await conn.execute(procrastinate.schema.SchemaManager.get_schema())
 
 
 async def _run_slice(
@@ -173,8 +186,13 @@ async def _run_slice(
         if budget is None:
             _log.warning("budget_unknown budget_id=%s", budget_id)
             return "unknown"
-        await store.started(budget.id)
-        sink = PostgresSink(settings.database_url, schema=settings.sink_schema)
+        token = await store.started(budget.id)
+        # A frozen job's open transaction ends at the server once its lease could be
+        # taken over, so the jobs taking over are not held up by its locks.
+        idle = max(5.0, 2 * settings.lease_ttl)
+        sink = PostgresSink(
+            settings.database_url, schema=settings.sink_schema, idle_in_transaction=idle
+        )
         try:
             result = await run_budget_slice(
                 budget,
@@ -192,11 +210,11 @@ async def _run_slice(
             _log.warning("budget_taken_over budget_id=%s", budget.id)
             raise
         except Exception as exc:
-            await store.failed(budget.id, f"{type(exc).__name__}: {exc}")
+            await store.failed(budget.id, token, f"{type(exc).__name__}: {exc}")
             raise
         finally:
             await sink.aclose()
-        await store.finished(budget.id, result)
+        await store.finished(budget.id, token, result)
     await _follow_up(app, settings, budget_id, result)
     return result.status
 
@@ -276,10 +294,12 @@ async def _jobs(app: procrastinate.App) -> tuple[set[str], int]:
     return budgets, len(workers)
 
 
-async def _retry_stalled(app: procrastinate.App, settings: WorkerSettings) -> int:
+async def retry_stalled(app: procrastinate.App, settings: WorkerSettings) -> int:
     """Put stalled jobs back in the queue; how many. A stalled budget job whose
     continuation is already waiting is closed as failed instead (the continuation does
-    its work; retrying it would collide with the continuation's queueing lock)."""
+    its work; retrying it would collide with the continuation's queueing lock). Another
+    worker doing the same at the same moment is harmless: a job already put back is
+    left alone."""
     manager = app.job_manager
     count = 0
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=settings.stall_after):
@@ -289,10 +309,15 @@ async def _retry_stalled(app: procrastinate.App, settings: WorkerSettings) -> in
         try:
             if not waiting:
                 await manager.retry_job(job)
-        except procrastinate_errors.UniqueViolation:  # queued meanwhile
-            waiting = True
-        if waiting:
+            else:
+                await manager.finish_job(
+                    job, status=procrastinate.jobs.Status.FAILED, delete_job=False
+                )
+                continue
+        except procrastinate_errors.UniqueViolation:  # its budget was queued meanwhile
             await manager.finish_job(job, status=procrastinate.jobs.Status.FAILED, delete_job=False)
+            continue
+        except procrastinate_errors.ConnectorException:  # another worker was first
             continue
         _log.warning("stalled_job_requeued job_id=%s task=%s", job.id, job.task_name)
         count += 1
