@@ -95,7 +95,7 @@ def dead_queue(path: Path, dead: int, pending: int = 0) -> None:
                 value = b'{"id": 1, "name": "secret-ish value"}'
                 await queue.put(f"k{n}", 7, "customer.update", 100 + n, value)
             taken = await queue.take(dead)
-            await queue.complete([], dead=[e.seq for e in taken])
+            await queue.complete([], {e.seq: "RuntimeError: a bug meets a record" for e in taken})
 
     anyio.run(go)
 
@@ -255,6 +255,15 @@ def test_status_reports_the_queue_backlog(run: Run, served: Served, tmp_path: Pa
     assert queue["oldest_pending"]
 
 
+def test_status_lag_is_zero_when_nothing_is_pending(
+    run: Run, served: Served, tmp_path: Path
+) -> None:
+    """Nothing pending: lag_seconds is 0.0 as /health's apply_lag_seconds, not null."""
+    dead_queue(tmp_path / "q.db", dead=1)
+    queue = json.loads(status(run, served, tmp_path / "q.db", "--json").out)["queue"]
+    assert (queue["lag_seconds"], queue["oldest_pending"]) == (0.0, None)
+
+
 def test_status_without_a_queue_file_creates_none(run: Run, served: Served, tmp_path: Path) -> None:
     """status with no queue file says so and leaves none behind."""
     result = status(run, served, tmp_path / "none.db")
@@ -280,6 +289,16 @@ def test_dead_list_shows_events_without_values(run: Run, tmp_path: Path) -> None
     assert "secret-ish" not in result.out
 
 
+def test_dead_list_shows_why_each_died(run: Run, tmp_path: Path) -> None:
+    """dead list (JSON and table) shows the reason the worker stored."""
+    dead_queue(tmp_path / "q.db", dead=1)
+    listed = run("webhooks", "dead", "list", "--queue", str(tmp_path / "q.db"), "--json")
+    table = run("webhooks", "dead", "list", "--queue", str(tmp_path / "q.db"))
+    (row,) = json.loads(listed.out)["dead"]
+    assert row["reason"] == "RuntimeError: a bug meets a record"
+    assert "a bug meets a record" in table.out
+
+
 def test_dead_requeue_all_sets_them_pending(run: Run, tmp_path: Path) -> None:
     """requeue --all makes every dead event pending again."""
     dead_queue(tmp_path / "q.db", dead=2)
@@ -301,6 +320,45 @@ def test_dead_requeue_of_a_live_event_exits_1(run: Run, tmp_path: Path) -> None:
     assert result.code == 1
     assert "requeued 1" in result.out
     assert "1 of the events asked for are not dead" in result.err
+
+
+def test_dead_requeue_of_nothing_dead_promises_nothing(run: Run, tmp_path: Path) -> None:
+    """--seq of no dead event: no word of a receiver applying them, only the error."""
+    dead_queue(tmp_path / "q.db", dead=1)
+    result = run("webhooks", "dead", "requeue", "--queue", str(tmp_path / "q.db"), "--seq", "9999")
+    assert result.code == 1
+    assert "requeued 0" in result.out
+    assert "applies" not in result.out
+    assert "1 of the events asked for are not dead" in result.err
+
+
+def _states(path: Path) -> tuple[int, int]:
+    """Events pending and dead in the queue file."""
+
+    async def go() -> tuple[int, int]:
+        async with EventQueue(path) as queue:
+            return queue.pending, len(await queue.dead())
+
+    return anyio.run(go)
+
+
+def test_dead_drop_all_removes_them(run: Run, tmp_path: Path) -> None:
+    """drop --all removes every dead event and leaves the pending ones."""
+    dead_queue(tmp_path / "q.db", dead=2, pending=1)
+    result = run("webhooks", "dead", "drop", "--queue", str(tmp_path / "q.db"), "--all")
+    assert result.code == 0, result.err
+    assert "dropped 2" in result.out
+    assert _states(tmp_path / "q.db") == (1, 0)
+
+
+def test_dead_drop_of_a_live_event_exits_1(run: Run, tmp_path: Path) -> None:
+    """drop --seq of a dead and a pending event drops the dead one and exits 1."""
+    dead_queue(tmp_path / "q.db", dead=1, pending=1)
+    result = run("webhooks", "dead", "drop", "--queue", str(tmp_path / "q.db"), "--seq", "1,2")
+    assert result.code == 1
+    assert "dropped 1" in result.out
+    assert "1 of the events asked for are not dead" in result.err
+    assert _states(tmp_path / "q.db") == (1, 0)
 
 
 def test_dead_list_of_a_missing_queue_is_a_usage_error(run: Run, tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tripletex_async.client._log import Redactor
 from tripletex_async.webhooks import EventQueue, QueueError, Registration
-from tripletex_async.webhooks._queue import Put
+from tripletex_async.webhooks._queue import Put, dead_reason
 
 pytestmark = pytest.mark.anyio
 
@@ -88,6 +89,63 @@ async def test_dead_events_are_kept_for_inspection(tmp_path: Path) -> None:
     await queue.complete([], [event.seq])
     assert (queue.pending, [e.key for e in await queue.dead()]) == (0, ["a"])
     await queue.aclose()
+
+
+async def _dead(queue: EventQueue, *keys: str) -> list[int]:
+    """Put ``keys`` (with a payload) and give them up; their seqs."""
+    for n, key in enumerate(keys):
+        await queue.put(key, 7, "customer.update", n, b'{"id": 1}')
+    seqs = [e.seq for e in await queue.take(len(keys))]
+    await queue.complete([], {seq: f"ValueError: bad {seq}" for seq in seqs})
+    return seqs
+
+
+async def test_a_dead_event_keeps_why_it_died(tmp_path: Path) -> None:
+    """The reason given to complete() is what dead() shows."""
+    async with EventQueue(tmp_path / "q.db") as queue:
+        await queue.register([REG])
+        (seq,) = await _dead(queue, "a")
+        assert [e.dead_reason for e in await queue.dead()] == [f"ValueError: bad {seq}"]
+
+
+async def test_a_requeued_event_forgets_its_reason(tmp_path: Path) -> None:
+    """Pending again, an event has no reason to be dead."""
+    async with EventQueue(tmp_path / "q.db") as queue:
+        await queue.register([REG])
+        (seq,) = await _dead(queue, "a")
+        await queue.requeue([seq])
+        assert [e.dead_reason for e in await queue.take(5)] == [None]
+
+
+async def test_drop_removes_dead_events_and_their_payloads(tmp_path: Path) -> None:
+    """Dropped events are gone from the file, payloads included; the dead count clears."""
+    async with EventQueue(tmp_path / "q.db") as queue:
+        await queue.register([REG])
+        seqs = await _dead(queue, "a", "b")
+        assert await queue.drop(seqs) == 2
+        assert ((await queue.status()).dead, await queue.dead()) == (0, [])
+    connection = sqlite3.connect(tmp_path / "q.db")
+    assert connection.execute("SELECT count(*) FROM payloads").fetchone() == (0,)
+    assert connection.execute("SELECT count(*) FROM events").fetchone() == (0,)
+    connection.close()
+
+
+async def test_drop_leaves_events_that_are_not_dead(tmp_path: Path) -> None:
+    """A pending event asked for is neither dropped nor counted."""
+    async with EventQueue(tmp_path / "q.db") as queue:
+        await queue.register([REG])
+        await queue.put("p", 7, "customer.update", 1, b"{}")
+        (pending,) = await queue.take(1)
+        assert await queue.drop([pending.seq, 999]) == 0
+        assert [e.value for e in await queue.take(5)] == [b"{}"]
+
+
+def test_a_dead_reason_is_one_short_line_without_secrets() -> None:
+    """Type and first line of the message, secrets redacted, at most 200 characters."""
+    error = RuntimeError("sink said no to hmac-4b8d0a33-secret\n" + "x" * 500 + "\ntrace")
+    reason = dead_reason(error, Redactor(["hmac-4b8d0a33-secret"]))
+    assert reason == "RuntimeError: sink said no to [redacted]"
+    assert len(dead_reason(ValueError("y" * 500))) == 200
 
 
 async def test_tombstones_are_remembered(tmp_path: Path) -> None:

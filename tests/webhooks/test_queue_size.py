@@ -1,5 +1,5 @@
 """EventQueue stays bounded: fields stored once, applied events pruned to their keys,
-old tombstones dropped, and a version-1 file migrated with its pending events."""
+old tombstones dropped, and version-1 and version-2 files migrated with their events."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from tripletex_async.client._clock import SystemClock
 from tripletex_async.webhooks import EventQueue, Registration
 from tripletex_async.webhooks._queue import Put
+from tripletex_async.webhooks._queue_schema import SCHEMA_VERSION
 
 pytestmark = pytest.mark.anyio
 
@@ -137,7 +138,7 @@ _V1 = (
 
 
 async def test_a_version_1_file_is_migrated_with_its_pending_events(tmp_path: Path) -> None:
-    """A version-1 queue opens as version 2: pending events intact, applied keys still
+    """A version-1 queue opens as the current version: pending events intact, applied keys still
     duplicates, tombstones kept, new events after the old ones."""
     path = tmp_path / "q.db"
     connection = sqlite3.connect(path)
@@ -154,6 +155,56 @@ async def test_a_version_1_file_is_migrated_with_its_pending_events(tmp_path: Pa
         assert await queue.tombstoned([(42, "customer", 3)]) == {(42, "customer", 3)}
     connection = sqlite3.connect(path)
     assert connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
-        "2",
+        str(SCHEMA_VERSION),
+    )
+    connection.close()
+
+
+_V2 = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE fields (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE)",
+    "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "key TEXT NOT NULL UNIQUE, subscription_id INTEGER NOT NULL, "
+    "company_id INTEGER NOT NULL, event TEXT NOT NULL, object_id INTEGER NOT NULL, "
+    "fields_id INTEGER NOT NULL REFERENCES fields (id), "
+    "received_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
+    "state INTEGER NOT NULL DEFAULT 0)",
+    "CREATE INDEX events_state ON events (state, seq)",
+    "CREATE TABLE payloads (seq INTEGER PRIMARY KEY, value BLOB NOT NULL)",
+    "CREATE TABLE registrations (subscription_id INTEGER PRIMARY KEY, "
+    "company_id INTEGER NOT NULL, event TEXT NOT NULL, fields TEXT NOT NULL, "
+    "secrets TEXT NOT NULL DEFAULT '')",
+    "CREATE TABLE tombstones (company_id INTEGER NOT NULL, "
+    "resource TEXT NOT NULL, id INTEGER NOT NULL, deleted_at TEXT NOT NULL DEFAULT '', "
+    "PRIMARY KEY (company_id, resource, id))",
+    "INSERT INTO meta VALUES ('schema_version', '2'), ('fingerprint_key', '00ff')",
+    "INSERT INTO fields VALUES (1, 'id,version')",
+    "INSERT INTO registrations VALUES (7, 42, 'customer.update', 'id,name', '')",
+    "INSERT INTO events VALUES (1, 'dead', 7, 42, 'customer.update', 1, 1, "
+    "'2026-12-01T00:00:00+00:00', 1, 2)",
+    "INSERT INTO events VALUES (2, 'new', 7, 42, 'customer.update', 2, 1, "
+    "'2026-12-01T00:00:01+00:00', 0, 0)",
+    "INSERT INTO payloads VALUES (1, X'5B5D'), (2, X'7B7D')",
+)
+
+
+async def test_a_version_2_file_gains_dead_reasons_with_its_events(tmp_path: Path) -> None:
+    """A version-2 queue opens as version 3: its dead event without a reason, its pending
+    event intact, and the next event to die keeps why."""
+    path = tmp_path / "q.db"
+    connection = sqlite3.connect(path)
+    for statement in _V2:
+        connection.execute(statement)
+    connection.commit()
+    connection.close()
+    async with EventQueue(path) as queue:
+        assert [(e.seq, e.value, e.dead_reason) for e in await queue.dead()] == [(1, b"[]", None)]
+        (event,) = await queue.take(10)
+        assert (event.seq, event.key, event.fields, event.value) == (2, "new", "id,version", b"{}")
+        await queue.complete([], {2: "ValueError: no"})
+        assert [e.dead_reason for e in await queue.dead()] == [None, "ValueError: no"]
+    connection = sqlite3.connect(path)
+    assert connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+        "3",
     )
     connection.close()

@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 import pytest
+import structlog
 
 from tripletex_async import TripletexClient
 from tripletex_async.sinks import ReadableSink, SinkError
@@ -19,8 +20,18 @@ from tripletex_async.webhooks import (
     Subscriptions,
     WebhookAuth,
 )
+from tripletex_async.webhooks._verify import signature
 
-from .conftest import MakeReceiver, asgi_client, deliver, signed, specs, subscribe
+from .conftest import (
+    HEADER_VALUE,
+    HMAC_SECRET,
+    MakeReceiver,
+    asgi_client,
+    deliver,
+    signed,
+    specs,
+    subscribe,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -128,6 +139,90 @@ async def test_other_methods_are_405(make_receiver: MakeReceiver) -> None:
     async with asgi_client(make_receiver()) as http:
         response = await http.get(URL)
     assert (response.status_code, response.headers["allow"]) == (405, "POST")
+
+
+async def test_requests_that_are_not_posts_are_not_refused_deliveries(
+    make_receiver: MakeReceiver,
+) -> None:
+    """A load balancer's GET /, a scanner's GET /nope, a HEAD: 405, none counted."""
+    receiver = make_receiver()
+    async with asgi_client(receiver) as http:
+        answers = [
+            (await http.get("https://receiver.example/")).status_code,
+            (await http.get("https://receiver.example/nope")).status_code,
+            (await http.head(URL)).status_code,
+        ]
+    assert answers == [405, 405, 405]
+    assert receiver.stats.refused() == 0
+
+
+async def test_requests_that_are_not_posts_are_logged_at_debug_only(
+    make_receiver: MakeReceiver,
+) -> None:
+    """Probes leave no WARNING behind (they would drown the refusals that matter)."""
+    with structlog.testing.capture_logs() as events:
+        async with asgi_client(make_receiver()) as http:
+            await http.get("https://receiver.example/")
+    assert [(e["event"], e["log_level"]) for e in events] == [("webhook_not_a_delivery", "debug")]
+
+
+async def test_a_post_to_health_is_not_a_delivery(make_receiver: MakeReceiver) -> None:
+    """/health answers GET and HEAD only: a POST there is 405 and not counted."""
+    receiver = make_receiver()
+    async with asgi_client(receiver) as http:
+        response = await http.post("https://receiver.example/health", content=BODY)
+    assert (response.status_code, response.headers["allow"]) == (405, "GET, HEAD")
+    assert receiver.stats.refused() == 0
+
+
+async def test_a_wrong_auth_header_is_counted_as_unauthorized(
+    make_receiver: MakeReceiver, queue_path: Path
+) -> None:
+    """A right signature with the wrong auth header: outcome "unauthorized"."""
+    await _registered(queue_path)
+    receiver = make_receiver()
+    await _post(receiver, BODY, {**signed(BODY), "x-tripletex-auth": "not-the-value"})
+    counted = {k: n for k, n in receiver.stats.snapshot().items() if n}
+    assert counted == {"unauthorized": 1}
+
+
+async def test_a_bad_signature_is_counted_as_bad_signature(
+    make_receiver: MakeReceiver, queue_path: Path
+) -> None:
+    """The right auth header with a signature that does not verify: outcome
+    "bad_signature", still answered 401 "unauthorized" (the caller learns no more)."""
+    await _registered(queue_path)
+    receiver = make_receiver()
+    response = await _post(receiver, BODY.replace(b"7", b"8"), signed(BODY))
+    assert (response.status_code, response.json()) == (401, {"error": "unauthorized"})
+    counted = {k: n for k, n in receiver.stats.snapshot().items() if n}
+    assert (counted, receiver.stats.refused()) == ({"bad_signature": 1}, 1)
+
+
+async def test_a_refusal_names_the_client_and_the_claimed_subscription(
+    make_receiver: MakeReceiver, queue_path: Path
+) -> None:
+    """The refusal WARNING says who called (scope["client"]) and which subscription the
+    body claims, and shows no secret."""
+    await _registered(queue_path)
+    headers = {**signed(BODY), "x-tripletex-auth": "not-the-value"}
+    with structlog.testing.capture_logs() as events:
+        await _post(make_receiver(), BODY, headers)
+    (refused,) = [e for e in events if e["event"] == "webhook_refused"]
+    assert (refused["client"], refused["subscription_id"]) == ("127.0.0.1:123", 901)
+    assert HMAC_SECRET not in repr(refused)
+    assert HEADER_VALUE not in repr(refused)
+
+
+def test_the_verifier_tells_a_missing_signature_from_a_bad_one() -> None:
+    """No signature headers: "unauthorized"; a signature that does not verify:
+    "bad_signature"; a genuine call: None."""
+    secret, key = Secret("hmac-only-secret"), b"key-9"
+    auth = WebhookAuth(hmac_secret=secret)
+    good = {"idempotency-key": key, "x-request-signature": signature(secret, key, BODY)}
+    assert auth.refusal({}, BODY) == "unauthorized"
+    assert auth.refusal(good, BODY + b" ") == "bad_signature"
+    assert auth.refusal(good, BODY) is None
 
 
 async def test_oversized_body_is_413(make_receiver: MakeReceiver) -> None:

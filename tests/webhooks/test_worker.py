@@ -129,6 +129,47 @@ async def test_an_invalid_value_is_dead_and_the_rest_applied(
     assert set(sink.tables["customer"]) == {(company, target)}
 
 
+async def test_an_event_that_breaks_the_sink_keeps_why(
+    make_receiver: MakeReceiver,
+    fake: FakeTripletex,
+    client: TripletexClient,
+    company: int,
+    queue_path: Path,
+) -> None:
+    """The event the worker sets aside keeps the error's type and message as its reason."""
+    await subscribe(client, company, queue_path, specs("customer.update", fields=CUSTOMER))
+    (target,) = await _updated(fake, company, 1)
+    sink = _FlakySink(poison=target)
+    async with make_receiver(sink=sink) as receiver:
+        await deliver(fake, receiver)
+        await receiver.join()
+        (dead,) = await receiver.queue.dead()
+    assert dead.dead_reason == "RuntimeError: a bug meets a record"
+
+
+async def test_an_invalid_value_keeps_the_validation_error_not_the_value(
+    make_receiver: MakeReceiver,
+    fake: FakeTripletex,
+    client: TripletexClient,
+    company: int,
+    queue_path: Path,
+) -> None:
+    """A payload the model cannot decode dies with the decoder's complaint, which names
+    the field, never its value."""
+    await subscribe(client, company, queue_path, specs("customer.update", fields=CUSTOMER))
+    await _updated(fake, company, 1)
+    payload = msgspec.json.decode(fake.webhooks.pending.popleft().body)
+    bad = msgspec.json.encode({**payload, "id": 1, "value": {"id": 1, "name": 59713}})
+    async with make_receiver(sink=MemorySink()) as receiver, asgi_client(receiver) as http:
+        await http.post(URL, content=bad, headers=signed(bad, key="bad-1"))
+        await receiver.join()
+        (dead,) = await receiver.queue.dead()
+    assert dead.dead_reason is not None
+    assert dead.dead_reason.startswith("ValidationError: ")
+    assert "$.name" in dead.dead_reason
+    assert "59713" not in dead.dead_reason
+
+
 async def test_tripletex_unavailable_is_retried(
     make_receiver: MakeReceiver, fake: FakeTripletex, company: int, queue_path: Path
 ) -> None:
@@ -212,7 +253,8 @@ async def test_many_events_failing_in_a_row_stop_the_acknowledgements(
 ) -> None:
     """A sink that refuses everything: after 10 dead events the worker is failing, keeps
     the rest pending, /health is 503 and new deliveries are 503 (Tripletex retries);
-    once the sink works again the kept events apply and deliveries are taken again."""
+    once the sink works again the kept events apply and deliveries are taken again (the
+    dead ones leave it degraded)."""
     await subscribe(client, company, queue_path, specs("customer.update", fields=CUSTOMER))
     for _ in range(3):  # 4 customers, 3 updates each: 12 deliveries
         await _updated(fake, company, 4)
@@ -235,7 +277,7 @@ async def test_many_events_failing_in_a_row_stop_the_acknowledgements(
         async with asgi_client(receiver) as http:
             again = await http.get("https://receiver.example/health")
         assert len(await receiver.queue.dead()) == 10
-    assert again.json()["status"] == "ok"
+    assert (again.status_code, again.json()["status"]) == (200, "degraded")
     assert sink.tables["customer"]
 
 

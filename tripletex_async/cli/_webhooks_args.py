@@ -1,5 +1,5 @@
 """The parsers of the ``webhooks`` command: ``serve``, ``subscribe``, ``status`` and
-``dead list``/``dead requeue``."""
+``dead list``/``dead requeue``/``dead drop``."""
 
 from __future__ import annotations
 
@@ -110,13 +110,13 @@ def _add_status(actions: Subparsers[P]) -> None:
 
 
 def _add_dead(actions: Subparsers[P]) -> None:
-    dead = actions.add_parser("dead", help="events the receiver gave up on: list, requeue")
+    dead = actions.add_parser("dead", help="events the receiver gave up on: list, requeue, drop")
     which = dead.add_subparsers(dest="dead_command", metavar="ACTION", required=True)
     listing = which.add_parser(
         "list",
-        help="list dead events (no values)",
-        description="Events the receiver gave up on: their seq, company, event, object id "
-        "and when they came. Needs no token.",
+        help="list dead events and why they died (no values)",
+        description="Events the receiver gave up on: their seq, company, event, object id, "
+        "when they came and why they died (the error's type and message). Needs no token.",
     )
     add_queue(listing)
     listing.add_argument("--json", action="store_true", help="JSON instead of a table")
@@ -124,13 +124,28 @@ def _add_dead(actions: Subparsers[P]) -> None:
     requeue = which.add_parser(
         "requeue",
         help="set dead events pending again",
-        description="Set dead events pending again. A running receiver applies them once it "
-        "next wakes (its next delivery) or starts; the nightly reconcile repairs them anyway.",
+        description="Set dead events pending again. A running receiver applies them within "
+        "10 seconds (or at its next delivery), a starting one at once; the nightly reconcile "
+        "repairs them anyway. Exit 1 when some asked for were not dead.",
     )
-    add_queue(requeue)
-    chosen = requeue.add_mutually_exclusive_group(required=True)
+    _add_chosen(requeue)
+    drop = which.add_parser(
+        "drop",
+        help="remove dead events for good",
+        description="Remove dead events and their payloads from the queue file: for events "
+        "that can never apply (requeued, they die again), so that the dead events alert "
+        "clears; the nightly reconcile repairs what they missed. Exit 1 when some asked for "
+        "were not dead.",
+    )
+    _add_chosen(drop)
+
+
+def _add_chosen(parser: argparse.ArgumentParser) -> None:
+    """``--queue``, which dead events (``--all`` or ``--seq``), and the output flags."""
+    add_queue(parser)
+    chosen = parser.add_mutually_exclusive_group(required=True)
     chosen.add_argument("--all", action="store_true", help="every dead event")
     chosen.add_argument(
         "--seq", type=seqs, action="extend", metavar="N[,N...]", help="these events (seq)"
     )
-    add_output(requeue)
+    add_output(parser)

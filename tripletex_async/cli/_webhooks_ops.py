@@ -3,8 +3,9 @@ subscriptions and queue from the command line.
 
 Nothing here shows a secret: subscriptions are shown by id, event, status and their
 target's scheme, host and port (`shown_url`); dead events by seq, company, event, object
-id and when they came, never their values. Secrets come from the same environment
-variables as ``serve`` (see `_webhooks_cmd`), and go to the log scrubber first.
+id, when they came and why they died (a reason the worker scrubbed of secrets), never
+their values. Secrets come from the same environment variables as ``serve`` (see
+`_webhooks_cmd`), and go to the log scrubber first.
 """
 
 from __future__ import annotations
@@ -48,13 +49,16 @@ _COUNTS = ("created", "updated", "unchanged", "reenabled", "disabled")
 
 
 async def run(args: argparse.Namespace, ctx: Context) -> int:
-    """``webhooks subscribe``, ``status``, ``dead list`` and ``dead requeue``."""
+    """``webhooks subscribe``, ``status``, ``dead list``, ``dead requeue`` and ``dead
+    drop``."""
     if args.webhooks_command == "subscribe":
         return await subscribe(args, ctx)
     if args.webhooks_command == "status":
         return await status(args, ctx)
     if args.dead_command == "list":
         return await dead_list(args, ctx)
+    if args.dead_command == "drop":
+        return await dead_drop(args, ctx)
     return await dead_requeue(args, ctx)
 
 
@@ -210,7 +214,8 @@ def _queue_document(
         "exists": True,
         "pending": state.pending,
         "oldest_pending": None if oldest is None else oldest.isoformat(),
-        "lag_seconds": None if oldest is None else max(0.0, (now - oldest).total_seconds()),
+        # The same number as /health's apply_lag_seconds: 0.0 when nothing is pending.
+        "lag_seconds": state.apply_lag(now),
         "dead": state.dead,
     }
 
@@ -234,7 +239,7 @@ def _queue_line(queue: dict[str, Any]) -> str:
     if not queue["exists"]:
         return f"queue {queue['path']}: no such file (the receiver creates it; see --queue)"
     lag = queue["lag_seconds"]
-    oldest = "" if lag is None else f", the oldest received {lag:,.0f} s ago"
+    oldest = "" if queue["oldest_pending"] is None else f", the oldest received {lag:,.0f} s ago"
     return (
         f"queue {queue['path']}: {queue['pending']:,} pending{oldest}; {queue['dead']:,} dead"
         + (" (tripletex-async webhooks dead list)" if queue["dead"] else "")
@@ -245,7 +250,7 @@ def _queue_line(queue: dict[str, Any]) -> str:
 
 
 async def dead_list(args: argparse.Namespace, ctx: Context) -> int:
-    """Dead events: seq, company, event, object id, attempts, when received."""
+    """Dead events: seq, company, event, object id, attempts, when received, why dead."""
     async with _existing(args.queue) as queue:
         events = await queue.dead()
         received = await queue.received_at(e.seq for e in events)
@@ -257,6 +262,7 @@ async def dead_list(args: argparse.Namespace, ctx: Context) -> int:
             "object_id": e.object_id,
             "attempts": e.attempts,
             "received_at": received[e.seq].isoformat() if e.seq in received else None,
+            "reason": e.dead_reason,
         }
         for e in events
     ]
@@ -267,10 +273,14 @@ async def dead_list(args: argparse.Namespace, ctx: Context) -> int:
     if not rows:
         print(f"no dead events in {args.queue}", file=ctx.out)
         return EXIT_OK
-    columns = ["seq", "company", "event", "object id", "attempts", "received at"]
+    columns = ["seq", "company", "event", "object id", "attempts", "received at", "reason"]
     cells = [[str(r["seq"]), str(r["company_id"]), r["event"], str(r["object_id"]),
-              r["attempts"], r["received_at"] or ""] for r in rows]  # fmt: skip
-    title = f"dead events in {args.queue} (requeue: tripletex-async webhooks dead requeue)"
+              r["attempts"], r["received_at"] or "", r["reason"] or ""]
+             for r in rows]  # fmt: skip
+    title = (
+        f"dead events in {args.queue} (tripletex-async webhooks dead requeue, or dead drop "
+        "for those that can never apply)"
+    )
     console_for(ctx.out).print(simple_table(title, columns, cells))
     return EXIT_OK
 
@@ -278,14 +288,31 @@ async def dead_list(args: argparse.Namespace, ctx: Context) -> int:
 async def dead_requeue(args: argparse.Namespace, ctx: Context) -> int:
     """Set dead events pending again; exit 1 when some asked for were not dead."""
     async with _existing(args.queue) as queue:
-        wanted = [e.seq for e in await queue.dead()] if args.all else list(dict.fromkeys(args.seq))
+        wanted = await _chosen(queue, args)
         count = await queue.requeue(wanted)
-    print(
-        f"requeued {count} dead event(s) in {args.queue}; a running receiver applies them "
-        f"within {POLL_EVERY:.0f} seconds, a starting one at once",
-        file=ctx.out,
+    applies = (
+        f"; a running receiver applies them within {POLL_EVERY:.0f} seconds, a starting one at once"
     )
-    missed = len(wanted) - count
+    print(f"requeued {count} dead event(s) in {args.queue}{applies if count else ''}", file=ctx.out)
+    return _missed(len(wanted) - count, ctx)
+
+
+async def dead_drop(args: argparse.Namespace, ctx: Context) -> int:
+    """Remove dead events for good; exit 1 when some asked for were not dead."""
+    async with _existing(args.queue) as queue:
+        wanted = await _chosen(queue, args)
+        count = await queue.drop(wanted)
+    print(f"dropped {count} dead event(s) from {args.queue}", file=ctx.out)
+    return _missed(len(wanted) - count, ctx)
+
+
+async def _chosen(queue: EventQueue, args: argparse.Namespace) -> list[int]:
+    """The seqs ``--all`` or ``--seq`` asked for (``--seq`` de-duplicated, in order)."""
+    return [e.seq for e in await queue.dead()] if args.all else list(dict.fromkeys(args.seq))
+
+
+def _missed(missed: int, ctx: Context) -> int:
+    """The exit code when ``missed`` of the events asked for were not dead (said so)."""
     if missed:
         print(f"error: {missed} of the events asked for are not dead (see dead list)", file=ctx.err)
     return EXIT_FAILED if missed else EXIT_OK

@@ -5,7 +5,7 @@ A create or update writes the payload's ``value`` when the subscription's fields
 the resource's model, else the object fetched by id through the shared client (and its
 rate budget). A delete removes the row and leaves a tombstone, so that a late or replayed
 update cannot bring the record back. Every write is ``only_newer``: an older version
-never replaces a newer one.
+never replaces a newer one. An event given up on keeps why (`dead_reason`).
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from ..client._errors import (
     TransportError,
     TripletexError,
 )
-from ..client._log import Log
+from ..client._log import Log, Redactor
 from ..engine._resources import Resource
 from ..engine._rows import RowBuilder
 from ..sinks import Batch, Row, Sink
 from ..sinks._base import DurableSink, IndexingSink
 from ._events import covers, route
-from ._queue import EventQueue, QueuedEvent
+from ._queue import EventQueue, QueuedEvent, dead_reason
 
 __all__ = ["Applier", "RetryLater"]
 
@@ -61,7 +61,8 @@ class _Upsert:
 @dataclass(slots=True)
 class _Plan:
     applied: list[int] = field(default_factory=list)
-    dead: list[int] = field(default_factory=list)
+    #: Why each event given up on died, by seq.
+    dead: dict[int, str] = field(default_factory=dict)
     upserts: list[_Upsert] = field(default_factory=list)
     deletes: dict[_Key, None] = field(default_factory=dict)
 
@@ -77,6 +78,7 @@ class Applier:
         resources: Mapping[str, Resource],
         *,
         log: Log,
+        redactor: Redactor | None = None,
         fetch_concurrency: int = 8,
     ) -> None:
         self._view = view
@@ -84,6 +86,8 @@ class Applier:
         self._queue = queue
         self._resources = dict(resources)
         self._log = log
+        #: Scrubs the receiver's secrets from the reasons dead events keep.
+        self._redactor = redactor or Redactor()
         self._fetch_limiter = anyio.CapacityLimiter(fetch_concurrency)
         self._rows: dict[str, RowBuilder] = {}
         #: Whether a subscription's ``fields`` cover a resource, by (fields, resource):
@@ -189,10 +193,9 @@ class Applier:
     def _batches(self, plan: _Plan, deleted: set[_Key]) -> list[Batch]:
         """One guarded batch per (company, resource); marks the upserts applied."""
         rows: dict[tuple[int, str], list[Row]] = {}
-        dead = set(plan.dead)
         for upsert in plan.upserts:
             seq = upsert.event.seq
-            if seq in dead:
+            if seq in plan.dead:
                 continue
             if upsert.raw is not None and upsert.key not in deleted:
                 row = self._row(upsert, plan)
@@ -227,7 +230,7 @@ class Applier:
         return row
 
     def _give_up(self, event: QueuedEvent, plan: _Plan, error: Exception) -> None:
-        plan.dead.append(event.seq)
+        plan.dead[event.seq] = dead_reason(error, self._redactor)
         self._log.warning(
             "webhook_event_dead",
             seq=event.seq,

@@ -17,20 +17,21 @@ replay detection needs (its key), and only the newest ``keep_applied`` of them;
 tombstones are dropped after ``keep_tombstones``; freed pages go back to the file system
 (incremental vacuum).
 
-Tables (schema version 2)::
+Tables (schema version 3)::
 
     events(seq, key UNIQUE, subscription_id, company_id, event, object_id,
-           fields_id -> fields.id, received_at, attempts, state)
-           state: 0 pending, 1 applied, 2 dead
+           fields_id -> fields.id, received_at, attempts, state, dead_reason)
+           state: 0 pending, 1 applied, 2 dead; dead_reason: why it died (`dead_reason`)
     payloads(seq PRIMARY KEY -> events.seq, value)  a non-null ``value`` until applied
     fields(id PRIMARY KEY, text UNIQUE)   each distinct ``fields`` string once
     registrations(subscription_id PRIMARY KEY, company_id, event, fields, secrets)
     tombstones(company_id, resource, id, deleted_at)  PRIMARY KEY of the first three
     meta(key PRIMARY KEY, value)          schema_version, fingerprint_key
 
-A version-1 file (``fields`` copied into every event) is migrated on open, its pending
-events intact. One receiver owns a queue file at a time; the command line's ``webhooks
-status`` and ``webhooks dead`` may open it beside the receiver. The receiver counts
+A version-1 file (``fields`` copied into every event) or a version-2 one (no
+``dead_reason``) is migrated on open, its pending events intact. One receiver owns a
+queue file at a time; the command line's ``webhooks status`` and ``webhooks dead`` may
+open it beside the receiver. The receiver counts
 pending events in memory, and again from the file whenever it has taken all of them
 (`take`), so events another process set pending again are counted.
 """
@@ -42,7 +43,7 @@ import hmac
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -54,11 +55,12 @@ import anyio.to_thread
 
 from ..client._clock import Clock, SystemClock
 from ..client._errors import TripletexError
+from ..client._log import Redactor
 from ..sinks._sqlite import immediate_transaction
 from ._queue_schema import APPLIED, DEAD, PENDING, SCHEMA_VERSION, create_or_migrate, read_meta
 from ._subscriptions import Registration
 
-__all__ = ["EventQueue", "Put", "QueueError", "QueueStatus", "QueuedEvent"]
+__all__ = ["EventQueue", "Put", "QueueError", "QueueStatus", "QueuedEvent", "dead_reason"]
 
 _T = TypeVar("_T")
 #: Free pages beyond which a complete gives space back (and a quarter of the file).
@@ -66,10 +68,12 @@ _VACUUM_PAGES = 1024
 #: The WAL is truncated to this after a checkpoint (it would otherwise keep its peak).
 _WAL_LIMIT = 8 << 20
 _PRUNE_EVERY = timedelta(hours=1)
+#: Characters of an error kept as a dead event's reason.
+_REASON_LENGTH = 200
 
 _COLUMNS = (
     "e.seq, e.key, e.subscription_id, e.company_id, e.event, e.object_id, f.text, "
-    "p.value, e.attempts"
+    "p.value, e.attempts, e.dead_reason"
 )
 _SELECT = (
     f"SELECT {_COLUMNS} FROM events AS e JOIN fields AS f ON f.id = e.fields_id "
@@ -101,6 +105,14 @@ class QueueStatus:
     #: Events given up on.
     dead: int
 
+    def apply_lag(self, now: datetime) -> float:
+        """Seconds the oldest pending event has waited, to the millisecond; 0.0 when
+        none is pending (nothing waits). ``GET /health``'s ``apply_lag_seconds`` and
+        ``webhooks status --json``'s ``lag_seconds`` are both this."""
+        if self.oldest_pending is None:
+            return 0.0
+        return round(max(0.0, (now - self.oldest_pending).total_seconds()), 3)
+
 
 @dataclass(frozen=True, slots=True)
 class QueuedEvent:
@@ -117,6 +129,18 @@ class QueuedEvent:
     #: The payload's ``value`` as JSON bytes; ``None`` when it was null.
     value: bytes | None
     attempts: int = 0
+    #: Why it was given up on (`dead_reason`); None while it is not dead.
+    dead_reason: str | None = None
+
+
+def dead_reason(error: BaseException, redactor: Redactor | None = None) -> str:
+    """What a dead event keeps of the error that killed it: its type and the first line
+    of its message, secrets redacted, at most ``_REASON_LENGTH`` characters. The same
+    text the ``webhook_event_dead`` WARNING shows; a payload is never put in it here
+    (the appliers' messages name fields and ids, not values)."""
+    text = (redactor or Redactor()).text(f"{type(error).__name__}: {error}")
+    line = " ".join(text.split("\n", 1)[0].split())
+    return line if len(line) <= _REASON_LENGTH else line[: _REASON_LENGTH - 1] + "…"
 
 
 @dataclass(slots=True, eq=False)
@@ -237,13 +261,17 @@ class EventQueue:
     async def complete(
         self,
         applied: Sequence[int],
-        dead: Sequence[int] = (),
+        dead: Sequence[int] | Mapping[int, str] = (),
         tombstones: Iterable[tuple[int, str, int]] = (),
     ) -> None:
         """Mark events applied or dead, and remember deleted records, in one commit;
-        prune what is no longer needed."""
+        prune what is no longer needed. ``dead``: seqs, or why each died by seq
+        (`dead_reason`; shown by ``webhooks dead list``)."""
         now = self._clock.now()
-        work = partial(self._complete, list(applied), list(dead), list(tombstones), now)
+        reasons: dict[int, str | None] = (
+            dict(dead) if isinstance(dead, Mapping) else dict.fromkeys(dead)
+        )
+        work = partial(self._complete, list(applied), reasons, list(tombstones), now)
         await self._run(work)
 
     async def tombstoned(self, keys: Iterable[tuple[int, str, int]]) -> set[tuple[int, str, int]]:
@@ -452,7 +480,7 @@ class EventQueue:
     def _complete(
         self,
         applied: list[int],
-        dead: list[int],
+        dead: dict[int, str | None],
         tombstones: list[tuple[int, str, int]],
         now: datetime,
         c: sqlite3.Connection,
@@ -463,9 +491,11 @@ class EventQueue:
             done = c.executemany(mark, [(APPLIED, s, PENDING) for s in applied]).rowcount
             c.executemany("DELETE FROM payloads WHERE seq = ?", [(s,) for s in applied])
             fail = (
-                "UPDATE events SET state = ?, attempts = attempts + 1 WHERE seq = ? AND state = ?"
+                "UPDATE events SET state = ?, attempts = attempts + 1, dead_reason = ? "
+                "WHERE seq = ? AND state = ?"
             )
-            done += c.executemany(fail, [(DEAD, s, PENDING) for s in dead]).rowcount
+            rows = [(DEAD, reason, s, PENDING) for s, reason in dead.items()]
+            done += c.executemany(fail, rows).rowcount
             c.executemany(
                 "INSERT INTO tombstones VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE "
                 "SET deleted_at = excluded.deleted_at",
@@ -503,9 +533,32 @@ class EventQueue:
 
         def work(c: sqlite3.Connection) -> int:
             with immediate_transaction(c):
-                sql = "UPDATE events SET state = ? WHERE seq = ? AND state = ?"
+                sql = "UPDATE events SET state = ?, dead_reason = NULL WHERE seq = ? AND state = ?"
                 count = c.executemany(sql, rows).rowcount
             self._pending += count
+            return count
+
+        return await self._run(work) if rows else 0
+
+    async def drop(self, seqs: Iterable[int]) -> int:
+        """Remove these dead events and their payloads for good; how many were dead
+        (others are left).
+
+        For an event that can never apply (requeued, it dies again): the nightly
+        reconcile repairs what it missed. Its key goes too, so a replay of that very
+        delivery would be taken again (and, if still stale, never overwrites a newer
+        version: writes are ``only_newer``)."""
+        rows = [(int(seq), DEAD) for seq in seqs]
+        payloads = (
+            "DELETE FROM payloads WHERE seq = (SELECT seq FROM events WHERE seq = ? AND state = ?)"
+        )
+
+        def work(c: sqlite3.Connection) -> int:
+            with immediate_transaction(c):
+                c.executemany(payloads, rows)
+                sql = "DELETE FROM events WHERE seq = ? AND state = ?"
+                count = c.executemany(sql, rows).rowcount
+            self._give_back(c)
             return count
 
         return await self._run(work) if rows else 0

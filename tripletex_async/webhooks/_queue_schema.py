@@ -1,4 +1,10 @@
-"""The webhook queue file's tables (schema version 2) and the migration from version 1.
+"""The webhook queue file's tables (schema version 3) and the migrations from versions 1
+and 2.
+
+Version 2 -> 3 adds ``events.dead_reason`` with ``ALTER TABLE ... ADD COLUMN``: a
+nullable column without a default changes only the schema, not a row (SQLite reads it
+as NULL from rows written before), so it costs nothing on a queue of any size and
+leaves every event where it was.
 
 See `_queue` for what each table holds and why. Everything here runs in the queue's
 worker thread, inside its connection.
@@ -18,7 +24,7 @@ __all__ = [
     "read_meta",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PENDING, APPLIED, DEAD = 0, 1, 2
 _EVENTS = (
     "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
@@ -26,7 +32,7 @@ _EVENTS = (
     "company_id INTEGER NOT NULL, event TEXT NOT NULL, object_id INTEGER NOT NULL, "
     "fields_id INTEGER NOT NULL REFERENCES fields (id), "
     "received_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
-    "state INTEGER NOT NULL DEFAULT 0)"
+    "state INTEGER NOT NULL DEFAULT 0, dead_reason TEXT)"
 )
 _DDL = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -44,7 +50,9 @@ _DDL = (
 #: Version 1 -> 2: ``fields`` moves out of ``events``; applied events lose their value.
 _MIGRATE_1 = (
     "INSERT OR IGNORE INTO fields (text) SELECT DISTINCT fields FROM events_v1",
-    "INSERT INTO events SELECT e.seq, e.key, e.subscription_id, e.company_id, e.event, "
+    "INSERT INTO events (seq, key, subscription_id, company_id, event, object_id, "
+    "fields_id, received_at, attempts, state) "
+    "SELECT e.seq, e.key, e.subscription_id, e.company_id, e.event, "
     "e.object_id, f.id, e.received_at, e.attempts, e.state "
     "FROM events_v1 AS e JOIN fields AS f ON f.text = e.fields",
     "INSERT INTO payloads SELECT seq, value FROM events_v1 WHERE state != 1 AND value IS NOT NULL",
@@ -56,8 +64,9 @@ _MIGRATE_1 = (
 
 def create_or_migrate(c: sqlite3.Connection, stored: int, now: datetime) -> bool:
     """Create the tables of a new file, or bring a version-``stored`` file up to date
-    (``now`` dates version 1's tombstones); whether an older schema was migrated."""
-    migrated = stored < SCHEMA_VERSION and _has_column(c, "events", "fields")
+    (``now`` dates version 1's tombstones); whether the events were rewritten (version
+    1), which is worth a VACUUM."""
+    migrated = stored < 2 and _has_column(c, "events", "fields")
     if migrated:
         c.execute("ALTER TABLE events RENAME TO events_v1")
         c.execute("DROP INDEX IF EXISTS events_state")
@@ -70,6 +79,8 @@ def create_or_migrate(c: sqlite3.Connection, stored: int, now: datetime) -> bool
     if migrated:
         for statement in _MIGRATE_1:
             c.execute(statement)
+    if not _has_column(c, "events", "dead_reason"):  # version 2 (see the module's text)
+        c.execute("ALTER TABLE events ADD COLUMN dead_reason TEXT")
     return migrated
 
 

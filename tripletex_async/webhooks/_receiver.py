@@ -1,9 +1,16 @@
 """`WebhookReceiver`: a plain ASGI application that takes Tripletex's webhook calls.
 
-A call is answered fast: the receiver checks the auth header and/or HMAC signature (401),
-the payload (400), the subscription (404 when not registered: no write, and Tripletex
-retries), commits the delivery to the `EventQueue` (503 when full: Tripletex retries) and
-only then says 200. A worker, running in a task group of its owner (the ASGI lifespan,
+A delivery is a POST to any path but ``/health`` and ``/metrics`` (``GET`` or ``HEAD``
+there answers the monitoring), so the receiver can sit at any URL, mounted or not. Any
+other request (a load balancer's ``GET /``, a scanner) is answered 405 and logged at
+DEBUG only: it is not a delivery, so it is not counted as refused and cannot trip an
+alert on refusals.
+
+A delivery is answered fast: the receiver checks the auth header and/or HMAC signature
+(401, counted as ``unauthorized`` or ``bad_signature``: see `_verify`), the payload
+(400), the subscription (404 when not registered: no write, and Tripletex retries),
+commits the delivery to the `EventQueue` (503 when full: Tripletex retries) and only
+then says 200. A worker, running in a task group of its owner (the ASGI lifespan,
 `WebhookReceiver.run`, or ``async with receiver``), drains the queue into the sink.
 Nothing inside a request can stop the app: an unexpected error is a logged 500.
 """
@@ -27,9 +34,9 @@ from ..engine._resources import Resource
 from ..sinks import Sink
 from ._apply import Applier
 from ._events import known_resources, route
-from ._health import OUTCOMES, DeliveryStats, health, metrics
+from ._health import OUTCOMES, STATUSES, DeliveryStats, HealthPolicy, health, metrics
 from ._queue import EventQueue, Put
-from ._verify import IDEMPOTENCY_KEY, WebhookAuth
+from ._verify import IDEMPOTENCY_KEY, WebhookAuth, claimed_subscription
 from ._worker import Worker
 
 __all__ = ["Receive", "Scope", "Send", "WebhookReceiver"]
@@ -42,6 +49,8 @@ Send = Callable[[Message], Awaitable[None]]
 _STATUS = {Put.QUEUED: 200, Put.DUPLICATE: 200}
 #: The outcome (`OUTCOMES`) of a refused put.
 _OUTCOME = {Put.UNKNOWN_SUBSCRIPTION: "unknown_subscription", Put.FULL: "queue_full"}
+#: Paths (at the end of the request's) that answer monitoring, never deliveries.
+_MONITORING = ("/health", "/metrics")
 
 
 class _Payload(msgspec.Struct, rename="camel"):
@@ -54,12 +63,14 @@ class _Payload(msgspec.Struct, rename="camel"):
 
 
 class _Reject(Exception):
-    """A refused delivery: its outcome (`OUTCOMES`) and the message answered."""
+    """A refused delivery: its outcome (`OUTCOMES`), the message answered, and the
+    subscription it claims to come from when the body said (for the log)."""
 
-    def __init__(self, outcome: str, error: str) -> None:
+    def __init__(self, outcome: str, error: str, subscription_id: int | None = None) -> None:
         super().__init__(error)
         self.outcome = outcome
         self.status = OUTCOMES[outcome]
+        self.subscription_id = subscription_id
 
 
 _decode_payload = msgspec.json.Decoder(_Payload).decode
@@ -76,6 +87,11 @@ class WebhookReceiver:
     sharing its rate budget; it must be open while the worker runs. The company of a
     delivery comes from the queue's registry (`ensure_subscriptions` fills it): a
     delivery from a subscription not registered there writes nothing.
+
+    ``GET /health`` stops saying ``ok`` when the oldest pending event has waited
+    ``stalled_after`` seconds (``stalled``, 503) or the last ``refusing_after``
+    deliveries were refused for their auth or signature (``refusing``, 200); see
+    `_health`.
     """
 
     def __init__(
@@ -91,19 +107,34 @@ class WebhookReceiver:
         fetch_concurrency: int = 8,
         clock: Clock | None = None,
         owns_sink: bool = False,
+        stalled_after: float = 300.0,
+        refusing_after: int = 5,
     ) -> None:
         if not isinstance(auth, WebhookAuth):
             raise ConfigurationError("auth must be a WebhookAuth")
         self.queue = queue
         self._auth = auth
         self._max_body = max_body
-        self._log = Log(Redactor(auth.secrets()), component="webhooks")
+        self._policy = HealthPolicy(stalled_after=stalled_after, refusing_after=refusing_after)
+        redactor = Redactor(auth.secrets())
+        self._log = Log(redactor, component="webhooks")
         chosen = known_resources(resources)
         applier = Applier(
-            client, sink, queue, chosen, log=self._log, fetch_concurrency=fetch_concurrency
+            client,
+            sink,
+            queue,
+            chosen,
+            log=self._log,
+            redactor=redactor,
+            fetch_concurrency=fetch_concurrency,
         )
         self._worker = Worker(
-            queue, applier, batch_size=batch_size, clock=clock or SystemClock(), log=self._log
+            queue,
+            applier,
+            batch_size=batch_size,
+            clock=clock or SystemClock(),
+            log=self._log,
+            redactor=redactor,
         )
         self._sink = sink
         self._owns_sink = owns_sink
@@ -186,8 +217,17 @@ class WebhookReceiver:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         method, path = scope.get("method"), str(scope.get("path", "")).rstrip("/")
-        if method in ("GET", "HEAD") and path.endswith(("/health", "/metrics")):
+        monitoring = path.endswith(_MONITORING)
+        if monitoring and method in ("GET", "HEAD"):
             await self._status(send, path.endswith("/metrics"))
+            return
+        if monitoring or method != "POST":
+            # Not a delivery (a probe, a scanner, a browser): not counted, not a warning.
+            self._log.debug(
+                "webhook_not_a_delivery", method=method, path=path, client=_client(scope)
+            )
+            allow = b"GET, HEAD" if monitoring else b"POST"
+            await _respond(send, 405, b'{"error":"method not allowed"}', allow=allow)
             return
         try:
             status, body = await self._handle(scope, receive)
@@ -196,7 +236,14 @@ class WebhookReceiver:
             self.stats.count(exc.outcome)
             # Refused: Tripletex retries, then disables the subscription; say why, loudly
             # (never the body or a secret).
-            self._log.warning("webhook_refused", reason=exc.outcome, status=status, path=path)
+            self._log.warning(
+                "webhook_refused",
+                reason=exc.outcome,
+                status=status,
+                path=path,
+                client=_client(scope),
+                subscription_id=exc.subscription_id,
+            )
         except Exception as exc:
             self.stats.count("failed")
             self._log.warning("webhook_request_failed", error=exc)
@@ -208,28 +255,27 @@ class WebhookReceiver:
     async def _status(self, send: Send, scrape: bool) -> None:
         """``GET /health`` (JSON) or ``GET /metrics`` (Prometheus text)."""
         status = await self.queue.status()
-        now = self._clock.now()
+        now, failing, policy = self._clock.now(), self._worker.failing, self._policy
         if scrape:
-            text = metrics(status, self.stats, now)
+            text = metrics(status, self.stats, now, failing=failing, policy=policy)
             await _respond(send, 200, text, b"text/plain; version=0.0.4; charset=utf-8")
         else:
-            failing = self._worker.failing
-            body = health(status, self.stats, now, failing=failing)
-            await _respond(send, 503 if failing else 200, msgspec.json.encode(body))
+            body = health(status, self.stats, now, failing=failing, policy=policy)
+            await _respond(send, STATUSES[str(body["status"])], msgspec.json.encode(body))
 
     async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
-        if scope.get("method") != "POST":
-            raise _Reject("method_not_allowed", "method not allowed")
         body = await self._body(receive)
         if body is None:
             return 0, {}
         headers = _headers(scope)
-        if not self._auth.verify(headers, body):
-            raise _Reject("unauthorized", "unauthorized")
+        refusal = self._auth.refusal(headers, body)
+        if refusal is not None:
+            # Both are answered alike: the caller learns nothing from the difference.
+            raise _Reject(refusal, "unauthorized", claimed_subscription(body))
         try:
             payload = _decode_payload(body)
         except msgspec.MsgspecError:
-            raise _Reject("malformed", "malformed payload") from None
+            raise _Reject("malformed", "malformed payload", claimed_subscription(body)) from None
         if route(payload.event) is None:
             self.stats.count("ignored")
             return 200, {"status": "ignored"}
@@ -239,7 +285,9 @@ class WebhookReceiver:
     async def _enqueue(self, payload: _Payload, key: str) -> tuple[int, dict[str, str]]:
         """Commit the delivery; answer only once it is durable (or refused)."""
         if self._worker.failing:  # see _worker: Tripletex keeps it and retries later
-            raise _Reject("apply_failing", "applying deliveries is failing")
+            raise _Reject(
+                "apply_failing", "applying deliveries is failing", payload.subscription_id
+            )
         value = bytes(payload.value)
         put = await self.queue.put(
             key,
@@ -253,7 +301,7 @@ class WebhookReceiver:
         if put in (Put.QUEUED, Put.DUPLICATE):
             self.stats.count(put.value)
             return _STATUS[put], {"status": put.value}
-        raise _Reject(_OUTCOME[put], put.value)
+        raise _Reject(_OUTCOME[put], put.value, payload.subscription_id)
 
     async def _body(self, receive: Receive) -> bytes | None:
         chunks = bytearray()
@@ -268,18 +316,29 @@ class WebhookReceiver:
                 return bytes(chunks)
 
 
+def _client(scope: Scope) -> str | None:
+    """``host:port`` of the peer (the proxy's, behind one), when the server says."""
+    client = scope.get("client")
+    return None if not client else f"{client[0]}:{client[1]}"
+
+
 def _headers(scope: Scope) -> dict[str, bytes]:
     """Request headers by lower-case name (the last of repeated ones)."""
     return {bytes(name).decode("latin-1").lower(): bytes(value) for name, value in scope["headers"]}
 
 
 async def _respond(
-    send: Send, status: int, content: bytes, content_type: bytes = b"application/json"
+    send: Send,
+    status: int,
+    content: bytes,
+    content_type: bytes = b"application/json",
+    *,
+    allow: bytes = b"POST",
 ) -> None:
     headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(content))]
     if status == 503:
         headers.append((b"retry-after", b"30"))
     if status == 405:
-        headers.append((b"allow", b"POST"))
+        headers.append((b"allow", allow))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": content})

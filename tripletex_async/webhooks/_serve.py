@@ -33,11 +33,14 @@ def create_app(
     resources: Iterable[str | Resource] | None = None,
     max_pending: int = 100_000,
     max_body: int = 1 << 20,
+    stalled_after: float = 300.0,
 ) -> WebhookReceiver:
     """A receiver writing to ``sink`` (a `Sink`, or a URL for `open_sink`, then owned and
     closed by the receiver) through the queue file at ``queue_path``.
 
     ``resources``: those the receiver writes (default: every resource with events).
+    ``stalled_after``: seconds the oldest pending event may wait before ``GET /health``
+    says ``stalled`` (503).
     """
     owned = isinstance(sink, str)
     target = open_sink(sink) if isinstance(sink, str) else sink
@@ -49,6 +52,7 @@ def create_app(
         resources=resources,
         max_body=max_body,
         owns_sink=owned,
+        stalled_after=stalled_after,
     )
 
 

@@ -5,6 +5,12 @@ Rotating the HMAC secret: `subscribe` sends the new one to every subscription wh
 receiver accepts signatures by the new and, for a grace period, the previous one, so no
 delivery signed in between is refused. A delivery verified by the previous secret is
 counted, and logged once per subscription (its subscription still has the old one).
+
+A refusal says which check failed, as far as that is free to tell: ``unauthorized`` (the
+auth header is missing or wrong, or the signature headers are missing: not a Tripletex
+call, or a subscription made without these secrets) or ``bad_signature`` (the auth
+header passes, or there is none, and the signature is there but does not verify: the
+body was altered, or the HMAC secrets of the receiver and the subscription differ).
 """
 
 from __future__ import annotations
@@ -23,10 +29,23 @@ from ..client._errors import ConfigurationError
 from ..client._log import Log, Redactor
 from ._subscriptions import Secret
 
-__all__ = ["IDEMPOTENCY_KEY", "SIGNATURE", "WebhookAuth", "signature"]
+__all__ = [
+    "AUTH_REFUSALS",
+    "BAD_SIGNATURE",
+    "IDEMPOTENCY_KEY",
+    "SIGNATURE",
+    "UNAUTHORIZED",
+    "WebhookAuth",
+    "claimed_subscription",
+    "signature",
+]
 
 IDEMPOTENCY_KEY = "idempotency-key"
 SIGNATURE = "x-request-signature"
+#: The refusals of `WebhookAuth.refusal` (see the module's text).
+UNAUTHORIZED = "unauthorized"
+BAD_SIGNATURE = "bad_signature"
+AUTH_REFUSALS = frozenset({UNAUTHORIZED, BAD_SIGNATURE})
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
@@ -48,6 +67,15 @@ class _Envelope(msgspec.Struct, rename="camel"):
 _decode_envelope = msgspec.json.Decoder(_Envelope).decode
 
 
+def claimed_subscription(body: bytes) -> int | None:
+    """The ``subscriptionId`` a body claims (None when it does not parse), for log
+    lines: an id names no secret, and tells whose deliveries fail."""
+    try:
+        return _decode_envelope(body).subscription_id
+    except msgspec.MsgspecError:
+        return None
+
+
 class _OldSecretUse:
     """Deliveries verified by the previous HMAC secret: a count, and which subscriptions
     were logged already (each once)."""
@@ -60,10 +88,7 @@ class _OldSecretUse:
 
     def note(self, body: bytes, log: Callable[[], Log]) -> None:
         self.count += 1
-        try:
-            subscription_id = _decode_envelope(body).subscription_id
-        except msgspec.MsgspecError:
-            subscription_id = None
+        subscription_id = claimed_subscription(body)
         if subscription_id not in self._logged:
             self._logged.add(subscription_id)
             log().info("webhook_old_secret", subscription_id=subscription_id, count=self.count)
@@ -132,27 +157,35 @@ class WebhookAuth:
         return [s.reveal() for s in held if s is not None]
 
     def verify(self, headers: Mapping[str, bytes], body: bytes) -> bool:
-        """Whether a call with ``headers`` (lower-case names) and ``body`` is genuine.
+        """Whether a call with ``headers`` (lower-case names) and ``body`` is genuine."""
+        return self.refusal(headers, body) is None
+
+    def refusal(self, headers: Mapping[str, bytes], body: bytes) -> str | None:
+        """Why a call with ``headers`` (lower-case names) and ``body`` is refused:
+        `UNAUTHORIZED` or `BAD_SIGNATURE` (see the module's text); None when genuine.
 
         Every configured check runs, whatever the outcome of the others, and each
         comparison takes the same time whatever the bytes compared: with a previous
         secret, both signatures are computed and compared every time.
         """
-        ok = True
+        header_ok = True
         if self.header_name is not None and self.header_value is not None:
             given = headers.get(self.header_name.lower(), b"")
-            ok &= hmac.compare_digest(given, self.header_value.reveal().encode())
+            header_ok = hmac.compare_digest(given, self.header_value.reveal().encode())
+        signed_ok = True
         if self.hmac_secret is not None:
             key, signed = headers.get(IDEMPOTENCY_KEY), headers.get(SIGNATURE)
             if key is None or signed is None:
-                return False
+                return UNAUTHORIZED
             signed = signed.strip()
             current = hmac.compare_digest(signature(self.hmac_secret, key, body), signed)
             previous = self._by_previous(key, body, signed)
-            ok &= current | previous
-            if ok and previous and not current:
+            signed_ok = current | previous
+            if header_ok and previous and not current:
                 self._old.note(body, self._log)
-        return ok
+        if not header_ok:
+            return UNAUTHORIZED
+        return None if signed_ok else BAD_SIGNATURE
 
     def _by_previous(self, key: bytes, body: bytes, signed: bytes) -> bool:
         """Whether ``signed`` is by the previous secret, and that is still accepted."""

@@ -6,8 +6,8 @@ dead requeue`` while the receiver runs) are applied within that, not only after 
 delivery. It backs off
 while the sink, the queue file or Tripletex fail, and isolates an event that fails for
 any other reason: the batch is retried one event at a time and the culprit is marked
-dead, so one bad event cannot block the others. The nightly reconcile repairs what a dead
-event missed.
+dead, keeping why (`dead_reason`: ``webhooks dead list`` shows it), so one bad event
+cannot block the others. The nightly reconcile repairs what a dead event missed.
 
 Many events failing in a row is no bad event but a bad deployment (a sink that refuses
 every row, a bug): after ``max_dead_in_a_row`` of them the worker stops giving events up,
@@ -23,10 +23,10 @@ import anyio.abc
 
 from ..client._clock import Clock
 from ..client._errors import ConfigurationError
-from ..client._log import Log
+from ..client._log import Log, Redactor
 from ..sinks import SinkError
 from ._apply import Applier, RetryLater
-from ._queue import EventQueue, QueuedEvent, QueueError
+from ._queue import EventQueue, QueuedEvent, QueueError, dead_reason
 
 __all__ = ["POLL_EVERY", "Worker"]
 
@@ -53,6 +53,7 @@ class Worker:
         batch_size: int,
         clock: Clock,
         log: Log,
+        redactor: Redactor | None = None,
         backoff: tuple[float, float] = (0.5, 60.0),
         max_dead_in_a_row: int = 10,
         poll_every: float = POLL_EVERY,
@@ -66,6 +67,8 @@ class Worker:
         self._batch_size = batch_size
         self._clock = clock
         self._log = log
+        #: Scrubs the receiver's secrets from the reasons dead events keep.
+        self._redactor = redactor or Redactor()
         self._backoff = backoff
         self._poll_every = poll_every
         self._running = False
@@ -162,7 +165,7 @@ class Worker:
             self._log.warning(
                 "webhook_event_dead", seq=event.seq, event_name=event.event, error=exc
             )
-            await self._queue.complete([], [event.seq])
+            await self._queue.complete([], {event.seq: dead_reason(exc, self._redactor)})
             if self.failing:
                 self._log.error(
                     "webhook_apply_failing",
