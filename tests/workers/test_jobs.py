@@ -226,3 +226,18 @@ async def test_no_token_reaches_the_jobs_the_budgets_table_or_a_log_line(
     assert "budget_id" in seen[0]
     for token in (fake.credentials.consumer_token, fake.credentials.employee_token):
         assert all(token not in text for text in seen)
+
+
+async def test_registering_a_budget_again_plans_it_again_after_its_tokens_failed(
+    fake: FakeTripletex, database: Database
+) -> None:
+    """needs_reauth waits for an operator; registering it (new references) is that."""
+    budget, _ = accountant(fake)
+    settings = _settings(database)
+    app, _ = await _app(fake, settings, budget, Secrets({}))
+    async with app.open_async():
+        await defer_due(app, settings)
+        await _drain(app)
+        async with BudgetStore(database.url, schema=database.store_schema) as store:
+            assert await store.register([budget]) == 0
+        assert await defer_due(app, settings) == 1

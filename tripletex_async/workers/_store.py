@@ -131,7 +131,7 @@ class BudgetStore:
 
     async def register(self, budgets: Sequence[Budget]) -> int:
         """Add budgets or update their references, companies and resources (their run
-        history stays); how many were new."""
+        history stays; one waiting for new tokens is planned again); how many were new."""
         rows = [
             (
                 b.id, b.label, b.consumer_ref, b.employee_ref, _companies_text(b.companies),
@@ -148,7 +148,9 @@ class BudgetStore:
                     VALUES (%s, %s, %s, %s, %s, %s, %s)
                     ON CONFLICT (id) DO UPDATE SET label = excluded.label,
                     consumer_ref = excluded.consumer_ref, employee_ref = excluded.employee_ref,
-                    companies = excluded.companies, resources = excluded.resources""",
+                    companies = excluded.companies, resources = excluded.resources,
+                    state = CASE WHEN budgets.state = 'needs_reauth' THEN 'new'
+                        ELSE budgets.state END""",
                 rows,
             )
             await cursor.execute(f"SELECT count(*) FROM {self.schema}.budgets")
