@@ -22,7 +22,7 @@ from tripletex_async.sinks import Column
 from tripletex_async.testing import FakeTripletex
 
 from ..conftest import SqlTarget
-from ..sinks.conftest import postgres_schema, postgres_url  # noqa: F401 - fixtures
+from ..sinks.conftest import postgres_schema  # noqa: F401 - fixtures
 from .conftest import sync_into
 
 pytestmark = pytest.mark.anyio

@@ -31,7 +31,7 @@ from tripletex_async.testing import (
 )
 
 from ..expectations import FROM, TO
-from ..sinks.conftest import postgres_schema, postgres_url  # noqa: F401 - fixtures
+from ..sinks.conftest import postgres_schema  # noqa: F401 - fixtures
 from .sink_probe import SinkProbe
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc: Linux")

@@ -15,7 +15,7 @@ from tripletex_async.sinks import DuckDBSink, JSONLSink, PostgresSink, ReadableS
 from tripletex_async.testing import FakeTripletex
 
 from ..expectations import Served, stored
-from ..sinks.conftest import postgres_schema, postgres_url  # noqa: F401 - fixtures
+from ..sinks.conftest import postgres_schema  # noqa: F401 - fixtures
 from .conftest import sync_into
 
 pytestmark = pytest.mark.anyio

@@ -12,7 +12,7 @@ from tripletex_async.engine._resources import Resource
 from tripletex_async.models import LIST_MODELS
 from tripletex_async.sinks import PostgresSink, SQLiteSink, Table
 
-from ..sinks.conftest import postgres_schema, postgres_url  # noqa: F401 - fixtures
+from ..sinks.conftest import postgres_schema  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
 
