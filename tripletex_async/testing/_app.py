@@ -110,6 +110,12 @@ class FakeTripletex:
             self._sessions.new_employee(consumer, company, accountant=False)
             for company in portfolio.standalone_ids()
         ]
+        # Further accountants after the standalone companies, for the same reason.
+        self._accountants = [self._credentials] + [
+            self._sessions.new_employee(consumer, accountant_id, accountant=True)
+            for _ in range(self.config.accountants - 1)
+        ]
+        self._shares = _shares(portfolio, self._accountants)
         self.webhooks = Webhooks(self._store, self._models, self.clock)
         self._store.listeners.append(self.webhooks.on_mutation)
         self._lists = ListEndpoint(
@@ -117,7 +123,12 @@ class FakeTripletex:
         )
         self._items = ItemEndpoint(self._store, self._models)
         self._session_calls = SessionEndpoints(
-            self._sessions, self._windows, portfolio, self._models, self._config, self._now
+            self._sessions,
+            self._windows,
+            self._models,
+            self._config,
+            self._now,
+            self._listed_clients,
         )
 
     def _config(self) -> FakeConfig:
@@ -131,7 +142,8 @@ class FakeTripletex:
 
     @property
     def credentials(self) -> Credentials:
-        """The accountant's consumer and employee tokens, reaching every client company."""
+        """The accountant's consumer and employee tokens, reaching every client company
+        (the first share of them if `FakeConfig.accountants` is more than 1)."""
         return self._credentials
 
     def company_credentials(self, company_id: int) -> Credentials:
@@ -149,19 +161,24 @@ class FakeTripletex:
 
     def budgets(self) -> list[Budget]:
         """The portfolio's budgets, each a pair of tokens a user could register: the
-        accountant's (reaching the clients), then one per standalone company (reaching
-        only it), all of one consumer token. Tokens minted later by `company_credentials`
-        and `add_consumer` are budgets too, but not among these.
+        accountant's (reaching the clients; one per `FakeConfig.accountants`, labelled
+        ``accountant``, ``accountant#2``, ..., each reaching its share), then one per
+        standalone company (reaching only it), all of one consumer token. Tokens minted
+        later by `company_credentials` and `add_consumer` are budgets too, but not among
+        these.
         """
         consumer = self._credentials.consumer_token
-        accountant = Budget(
-            self._sessions.budget_label(consumer, self._credentials.employee_token),
-            "accountant",
-            consumer,
-            self._credentials.employee_token,
-            tuple(self.portfolio.company_ids()),
-        )
-        return [accountant, *(self._company_budget(c) for c in self._standalone)]
+        accountants = [
+            Budget(
+                self._sessions.budget_label(consumer, creds.employee_token),
+                "accountant",
+                consumer,
+                creds.employee_token,
+                self._shares[creds.employee_token],
+            )
+            for creds in self._accountants
+        ]
+        return [*accountants, *(self._company_budget(c) for c in self._standalone)]
 
     def _company_budget(self, creds: Credentials) -> Budget:
         label = self._sessions.budget_label(creds.consumer_token, creds.employee_token)
@@ -298,8 +315,17 @@ class FakeTripletex:
         """Whether the session's token may act for ``company``: an accountant's for its
         clients (not for the standalone companies), a company's for its own."""
         if session.employee.accountant:
-            return self.portfolio.is_client(company)
+            share = self._shares.get(session.employee.employee_token)
+            return self.portfolio.is_client(company) if share is None else company in share
         return self._store.has_company(company)
+
+    def _listed_clients(self, employee: Credentials) -> list[dict[str, Any]]:
+        """The ``Client`` records ``/company/>withLoginAccess`` lists for ``employee``."""
+        if not employee.accountant:
+            return []
+        share = self._shares.get(employee.employee_token)
+        clients = self.portfolio.clients
+        return clients if share is None else [c for c in clients if int(c["id"]) in share]
 
     def _resource(self, request: FakeRequest, route: str, company: int) -> FakeResponse:
         info, path_params = RESOURCES.get(route), dict[str, str]()
@@ -376,6 +402,18 @@ class FakeTripletex:
         resolve = self._store.resolver(company)
         value = _fields.project(record, selection, model, self._models, resolve)
         return json_response(200, {"value": value})
+
+
+def _shares(portfolio: Portfolio, accountants: list[Credentials]) -> dict[str, tuple[int, ...]]:
+    """Employee token -> the clients it reaches: contiguous shares of the sorted ids, as
+    even as can be. A token not here (`FakeTripletex.add_consumer`'s) reaches them all."""
+    ids, n = portfolio.company_ids(), len(accountants)
+    if n > len(ids):
+        raise ValueError(f"accountants ({n}) must not exceed the client companies ({len(ids)})")
+    return {
+        creds.employee_token: tuple(ids[k * len(ids) // n : (k + 1) * len(ids) // n])
+        for k, creds in enumerate(accountants)
+    }
 
 
 def _label(route: str) -> str:

@@ -3,7 +3,7 @@
 It generates a portfolio, serves it on a loopback port and prints where, with the
 simulator's tokens as shell exports, until SIGINT or SIGTERM (`TOKENS_HELP` says which
 token is which). ``--tokens-file`` also writes every budget of the portfolio (the
-accountant's tokens and each ``--standalone-companies`` company's) as JSON, before the
+accountants' tokens and each ``--standalone-companies`` company's) as JSON, before the
 "listening on" line, for tests that hand budgets to workers on other processes; the
 tokens go to that file only, never to a log line. ``--deliver-webhooks`` and
 ``--mutate-every`` add work on a timer while it serves (`_delivery`), logged to stderr.
@@ -59,9 +59,10 @@ printed tokens (one consumer token for both employee tokens):
                                     username 0 reaches only that list and >whoAmI
   TRIPLETEX_COMPANY_EMPLOYEE_TOKEN  a regular employee's token of the client company
                                     TRIPLETEX_COMPANY_ID: username 0 (or that id) works
---tokens-file PATH writes the accountant's pair and one per --standalone-companies
-company (reached by its own token only) as a JSON list of {"label", "kind",
-"consumer_token", "employee_token", "companies"}, before "listening on" is printed.
+--tokens-file PATH writes the accountant's pair (one per --accountants, each with its
+share of the clients) and one per --standalone-companies company (reached by its own
+token only) as a JSON list of {"label", "kind", "consumer_token", "employee_token",
+"companies"}, before "listening on" is printed.
 """
 
 #: How to see webhooks from the command line; the help's epilog and the README agree.
@@ -158,6 +159,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         metavar="N",
         help="companies reached only by their own employee token, not the accountant's",
+    )
+    data.add_argument(
+        "--accountants",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="accounting-office employee tokens (budgets), the clients split among them "
+        "(default 1; the printed token is the first's)",
     )
     data.add_argument("--scale", type=_non_negative, default=1.0, help="multiplies record counts")
     data.add_argument("--year", type=int, default=2025)
@@ -272,6 +281,7 @@ def fake_config(args: argparse.Namespace) -> FakeConfig:
         faults=faults,
         full_result_size=FullResultSize(args.full_result_size),
         default_filters=args.default_filters,
+        accountants=args.accountants,
     )
 
 
@@ -378,12 +388,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         config = fake_config(args)
         portfolio = generate_portfolio(portfolio_config(args))
+        if args.summary:
+            print_summary(portfolio, sys.stdout)
+            return 0
+        app = FakeTripletex(portfolio, config)
     except ValueError as exc:  # a combination of flags the configs refuse
         parser.error(str(exc))
-    if args.summary:
-        print_summary(portfolio, sys.stdout)
-        return 0
-    app = FakeTripletex(portfolio, config)
     if args.tokens_file is not None:
         try:
             write_tokens_file(app, args.tokens_file)

@@ -108,7 +108,13 @@ class FakeConfig:
     #: permission to access this feature.", as Tripletex answers for a module outside the
     #: company's package or a feature the token may not use.
     modules_off: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    #: Employee tokens of the accounting office, each a budget of its own: the clients
+    #: (sorted by id) are split among them in contiguous shares as even as can be, and
+    #: each token reaches and lists only its share. At most the number of clients.
+    accountants: int = 1
 
     def __post_init__(self) -> None:
         if self.environment not in ("test", "prod"):
             raise ValueError("environment must be 'test' or 'prod'")
+        if self.accountants < 1:
+            raise ValueError("accountants must be >= 1")

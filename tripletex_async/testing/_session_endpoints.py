@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
 from . import _fields
-from ._auth import Session, Sessions
+from ._auth import Credentials, Session, Sessions
 from ._config import FakeConfig
 from ._errors import method_not_allowed
 from ._http import FakeRequest, FakeResponse, json_response
@@ -17,7 +18,6 @@ from ._item_endpoint import decode_body
 from ._limits import FixedWindows
 from ._list_endpoint import JSON_HEADER
 from ._lists import NO_DIGEST, envelope, full_result_size, parse_list_query
-from ._portfolio import Portfolio
 from ._resources import ResourceInfo
 from ._schema import ModelSchema
 from ._store import digest
@@ -35,17 +35,17 @@ class SessionEndpoints:
         self,
         sessions: Sessions,
         windows: FixedWindows[tuple[str, str]] | None,
-        portfolio: Portfolio,
         models: Mapping[str, ModelSchema],
         config: Callable[[], FakeConfig],
         clock: Callable[[], datetime],
+        clients: Callable[[Credentials], list[dict[str, Any]]],
     ) -> None:
         self._sessions = sessions
         self._windows = windows
-        self._portfolio = portfolio
         self._models = models
         self._config = config
         self._clock = clock
+        self._clients = clients
 
     def create(self, request: FakeRequest) -> FakeResponse:
         """``token/session/:create``: a new session token, counted in its rate window."""
@@ -98,12 +98,13 @@ class SessionEndpoints:
         return json_response(200, {"value": projected})
 
     def with_login_access(self, request: FakeRequest, session: Session) -> FakeResponse:
-        """``company/>withLoginAccess``: the client companies, none for a company's token."""
+        """``company/>withLoginAccess``: the clients the token reaches, none for a
+        company's token."""
         info = ResourceInfo("company/>withLoginAccess", "Client")
         query = parse_list_query(info, request.params(), self._config(), now=self._clock())
         model = self._models["Client"]
         selection = _fields.select(query.fields, model, self._models)
-        clients = self._portfolio.clients if session.employee.accountant else []
+        clients = self._clients(session.employee)
         page = clients[query.start : query.start + query.count]
         values = [
             msgspec.json.encode(
