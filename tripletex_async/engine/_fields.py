@@ -107,7 +107,15 @@ def fields_for(model: type[msgspec.Struct], *, extra: Iterable[str] = ()) -> str
     them (the engine needs the key and the date it windows on, whatever the user
     declared); a nested one is merged into the Struct's own selection of its reference
     (``invoice`` asked bare, as ``{id, url}``, becomes ``invoice(id,url,invoiceDate)``).
+
+    Remembered: a sync asks it of every unit and window, and walking the model
+    (``msgspec.inspect``) was 44 % of a worker's CPU (benchmarks/scaleout.py's profile).
     """
+    return _fields_for(model, tuple(extra))
+
+
+@functools.lru_cache(maxsize=512)
+def _fields_for(model: type[msgspec.Struct], extra: tuple[str, ...]) -> str:
     info = mi.type_info(model)
     if not isinstance(info, mi.StructType):
         raise TypeError(f"{model!r} is not a msgspec Struct")
