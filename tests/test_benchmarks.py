@@ -1,5 +1,5 @@
-"""The portfolio, resume and analyst benchmarks run end to end in their quick modes and
-write their JSON."""
+"""The portfolio, resume, analyst, webhooks and scale-out benchmarks run end to end in
+their quick modes and write their JSON."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ ANALYST = SCRIPT.with_name("analyst.py")
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def run_quick(scenario: str, out: Path) -> dict[str, object]:
+def run_quick(scenario: str, out: Path, timeout: float = 60) -> dict[str, object]:
     """``portfolio.py --quick --scenario <scenario> --out <out>``; its JSON file."""
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--quick", "--scenario", scenario, "--out", str(out)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -121,7 +121,8 @@ def test_quick_field_writes_results(tmp_path: Path) -> None:
 def test_quick_every_syncs_every_resource_against_its_lower_bound(tmp_path: Path) -> None:
     """--quick --scenario every: the engine and its rerun store every record of all the
     resources counted (child lists and reports included), with no error."""
-    result = run_quick("every", tmp_path)
+    # Four runs of 124 resources over real 0.25 s rate windows: ~55 s on an idle machine.
+    result = run_quick("every", tmp_path, timeout=110)
     runs = result["runs"]
     assert isinstance(runs, list)
     assert {run["contender"] for run in runs} == {"engine-sqlite", "engine-rerun"}
@@ -207,4 +208,33 @@ def test_quick_webhooks_writes_results(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads((tmp_path / "webhooks.json").read_text())
     assert result["result"]["errors"] == result["one_at_a_time"]["errors"] == 0
+    assert {t["verdict"] for t in result["targets"]} <= {"PASS", "MISS"}
+
+
+@pytest.mark.timeout(90)
+def test_quick_scaleout_writes_results(tmp_path: Path) -> None:
+    """scaleout.py --quick: the fleet synced by 1 and 2 worker processes, every row exact,
+    no budget driven twice at once, the deep queue drained, targets stated."""
+    if not _postgres_here():
+        pytest.skip("no PostgreSQL at " + POSTGRES_URL)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT.with_name("scaleout.py")), "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=80,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads((tmp_path / "scaleout.json").read_text())
+    runs = result["runs"]
+    assert [r["workers"] for r in runs] == [1, 2]
+    for run in runs:
+        assert run["budgets_done"] == run["budgets"] == run["budgets_active"]
+        assert run["overlaps"] == 0
+        assert run["rows_expected"] == run["rows_stored"] > 0
+        assert run["rows_lost"] == run["rows_unexpected"] == run["rows_different"] == 0
+        assert run["lower_bound_s"] > 0
+        assert len(run["peak_rss_mb"]) == run["workers"]
+        assert run["peak_connections"] > 0
+    assert result["queue"]["jobs_per_s"] > 0
     assert {t["verdict"] for t in result["targets"]} <= {"PASS", "MISS"}

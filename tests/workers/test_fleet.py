@@ -55,7 +55,7 @@ class Fleet:
         with (self.tmp / f"{name}.log").open("ab") as log:  # the child keeps its copy
             process = subprocess.Popen(
                 [
-                    *CLI, "workers", "run", "--base-url", self.api, "--concurrency", "16",
+                    *CLI, "workers", "run", "--base-url", self.api, "--concurrency", "8",
                     "--slice", "2", "--stall-after", "2", "-vv", "--log-format", "json",
                 ],
                 env=self.environ, stdout=log, stderr=log,
@@ -166,6 +166,21 @@ def _jobs(fleet: Fleet, status: str) -> int:
     return int(found[0][0])
 
 
+def _assert_no_token_anywhere(fleet: Fleet) -> None:
+    """No token in any worker's log (at -vv: procrastinate's, psycopg's, ours), in the
+    job tables, or in the budgets table."""
+    tokens = {
+        t for b in json.loads((fleet.tmp / "tokens.json").read_text())
+        for t in (b["consumer_token"], b["employee_token"])
+    }  # fmt: skip
+    texts = [p.read_text() for p in fleet.tmp.glob("*.log")]
+    for table in ("procrastinate_jobs", "procrastinate_events", "tripletex_workers.budgets"):
+        texts.append(repr(fleet.query(f"SELECT * FROM {table}")))
+    assert len(texts) > 3
+    leaked = {t[:12] for t in tokens for text in texts if t in text}
+    assert not leaked
+
+
 def _wait_all_done(fleet: Fleet, budgets: int, limit: float) -> None:
     deadline = time.monotonic() + limit
     while fleet.done() < budgets:
@@ -228,6 +243,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_no_budget_has_two_drivers(
     assert elapsed < 120
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=30) == 0
+    _assert_no_token_anywhere(fleet)
 
 
 @pytest.mark.timeout(180)
