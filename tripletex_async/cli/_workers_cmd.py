@@ -55,8 +55,8 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
     app = jobs.make_app(
         settings, secrets=Secrets(ctx.environ), client=_clients(args, ctx), stop=stop
     )
+    await jobs.ensure_schema(settings)  # first: a clear error, not the pool's 30 s wait
     async with app.open_async():
-        await jobs.ensure_schema(settings)
         if args.workers_command == "plan":
             count = await jobs.defer_due(app, settings)
             print(f"queued {count} due budget(s)", file=ctx.out)

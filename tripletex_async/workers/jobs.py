@@ -162,7 +162,14 @@ async def ensure_schema(settings: WorkerSettings) -> None:
     be released on another of its connections, that is, never)."""
     import psycopg
 
-    conn = await psycopg.AsyncConnection.connect(settings.database_url)
+    from ..sinks._postgres import _conninfo, _describe
+
+    try:
+        conn = await psycopg.AsyncConnection.connect(settings.database_url, connect_timeout=10)
+    except psycopg.OperationalError:
+        # psycopg's text may quote the connection string: only where, never a password.
+        where = _describe(_conninfo(settings.database_url))
+        raise ConfigurationError(f"cannot connect to the workers' database {where}") from None
     async with conn, conn.transaction():
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext('tripletex_async.procrastinate_schema'))"
