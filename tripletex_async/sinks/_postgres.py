@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["PostgresSink"]
 
 #: The name in a ``CREATE INDEX IF NOT EXISTS name ON ...`` of `_sql` (quoted or not).
-_INDEX = re.compile(r'CREATE INDEX IF NOT EXISTS "?([^" ]+)"? ON ')
+_INDEX = re.compile(r'CREATE INDEX IF NOT EXISTS "?([^" ]+)"? ON "[^"]+"\."([^"]+)"')
 #: The table's name in a ``CREATE TABLE IF NOT EXISTS "schema"."name" (...`` of `_sql`.
 _TABLE = re.compile(r'CREATE TABLE IF NOT EXISTS "[^"]+"\."([^"]+)" ')
 #: How long opening, creating and taking a lease wait for another session's locks: a
@@ -343,10 +343,19 @@ class PostgresSink(SinkBase):
             await cursor.execute(_sql.pending_query(d))
             pending = {key for (key,) in await cursor.fetchall()}
             indexes = await self._existing_indexes(cursor)
+            # A table (or child table) and the table whose indexes cover it.
+            owner = {t.name: t for t in tables}
+            owner.update({c.name: t for t in tables for c in t.children})
             for statement, params in _sql.table_statements(d, tables, existing, pending):
                 name = _INDEX.match(statement)
                 if name is not None and name[1] in indexes:
                     continue  # see _existing_indexes
+                if name is not None and name[2] in existing and name[2] in owner:
+                    # Another run writes this table now (it made it and has not built
+                    # its indexes yet): a SHARE lock held to the end of this open would
+                    # deadlock with its writes. Built one per transaction, at the end.
+                    self._deferred[owner[name[2]].name] = owner[name[2]]
+                    continue
                 # No parameters: no placeholders either (a comment may hold a "%").
                 await cursor.execute(statement, params or None)
 
