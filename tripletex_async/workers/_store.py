@@ -20,8 +20,7 @@ heaviest first.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
@@ -247,11 +246,6 @@ class BudgetStore:
         )
         row = await cursor.fetchone()
         return None if row is None else PlanRow(*row)
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
-        """The store's connection, for queries beside it (the job tables)."""
-        yield self._conn
 
 
 _SELECT = (

@@ -309,20 +309,18 @@ async def retry_stalled(app: procrastinate.App, settings: WorkerSettings) -> int
     left alone."""
     manager = app.job_manager
     count = 0
+    failed = procrastinate.jobs.Status.FAILED
     for job in await manager.get_stalled_jobs(seconds_since_heartbeat=settings.stall_after):
         waiting = job.queueing_lock is not None and any(
             await manager.list_jobs_async(queueing_lock=job.queueing_lock, status="todo")
         )
         try:
-            if not waiting:
-                await manager.retry_job(job)
-            else:
-                await manager.finish_job(
-                    job, status=procrastinate.jobs.Status.FAILED, delete_job=False
-                )
+            if waiting:
+                await manager.finish_job(job, status=failed, delete_job=False)
                 continue
+            await manager.retry_job(job)
         except procrastinate_errors.UniqueViolation:  # its budget was queued meanwhile
-            await manager.finish_job(job, status=procrastinate.jobs.Status.FAILED, delete_job=False)
+            await manager.finish_job(job, status=failed, delete_job=False)
             continue
         except procrastinate_errors.ConnectorException:  # another worker was first
             continue
