@@ -94,3 +94,25 @@ def test_console_format_on_request(capsys: pytest.CaptureFixture[str]) -> None:
     assert "hello" in err
     assert "answer=42" in err
     assert not err.startswith("{")
+
+
+def test_a_budgets_tokens_are_scrubbed_while_its_client_lives_and_then_forgotten(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A worker runs thousands of budgets a night: their tokens must not pile up in the
+    scrubber (every event would be scanned for all of them), yet none may be printed."""
+
+    class Client:
+        pass
+
+    setup = LogSetup(logging.DEBUG)
+    client: Client | None = Client()
+    setup.scrubber.add_while(client, "consumer-s3cret", "employee-s3cret")
+    with setup.installed():
+        structlog.get_logger().info("event", value="consumer-s3cret employee-s3cret")
+        assert len(setup.scrubber._redactors()) == 2
+        client = None
+        assert len(setup.scrubber._redactors()) == 1
+    err = capsys.readouterr().err
+    assert "s3cret" not in err
+    assert err.count(REDACTED) == 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import weakref
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,6 +55,10 @@ class Scrubber:
     def __init__(self) -> None:
         self._own = Redactor()
         self._followed: list[Redactor] = []
+        # Weakly, by owner: a worker's budgets' tokens are scrubbed while their clients
+        # live, and a night's thousands of budgets do not pile up (every event would go
+        # through all their tokens).
+        self._owned: weakref.WeakKeyDictionary[object, Redactor] = weakref.WeakKeyDictionary()
 
     def add(self, secret: str) -> None:
         """A secret to remove from now on (a token)."""
@@ -63,15 +68,22 @@ class Scrubber:
         """Also apply ``redactor`` (a connection's: it learns session tokens)."""
         self._followed.append(redactor)
 
+    def add_while(self, owner: object, *secrets: str) -> None:
+        """Secrets to remove for as long as ``owner`` lives (a budget's client)."""
+        self._owned[owner] = Redactor(secrets)
+
+    def _redactors(self) -> list[Redactor]:
+        return [self._own, *self._followed, *self._owned.values()]
+
     def text(self, value: str) -> str:
         """``value`` with every known secret and secret-shaped text replaced."""
-        for redactor in (self._own, *self._followed):
+        for redactor in self._redactors():
             value = redactor.text(value)
         return value
 
     def value(self, value: Any) -> Any:
         """Redact strings inside ``value``, recursing through containers."""
-        for redactor in (self._own, *self._followed):
+        for redactor in self._redactors():
             value = redactor.value(value)
         return value
 

@@ -82,9 +82,13 @@ def _clients(args: argparse.Namespace, ctx: Context) -> Any:
     env, base_url = getattr(args, "env", None), getattr(args, "base_url", None)
 
     def make(consumer: str, employee: str) -> TripletexClient:
-        ctx.logs.scrubber.add(consumer)
-        ctx.logs.scrubber.add(employee)
-        return TripletexClient(consumer, employee, env=env, base_url=base_url, environ=ctx.environ)
+        client = TripletexClient(
+            consumer, employee, env=env, base_url=base_url, environ=ctx.environ
+        )
+        # For as long as the client lives, not for good: a night's thousands of budgets
+        # would make every log event scan for all their tokens.
+        ctx.logs.scrubber.add_while(client, consumer, employee)
+        return client
 
     return make
 
