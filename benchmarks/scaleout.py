@@ -482,9 +482,12 @@ def drain(jobs: int, concurrency: int) -> Drain:
     one procrastinate worker; rates from the jobs' ``started`` events."""
     import procrastinate
 
+    from tripletex_async.workers.jobs import WorkerSettings, ensure_schema
+
     with database("scaleout_queue") as url:
+        # What a worker starts with: procrastinate's tables and our index for its fetch.
+        asyncio.run(ensure_schema(WorkerSettings(url)))
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(procrastinate.schema.SchemaManager.get_schema())
             conn.execute(
                 "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, queueing_lock, "
                 "args) SELECT 'tripletex', 'tripletex_async.sync_budget', 'budget-' || n, "

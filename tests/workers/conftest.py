@@ -45,6 +45,19 @@ def database(postgres_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
+def fresh_database(postgres_url: str) -> Iterator[str]:
+    """An empty database of the local PostgreSQL, dropped afterwards."""
+    name = f"workers_schema_{secrets.token_hex(4)}"
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    try:
+        yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
 def fake() -> FakeTripletex:
     """Two client companies under the accountant's token."""
     return FakeTripletex(generate_portfolio(PortfolioConfig(seed=3, companies=2, scale=0.05)))

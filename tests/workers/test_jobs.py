@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import procrastinate
 import psycopg
@@ -26,6 +27,7 @@ from tripletex_async.workers.jobs import (
     _defer,
     day_start,
     defer_due,
+    ensure_schema,
     make_app,
     retry_stalled,
 )
@@ -241,3 +243,76 @@ async def test_registering_a_budget_again_plans_it_again_after_its_tokens_failed
         async with BudgetStore(database.url, schema=database.store_schema) as store:
             assert await store.register([budget]) == 0
         assert await defer_due(app, settings) == 1
+
+
+async def _real_app(
+    fake: FakeTripletex, settings: WorkerSettings, budget: Budget, secrets: Secrets, client: Any
+) -> procrastinate.App:
+    """An app on procrastinate's own PostgreSQL connector (its tables in the database)."""
+    await ensure_schema(settings)
+    connector = procrastinate.PsycopgConnector(conninfo=settings.database_url)
+    app = make_app(settings, connector=connector, secrets=secrets, client=client)
+    async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
+        await store.register([budget])
+    return app
+
+
+async def _one_job(app: procrastinate.App, budget: Budget) -> Any:
+    """The budget's task run once, as a worker would (its context is not used)."""
+    return await app.tasks[SYNC_TASK](None, budget_id=budget.id)
+
+
+def _queued(url: str) -> list[tuple[str, int, str]]:
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(
+            "SELECT status::text, priority, lock FROM procrastinate_jobs ORDER BY id"
+        ).fetchall()
+    return [(str(s), int(p), str(lock)) for s, p, lock in rows]
+
+
+async def test_a_slice_commits_its_record_and_its_continuation_together(
+    fake: FakeTripletex, database: Database, fresh_database: str
+) -> None:
+    """On procrastinate's PostgreSQL queue: the job that ends a slice with work left
+    has queued its continuation by the time its record says ``more``."""
+    budget, secrets = accountant(fake)
+    settings = _settings(
+        replace(database, url=fresh_database), options=SyncOptions(max_requests=2, page_size=5)
+    )
+    app = await _real_app(fake, settings, budget, secrets, client_factory(fake))
+    async with app.open_async():
+        assert await _one_job(app, budget) == "more"
+    assert _queued(fresh_database) == [("todo", CONTINUATION_PRIORITY, budget.id)]
+    async with BudgetStore(fresh_database, schema=database.store_schema) as store:
+        (row,) = await store.rows()
+    assert (row.state, row.slices) == ("more", 1)
+
+
+async def test_a_slice_whose_budget_a_later_slice_began_records_and_defers_nothing(
+    fake: FakeTripletex, database: Database, fresh_database: str
+) -> None:
+    """A worker frozen mid-slice wakes after another slice of its budget began: its
+    end is not recorded over the newer slice's, and it queues no continuation (the
+    newer slice does)."""
+    budget, secrets = accountant(fake)
+    settings = _settings(
+        replace(database, url=fresh_database), options=SyncOptions(max_requests=2, page_size=5)
+    )
+    make = client_factory(fake)
+
+    def overtaken(consumer: str, employee: str) -> Any:
+        # While this slice runs, a later slice of the budget records its start.
+        with psycopg.connect(fresh_database, autocommit=True) as connection:
+            connection.execute(
+                f"UPDATE {database.store_schema}.budgets SET slice_token = 'later', "
+                "state = 'running'"
+            )
+        return make(consumer, employee)
+
+    app = await _real_app(fake, settings, budget, secrets, overtaken)
+    async with app.open_async():
+        assert await _one_job(app, budget) == "more"
+    assert _queued(fresh_database) == []
+    async with BudgetStore(fresh_database, schema=database.store_schema) as store:
+        (row,) = await store.rows()
+    assert (row.state, row.slices) == ("running", 0)

@@ -202,6 +202,20 @@ class PostgresSink(SinkBase):
         async with self._using(opening=True):
             await self._run(work, "release a lease on")
 
+    async def run_in_transaction(self, work: _Work[_T], action: str = "write to") -> _T:
+        """``await work(connection)`` in one transaction on this sink's connection, and
+        what it returns: the caller's own statements commit together or not at all (a
+        job queue's next job with the record of the job that defers it, say). Errors
+        are `SinkError` (naming ``action``), as the sink's own; the sink need not be
+        open."""
+
+        async def transact(conn: AsyncConnection[Any]) -> _T:
+            async with conn.transaction():
+                return await work(conn)
+
+        async with self._using(opening=True):
+            return await self._run(transact, action)
+
     async def _acquire(
         self, scopes: frozenset[int], holder: Holder, ttl: float, conn: AsyncConnection[Any]
     ) -> Fence:

@@ -65,12 +65,23 @@ class PlanRow:
 
 
 class BudgetStore:
-    """Registered budgets in PostgreSQL; ``async with BudgetStore(url) as store``."""
+    """Registered budgets in PostgreSQL; ``async with BudgetStore(url) as store`` (its
+    own connection, the tables created if missing), or `borrowing` a connection."""
 
     def __init__(self, url: str, *, schema: str = DEFAULT_SCHEMA) -> None:
         self._url = url
         self.schema = check_name(schema, "schema name")
         self._connection: AsyncConnection[Any] | None = None
+        self._owned = True
+
+    @classmethod
+    def borrowing(cls, connection: AsyncConnection[Any], *, schema: str = DEFAULT_SCHEMA) -> Self:
+        """A store on ``connection`` (not closed, committed or created by it): its
+        statements join the transaction the caller has open. The tables must exist (a
+        registration made them)."""
+        store = cls("", schema=schema)
+        store._connection, store._owned = connection, False
+        return store
 
     def __repr__(self) -> str:
         return f"<BudgetStore schema {self.schema}>"
@@ -84,7 +95,7 @@ class BudgetStore:
 
     async def __aexit__(self, *exc_info: object) -> None:
         connection, self._connection = self._connection, None
-        if connection is not None:
+        if connection is not None and self._owned:
             await connection.close()
 
     @property
@@ -198,9 +209,10 @@ class BudgetStore:
         )
         return token
 
-    async def finished(self, id_: str, token: str, result: SliceResult) -> None:
+    async def finished(self, id_: str, token: str, result: SliceResult) -> bool:
         """A slice of ``id_`` ended with ``result``; a chain ending ``done`` sets the
-        budget's weight to what the chain cost."""
+        budget's weight to what the chain cost. False if a later slice of the budget
+        began meanwhile (this one's worker was frozen): nothing recorded."""
         params = {
             "id": id_,
             "token": token,
@@ -209,7 +221,7 @@ class BudgetStore:
             "requests": result.requests,
             "done": result.status == "done",
         }
-        await self._conn.execute(
+        cursor = await self._conn.execute(
             f"""UPDATE {self.schema}.budgets SET state = %(state)s, message = %(message)s,
                 slices = slices + 1, chain_requests = chain_requests + %(requests)s,
                 last_done_at = CASE WHEN %(done)s THEN now() ELSE last_done_at END,
@@ -219,6 +231,7 @@ class BudgetStore:
                 WHERE id = %(id)s AND slice_token = %(token)s""",
             params,
         )
+        return cursor.rowcount == 1
 
     async def failed(self, id_: str, token: str, message: str) -> None:
         """A slice of ``id_`` raised (its job failed): say so, never a token."""
