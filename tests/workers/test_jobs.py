@@ -19,10 +19,12 @@ from tripletex_async import RESOURCES, ConfigurationError, SyncOptions
 from tripletex_async.sinks import PostgresSink
 from tripletex_async.testing import FakeTripletex
 from tripletex_async.workers import Budget, Secrets
+from tripletex_async.workers import jobs as jobs_module
 from tripletex_async.workers._store import BudgetStore
 from tripletex_async.workers.jobs import (
     CONTINUATION_PRIORITY,
     SYNC_TASK,
+    SinkPool,
     WorkerSettings,
     _defer,
     day_start,
@@ -316,3 +318,36 @@ async def test_a_slice_whose_budget_a_later_slice_began_records_and_defers_nothi
     async with BudgetStore(fresh_database, schema=database.store_schema) as store:
         (row,) = await store.rows()
     assert (row.state, row.slices) == ("running", 0)
+
+
+async def test_a_workers_jobs_reuse_its_sinks_one_per_slot(
+    fake: FakeTripletex, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Job after job of one worker slot goes through one sink (one connection): a night
+    of thousands of budgets pays no connection and no schema check per budget."""
+    made: list[PostgresSink] = []
+
+    def counted(*args: Any, **kwargs: Any) -> PostgresSink:
+        made.append(PostgresSink(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(jobs_module, "PostgresSink", counted)
+    budget, secrets = accountant(fake)
+    settings = _settings(database, options=SyncOptions(max_requests=2, page_size=5))
+    async with SinkPool(settings, size=1) as sinks:
+        connector = InMemoryConnector()
+        app = make_app(
+            settings, connector=connector, secrets=secrets, client=client_factory(fake), sinks=sinks
+        )
+        async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
+            await store.register([budget])
+        async with app.open_async():
+            await defer_due(app, settings)
+            await app.run_worker_async(
+                wait=False, install_signal_handlers=False, listen_notify=False, concurrency=1
+            )
+        assert len(connector.jobs) > 2
+    assert len(made) == 1
+    records = await _customers(database)
+    for company in fake.portfolio.company_ids():
+        assert stored(records, company) == expected(fake, company, "customer")

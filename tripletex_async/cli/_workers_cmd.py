@@ -52,9 +52,24 @@ async def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.workers_command == "register":
         return await _register(args, ctx, settings)
     stop = anyio.Event()
-    app = jobs.make_app(
-        settings, secrets=Secrets(ctx.environ), client=_clients(args, ctx), stop=stop
-    )
+    # A worker's jobs reuse its sinks (a connection per job slot); the others run none.
+    size = args.concurrency if args.workers_command == "run" else 0
+    async with jobs.SinkPool(settings, size=size) as sinks:
+        app = jobs.make_app(
+            settings,
+            secrets=Secrets(ctx.environ),
+            client=_clients(args, ctx),
+            stop=stop,
+            sinks=sinks,
+        )
+        return await _command(args, ctx, app, settings, stop)
+
+
+async def _command(
+    args: argparse.Namespace, ctx: Context, app: Any, settings: Any, stop: anyio.Event
+) -> int:
+    from ..workers import jobs
+
     await jobs.ensure_schema(settings)  # first: a clear error, not the pool's 30 s wait
     async with app.open_async():
         if args.workers_command == "plan":

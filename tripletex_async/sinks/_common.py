@@ -317,10 +317,17 @@ class SinkBase:
             yield
 
     async def open(self, tables: Sequence[Table]) -> None:
-        """Create or migrate the schema and the tables (adding missing columns)."""
+        """Create or migrate the schema and the tables (adding missing columns). Tables
+        this sink opened before, with these columns, are not looked at again (a worker
+        reuses one sink for job after job)."""
         for table in tables:
             check_table(table)
         async with self._using(opening=True):
+            known = self._opened_columns
+            if self._opened and all(
+                {c.name for c in t.columns} <= known.get(t.name, set()) for t in tables
+            ):
+                return
             await self._open_tables(tables)
             for table in tables:
                 columns = self._opened_columns.setdefault(table.name, set())

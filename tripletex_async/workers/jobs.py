@@ -32,10 +32,11 @@ PostgreSQL, the same database as the queue: SQLite is one process's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 import procrastinate
@@ -54,7 +55,14 @@ from ._store import DEFAULT_SCHEMA, BudgetStore, PlanRow
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
-__all__ = ["WorkerSettings", "defer_due", "make_app", "retry_stalled", "watch_stalled"]
+__all__ = [
+    "SinkPool",
+    "WorkerSettings",
+    "defer_due",
+    "make_app",
+    "retry_stalled",
+    "watch_stalled",
+]
 
 QUEUE = "tripletex"
 SYNC_TASK = "tripletex_async.sync_budget"
@@ -119,21 +127,24 @@ def make_app(
     secrets: SecretsProvider | None = None,
     client: ClientFactory | None = None,
     stop: anyio.Event | None = None,
+    sinks: SinkPool | None = None,
 ) -> procrastinate.App:
     """A procrastinate app running budgets (see the module's text). ``connector``:
     procrastinate's (default: a `procrastinate.PsycopgConnector` on
     ``settings.database_url``); ``secrets``: where tokens are found (default: `Secrets`,
     ``env:`` and ``file:`` references); ``client``: builds a budget's client; ``stop``:
     once set, running slices wind down (a worker shutting down: what they fetched is
-    stored, their continuations deferred)."""
+    stored, their continuations deferred); ``sinks``: the worker's `SinkPool` (default:
+    a sink, and a connection, per job)."""
     if connector is None:
         connector = procrastinate.PsycopgConnector(conninfo=settings.database_url)
     app = procrastinate.App(connector=connector, worker_defaults=settings.worker_options())  # type: ignore[arg-type]
     found = secrets or Secrets()
+    pool = sinks or SinkPool(settings, size=0)
 
     @app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True)
     async def sync_budget(context: procrastinate.JobContext, budget_id: str) -> str:
-        return await _run_slice(app, settings, found, client, budget_id, stop)
+        return await _run_slice(app, settings, found, client, budget_id, stop, pool)
 
     @app.periodic(cron=settings.plan_cron, periodic_id="plan")
     @app.task(
@@ -214,24 +225,71 @@ async def ensure_schema(settings: WorkerSettings) -> None:
                 await conn.execute(_FETCH_INDEX_DDL)
 
 
+class SinkPool:
+    """The PostgreSQL sinks of one worker process, reused job after job: a connection per
+    job slot rather than per budget, and with it the server's warm caches and the
+    tables the sink has opened already (a night of thousands of small budgets would
+    otherwise pay a connection and the schema's checks for each). ``async with
+    SinkPool(settings, size=concurrency) as sinks``, then ``make_app(..., sinks=sinks)``.
+
+    A job that raised closes its sink rather than returning it: its connection may hold
+    what the job left behind (a lease's session lock, a transaction)."""
+
+    def __init__(self, settings: WorkerSettings, *, size: int) -> None:
+        self._settings = settings
+        self._size = size
+        self._idle: list[PostgresSink] = []
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<SinkPool {len(self._idle)} idle of {self._size}>"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for sink in idle:
+            await sink.aclose()
+
+    def _make(self) -> PostgresSink:
+        # A frozen job's open transaction ends at the server once its lease could be
+        # taken over, so the jobs taking over are not held up by its locks.
+        idle = max(5.0, 2 * self._settings.lease_ttl)
+        return PostgresSink(
+            self._settings.database_url,
+            schema=self._settings.sink_schema,
+            idle_in_transaction=idle,
+        )
+
+    @asynccontextmanager
+    async def sink(self) -> AsyncIterator[PostgresSink]:
+        """An idle sink, or a new one; back in the pool after, unless the job raised."""
+        sink = self._idle.pop() if self._idle else self._make()
+        try:
+            yield sink
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await sink.aclose()
+            raise
+        if self._closed or len(self._idle) >= self._size:
+            await sink.aclose()
+        else:
+            self._idle.append(sink)
+
+
 async def _run_slice(
     app: procrastinate.App,
     settings: WorkerSettings,
     secrets: SecretsProvider,
     client: ClientFactory | None,
     budget_id: str,
-    stop: anyio.Event | None = None,
+    stop: anyio.Event | None,
+    sinks: SinkPool,
 ) -> str:
-    # A frozen job's open transaction ends at the server once its lease could be taken
-    # over, so the jobs taking over are not held up by its locks.
-    idle = max(5.0, 2 * settings.lease_ttl)
-    sink = PostgresSink(
-        settings.database_url, schema=settings.sink_schema, idle_in_transaction=idle
-    )
-    try:
+    async with sinks.sink() as sink:
         return await _drive(app, settings, secrets, client, budget_id, stop, sink)
-    finally:
-        await sink.aclose()
 
 
 async def _drive(
