@@ -82,3 +82,16 @@ def test_accountants_flag() -> None:
     """--accountants sets the simulator's accountants; one by default."""
     assert fake_config(build_parser().parse_args([])).accountants == 1
     assert fake_config(build_parser().parse_args(["--accountants", "4"])).accountants == 4
+
+
+async def test_each_accountant_of_the_office_is_its_own_employee() -> None:
+    """whoAmI: the accountants share the office's company but not an employee id (in
+    Tripletex employee ids are unique), so a client keys their runs apart."""
+    async with kit(THREE, portfolio=PORTFOLIO, session=False) as k:
+        seen = []
+        for budget in k.fake.budgets()[:3]:
+            await k.session(_creds(budget))
+            who = (await k.get("/token/session/>whoAmI", company=0)).json()["value"]
+            seen.append((who["companyId"], who["employeeId"]))
+    assert len({company for company, _ in seen}) == 1
+    assert len({employee for _, employee in seen}) == 3

@@ -39,6 +39,9 @@ class Credentials:
     company_id: int
     #: Whether the token is an accounting office's, reaching the client companies.
     accountant: bool
+    #: The employee the token belongs to (whoAmI's ``employeeId``). Tripletex's employee
+    #: ids are unique, so the tokens of two accountants of one office tell them apart.
+    employee_id: int = 1
 
     def __repr__(self) -> str:
         # Even simulator tokens stay out of reprs, so test logs model the real thing.
@@ -96,7 +99,9 @@ class Sessions:
     def new_employee(self, consumer: str, company_id: int, *, accountant: bool) -> Credentials:
         """Register an employee token owned by ``company_id``."""
         token = self._token(1000 + len(self.employees))
-        creds = Credentials(consumer, token, company_id, accountant)
+        creds = Credentials(
+            consumer, token, company_id, accountant, employee_id=1 + len(self.employees)
+        )
         self.employees[token] = creds
         base = "accountant" if accountant else f"company-{company_id}"
         self._label_uses[base] += 1

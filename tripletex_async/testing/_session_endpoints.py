@@ -81,11 +81,11 @@ class SessionEndpoints:
     def who_am_i(self, request: FakeRequest, session: Session) -> FakeResponse:
         """``token/session/>whoAmI``: the employee and the company owning the token."""
         host = self._config().host
-        owner = session.employee.company_id
+        owner, employee = session.employee.company_id, session.employee.employee_id
         value = {
-            "employeeId": 1,
-            "actualEmployeeId": 1,
-            "employee": {"id": 1, "url": f"{host}/v2/employee/1"},
+            "employeeId": employee,
+            "actualEmployeeId": employee,
+            "employee": {"id": employee, "url": f"{host}/v2/employee/{employee}"},
             "companyId": owner,
             "company": {"id": owner, "url": f"{host}/v2/company/{owner}"},
             "language": "NO",
