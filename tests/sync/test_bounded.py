@@ -234,3 +234,30 @@ async def test_no_request_is_sent_after_the_deadline_though_the_budget_made_it_w
     assert report.total().deferred > 0
     assert sent
     assert max(sent) <= deadline
+
+
+async def test_a_run_over_other_companies_does_not_end_a_bounded_run_of_one_connection(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """Two budgets of one employee (two integrations) sync other companies into one sink:
+    the one that finishes must not end the other's interrupted run, or its next slice
+    would ask again, window by window, for what it had done (slice after slice: a
+    chain that never ends)."""
+    sink = MemorySink()
+    first, second = (int(c["id"]) for c in fake.portfolio.clients[:2])
+    windows = len(plan_windows(FROM, TO))
+    async with make_client() as client:
+        await sync(
+            client, sink, companies=[first], resources=["ledger/posting"], date_from=FROM,
+            date_to=TO, options=SyncOptions(max_requests=windows - 1, companies_at_once=1),
+        )  # fmt: skip
+        await sync(
+            client, sink, companies=[second], resources=["ledger/posting"], date_from=FROM,
+            date_to=TO,
+        )  # fmt: skip
+        resumed = await sync(
+            client, sink, companies=[first], resources=["ledger/posting"], date_from=FROM,
+            date_to=TO,
+        )  # fmt: skip
+    assert resumed.total().skipped == windows - 1
+    assert resumed.total().requests == 1

@@ -17,6 +17,7 @@ what did not change.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -247,8 +248,9 @@ async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncRe
     await sink.open([r.table() for r in job.resources])
     first = job.resources[0]
     run = await _RunMarker.begin(
-        sink, job.connection_key, first, clock, options, full=job.full, fence=fence
-    )
+        sink, job.connection_key, first, clock, options, full=job.full, fence=fence,
+        scope=_scope(job),
+    )  # fmt: skip
     budget = PageBudget(options.max_bytes_in_memory)
     writer = Writer(
         sink,
@@ -353,14 +355,20 @@ class _RunMarker:
         *,
         full: bool,
         fence: Fence | None,
+        scope: str,
     ) -> _RunMarker:
+        """The run over ``scope`` (its companies) resumed, or begun. One marker per
+        scope: runs of one connection over other companies (two budgets of one
+        employee: two integrations) must not end each other's, or the one whose run
+        another ended would check again, slice after slice, what it had done."""
         table, now = resource.table(), clock.now()
-        previous = await sink.load_state(connection_key, 0, RUN_MARKER)
+        stored = await sink.load_state(connection_key, 0, RUN_MARKER)
+        previous = [s for s in stored if s.key.window_from == scope]
         if previous and not previous[0].complete and not full:
             began = datetime.fromisoformat(previous[0].updated_at)
             if now - began < options.resume_within:
                 return cls(sink, table, previous[0], began, fence)
-        key = StateKey(connection_key, 0, RUN_MARKER)
+        key = StateKey(connection_key, 0, RUN_MARKER, window_from=scope)
         state = WindowState(key, secrets.token_hex(8), updated_at=now.isoformat())
         await sink.write([Batch(table, 0, (), state, fence=fence)])
         return cls(sink, table, state, None, fence)
@@ -368,6 +376,13 @@ class _RunMarker:
     async def finish(self) -> None:
         done = replace(self.state, complete=True)
         await self.sink.write([Batch(self.table, 0, (), done, fence=self.fence)])
+
+
+def _scope(job: _Job) -> str:
+    """A digest of the companies a run covers (not its resources: a rerun that adds one
+    still resumes the windows of the others)."""
+    text = ",".join(map(str, sorted(job.companies)))
+    return "companies:" + hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 async def _run(
