@@ -7,8 +7,10 @@ queue (install the ``workers`` extra: ``pip install "tripletex-async[workers]"``
   (``settings.slice``), locked by the budget id (procrastinate starts no second job of a
   budget while one runs) and queueing-locked by it (a budget waits in the queue once,
   however often it is asked for). A slice that leaves work defers its continuation, run
-  before budgets not yet started; a budget another live job holds is tried again a
+  before budgets not yet started, in the transaction that records the slice's end (on
+  the slice's own connection); a budget another live job holds is tried again a
   lease-lifetime later; one whose tokens are missing or refused waits for an operator.
+  Webhooks queue the same job (`tripletex_async.workers.trigger`).
 - ``tripletex_async.plan``: every minute, defers every budget due (its last complete
   chain ended before today's 00:05 in Oslo: sessions expire at midnight there), longest
   first, and notes the estimated makespan.
