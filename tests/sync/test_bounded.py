@@ -261,3 +261,33 @@ async def test_a_run_over_other_companies_does_not_end_a_bounded_run_of_one_conn
         )  # fmt: skip
     assert resumed.total().skipped == windows - 1
     assert resumed.total().requests == 1
+
+
+async def test_the_next_nights_chain_of_slices_asks_each_unchanged_window_once(
+    make_client: MakeClient, fake: FakeTripletex
+) -> None:
+    """The night after a complete run, slices of a bounded chain find most windows
+    unchanged (304): the next slice must skip those the one before checked, or every
+    slice would spend its requests on the same windows and the chain never end."""
+    sink = MemorySink()
+    company = int(fake.portfolio.clients[0]["id"])
+    windows = len(plan_windows(FROM, TO))
+    half = windows // 2 + 1
+    bounded = SyncOptions(max_requests=half, companies_at_once=1)
+    async with make_client() as client:
+        await sync(
+            client, sink, companies=[company], resources=["ledger/posting"], date_from=FROM,
+            date_to=TO,
+        )  # fmt: skip
+        await anyio.sleep(3600)  # the next night (virtual time)
+        first = await sync(
+            client, sink, companies=[company], resources=["ledger/posting"], date_from=FROM,
+            date_to=TO, options=bounded,
+        )  # fmt: skip
+        second = await sync(
+            client, sink, companies=[company], resources=["ledger/posting"], date_from=FROM,
+            date_to=TO, options=bounded,
+        )  # fmt: skip
+    assert (first.total().unchanged, first.total().deferred) == (half, windows - half)
+    assert (second.total().skipped, second.total().unchanged) == (half, windows - half)
+    assert second.total().deferred == 0

@@ -459,6 +459,16 @@ class Unit:
             if known is None:
                 raise APIError(304, message="304 to a request with no digest to match")
             self.report.unchanged += 1
+            # Checked now: a bounded run that resumes this one skips it (see _fresh).
+            # Else a chain of slices that lost its run marker (past resume_within, or
+            # its companies changed) would ask again, slice after slice, for the same
+            # windows and never reach the rest. When it was last read whole stays.
+            checked = replace(
+                known, updated_at=now, verified_at=known.verified_at or known.updated_at
+            )
+            await self._ctx.writer.send(
+                Batch(self._table, self.company_id, (), checked), self.report
+            )
             return
         try:
             if known and known.watermark and watermark and not first.short():
