@@ -3,6 +3,9 @@ budget's job, coalesced while one waits, on procrastinate's PostgreSQL queue."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -133,3 +136,40 @@ async def test_a_delivery_that_is_not_a_budgets_queues_nothing(
     response = await _post(trigger, path.format(id=budget.id), headers)
     assert response.status_code == status
     assert _jobs(fresh_database) == []
+
+
+async def test_the_cli_receives_deliveries_into_jobs_until_sigterm(
+    fresh_database: str, fake: FakeTripletex
+) -> None:
+    """``tripletex-async workers webhooks``: a real server process; a signed delivery to
+    a registered budget's URL is one queued job; SIGTERM stops it (143, in its own
+    words), and no secret reaches its output."""
+    budget, _ = accountant(fake)
+    async with BudgetStore(fresh_database) as store:
+        await store.register([budget])
+    assert AUTH.hmac_secret is not None
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "TRIPLETEX_WEBHOOK_HMAC_SECRET": AUTH.hmac_secret.reveal(),
+    }
+    command = [
+        sys.executable, "-m", "tripletex_async.cli", "workers", "webhooks", "--database",
+        fresh_database, "--port", "0",
+    ]  # fmt: skip
+    process = subprocess.Popen(  # noqa: ASYNC220 (a server for the test's lifetime)
+        command, env=environ, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        url = line.split(" on ", 1)[1].split("BUDGET_ID", 1)[0]
+        async with httpx.AsyncClient() as http:
+            answer = await http.post(url + budget.id, content=BODY, headers=_signed())
+        assert (answer.status_code, answer.json()) == (200, {"status": "queued"})
+        assert _jobs(fresh_database) == [("todo", WEBHOOK_PRIORITY)]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGTERM, rest
+    assert "delivery it acknowledged queued its budget's job" in rest
+    assert AUTH.hmac_secret.reveal() not in line + rest

@@ -45,8 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ._webhooks_cmd import STOP_HINT
 
         ctx = dataclasses.replace(ctx, stop_hint=STOP_HINT)
+    if parsed.command == "workers" and parsed.workers_command == "webhooks":
+        ctx = dataclasses.replace(ctx, stop_hint=TRIGGER_STOP_HINT)
     with logs.installed():
         return execute(_command(parsed.command), parsed, ctx)
+
+
+#: What a stop of ``workers webhooks`` means: a job per delivery it answered is queued.
+TRIGGER_STOP_HINT = "the receiver stopped; every delivery it acknowledged queued its budget's job"
 
 
 def _command(name: str) -> Command:

@@ -1,11 +1,12 @@
-"""The parsers of the ``workers`` command: ``register``, ``plan``, ``run``, ``status``."""
+"""The parsers of the ``workers`` command: ``register``, ``plan``, ``run``,
+``webhooks``, ``status``."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TypeAlias, TypeVar
 
-from ._flags import add_output
+from ._flags import add_auth_header, add_output
 from ._values import bounded, seconds
 
 __all__ = ["DATABASE_VARIABLE", "add_workers"]
@@ -70,6 +71,19 @@ def add_workers(commands: Subparsers[P]) -> P:
     choice.add_argument("--env", choices=("test", "prod"), help="Tripletex's test or production")
     choice.add_argument("--base-url", metavar="URL", help="an API root including /v2")
     _common(run)
+    hooks = actions.add_parser(
+        "webhooks",
+        help="receive Tripletex webhooks: each queues its budget's job (needs uvicorn)",
+        description="Verify each delivery to .../BUDGET_ID and queue that budget's sync "
+        "job, coalesced while one waits. Subscribe a budget's companies to "
+        "https://YOUR-HOST/.../BUDGET_ID (workers status lists the ids). Secrets from "
+        "TRIPLETEX_WEBHOOK_HMAC_SECRET and/or TRIPLETEX_WEBHOOK_AUTH_VALUE.",
+    )
+    group = hooks.add_argument_group("receiving")
+    group.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    group.add_argument("--port", type=bounded(0, 65535), default=8000, help="(default: 8000)")
+    add_auth_header(group)
+    _common(hooks)
     status = actions.add_parser(
         "status", help="budgets by state, jobs running and waiting, the plan's estimate"
     )

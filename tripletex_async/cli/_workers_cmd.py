@@ -3,9 +3,10 @@
 ``register`` stores budgets (token references, never tokens; every reference is resolved
 first, so a typo is an error before anything is stored), ``plan`` queues the due ones
 now, ``run`` is one worker (SIGTERM: its jobs stop asking for data, store what they
-fetched, defer their continuations, and it exits 0), ``status`` shows budgets, jobs and
-the plan. The database comes from ``--database`` or ``TRIPLETEX_WORKERS_DATABASE``; the
-budget ids' key from ``TRIPLETEX_WORKERS_KEY``.
+fetched, defer their continuations, and it exits 0), ``webhooks`` receives deliveries
+and queues their budgets' jobs, ``status`` shows budgets, jobs and the plan. The
+database comes from ``--database`` or ``TRIPLETEX_WORKERS_DATABASE``; the budget ids' key
+from ``TRIPLETEX_WORKERS_KEY``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ async def _command(
     from ..workers import jobs
 
     await jobs.ensure_schema(settings)  # first: a clear error, not the pool's 30 s wait
+    if args.workers_command == "webhooks":
+        return await _webhooks(args, ctx, app, settings)
     async with app.open_async():
         if args.workers_command == "plan":
             count = await jobs.defer_due(app, settings)
@@ -212,6 +215,29 @@ async def _run_worker(
         tg.start_soon(watch_stalled, app, settings)
         await worker.run()  # type: ignore[no-untyped-call]
         tg.cancel_scope.cancel()
+    return EXIT_OK
+
+
+async def _webhooks(args: argparse.Namespace, ctx: Context, app: Any, settings: Any) -> int:
+    """Serve `BudgetTrigger` until SIGTERM or Ctrl-C (its lifespan opens the app)."""
+    from ..webhooks._serve import require_server, serve
+    from ..workers.trigger import BudgetTrigger
+    from ._webhooks_auth import auth_from
+
+    auth = auth_from(args, ctx.environ)
+    for secret in auth.secrets():
+        ctx.logs.scrubber.add(secret)
+    require_server()  # before anything is announced
+    trigger = BudgetTrigger(app, settings, auth=auth)
+
+    def listening(url: str) -> None:
+        print(
+            f"queueing budgets' jobs from Tripletex webhooks on {url}BUDGET_ID; Ctrl-C stops",
+            file=ctx.err,
+            flush=True,
+        )
+
+    await serve(trigger, host=args.host, port=args.port, on_listening=listening)
     return EXIT_OK
 
 

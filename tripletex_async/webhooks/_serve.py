@@ -9,7 +9,7 @@ import os
 import socket
 from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -56,8 +56,14 @@ def create_app(
     )
 
 
+class ASGIApp(Protocol):
+    """What `serve` serves: an ASGI 3 application."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None: ...
+
+
 async def serve(
-    app: WebhookReceiver,
+    app: ASGIApp,
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
