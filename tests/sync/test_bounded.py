@@ -291,3 +291,29 @@ async def test_the_next_nights_chain_of_slices_asks_each_unchanged_window_once(
     assert (first.total().unchanged, first.total().deferred) == (half, windows - half)
     assert (second.total().skipped, second.total().unchanged) == (half, windows - half)
     assert second.total().deferred == 0
+
+
+async def test_a_stop_while_waiting_for_the_next_rate_window_ends_the_run_at_once(
+    make_client: MakeClient, fake: FakeTripletex, clock: LoopClock
+) -> None:
+    """A worker told to stop (SIGTERM: a deploy gives it ~30 s) while its budget waits
+    for the next rate window (a minute in Tripletex) stops then, not a window later:
+    what it fetched is stored, the rest deferred."""
+    limited = sibling(fake, FakeConfig(rate_limit=RateLimit(limit=6, period=60)))
+    stop = anyio.Event()
+    stopped_at: list[datetime] = []
+
+    async def stop_soon() -> None:
+        await anyio.sleep(5)  # virtual: by then the first window's 6 calls are spent
+        stopped_at.append(clock.now())
+        stop.set()
+
+    async with make_client(sim=limited) as client, anyio.create_task_group() as tg:
+        tg.start_soon(stop_soon)
+        report = await sync(
+            client, MemorySink(), companies="all", resources=RESOURCES, date_from=FROM,
+            date_to=TO, stop=stop,
+        )  # fmt: skip
+        ended = clock.now()
+    assert report.total().deferred > 0
+    assert ended - stopped_at[0] < timedelta(seconds=1)

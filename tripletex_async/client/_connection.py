@@ -33,11 +33,12 @@ from ._errors import (
     api_error,
 )
 from ._log import Log, Redactor
-from ._ratelimit import AdaptiveBudget, BudgetSnapshot, RateLimiter
+from ._ratelimit import AdaptiveBudget, BudgetSnapshot, RateLimiter, unless_given_up
 from ._retry import Retrying
 from ._session import SessionManager
 
 __all__ = ["Connection", "ConnectionStatistics", "RawResponse", "Tally"]
+
 
 T = TypeVar("T")
 #: Methods without effects on the server, so always safe to send again.
@@ -315,8 +316,13 @@ class Connection:
         headers.update(call.headers or {})
         # Slot first, then a rate token; both are released before any decoding.
         async with self._slot_for(call.company_id), self._slots:
-            await self.budget.acquire()
+            await self._acquire()
             return await self._send(call, headers)
+
+    async def _acquire(self) -> None:
+        """A rate token; `RequestNotSent` if this context gives up waiting for it (see
+        `give_up_unsent`)."""
+        await unless_given_up(self.budget, self.budget.acquire)
 
     async def _send(self, call: _Call, headers: dict[str, str]) -> RawResponse:
         counters = self._counters

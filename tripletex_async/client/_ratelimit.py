@@ -17,7 +17,9 @@ smallest bound is the one waited for, so no call goes early.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,7 +27,15 @@ import anyio
 
 from ._clock import Clock
 
-__all__ = ["AdaptiveBudget", "BudgetSnapshot", "RateLimiter", "until_ready"]
+__all__ = [
+    "AdaptiveBudget",
+    "BudgetSnapshot",
+    "RateLimiter",
+    "RequestNotSent",
+    "give_up_unsent",
+    "unless_given_up",
+    "until_ready",
+]
 
 #: Seconds the first call may go unanswered before another one is sent to learn the limit.
 _PROBE_PATIENCE = 5.0
@@ -74,12 +84,62 @@ class RateLimiter(Protocol):
         ...
 
 
+class RequestNotSent(Exception):
+    """A request given up while it waited for the rate budget (see `give_up_unsent`)."""
+
+
+_GIVE_UP: ContextVar[anyio.Event | None] = ContextVar("tripletex_async_give_up", default=None)
+
+
+@contextmanager
+def give_up_unsent(event: anyio.Event) -> Iterator[None]:
+    """In this context (and the tasks started in it), whatever still waits for the rate
+    budget when ``event`` is set gives up (`RequestNotSent`) instead of going when the
+    next window opens: a run told to stop, or past its deadline, ends then, not a rate
+    window (a minute in Tripletex) later. A request already sent is answered as always."""
+    token = _GIVE_UP.set(event)
+    try:
+        yield
+    finally:
+        _GIVE_UP.reset(token)
+
+
+def _would_wait(limiter: RateLimiter) -> bool:
+    waits = getattr(limiter, "would_wait", None)
+    return True if waits is None else bool(waits())
+
+
+async def unless_given_up(limiter: RateLimiter, wait: Callable[[], Awaitable[None]]) -> None:
+    """``await wait()`` (for ``limiter``), or `RequestNotSent` once this context gives up
+    (at once when it has, and ``limiter`` would make it wait)."""
+    give_up = _GIVE_UP.get()
+    if give_up is None or not _would_wait(limiter):
+        await wait()
+        return
+    if give_up.is_set():
+        raise RequestNotSent
+    done = False
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            await give_up.wait()
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(watch)
+        await wait()
+        done = True
+        tg.cancel_scope.cancel()
+    if not done:
+        raise RequestNotSent
+
+
 async def until_ready(limiter: RateLimiter) -> None:
     """`RateLimiter.ready` of ``limiter``; at once for a limiter written before that
-    method existed (it then only tells what its answers report)."""
+    method existed (it then only tells what its answers report). `RequestNotSent` when
+    this context gives up waiting (`give_up_unsent`)."""
     ready = getattr(limiter, "ready", None)
     if ready is not None:
-        await ready()
+        await unless_given_up(limiter, ready)
 
 
 class AdaptiveBudget:
@@ -143,6 +203,13 @@ class AdaptiveBudget:
         is not known (`acquire` then finds out)."""
         while self._heard.is_set() and (wait := self._wait()) is not None and wait >= 0:
             await self._clock.sleep(wait)
+
+    def would_wait(self) -> bool:
+        """Whether `ready` would wait now."""
+        if not self._heard.is_set():
+            return False
+        wait = self._wait()
+        return wait is not None and wait >= 0
 
     def _wait(self) -> float | None:
         """Seconds until a call may go (negative: spent, end unknown), ``None``: now."""

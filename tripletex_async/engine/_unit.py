@@ -50,7 +50,7 @@ from ..client._errors import (
     ResultSetTooLargeError,
     TripletexError,
 )
-from ..client._ratelimit import until_ready
+from ..client._ratelimit import RequestNotSent, until_ready
 from ..sinks._base import Batch, Row, Sink, StateKey, Table, WindowState
 from ._fields import fields_hash
 from ._pages import CapReached, Page, PageBudget, fetch_held, scan
@@ -284,7 +284,7 @@ class Unit:
         except PermissionDeniedError as exc:
             self._denied.append((f"{parent.resource} ids", exc.message or str(exc)))
             return ()
-        except BudgetSpent:
+        except (BudgetSpent, RequestNotSent):
             self.report.windows += 1
             self.report.deferred += 1
             return ()
@@ -384,7 +384,7 @@ class Unit:
                 return  # a module that answered only 403 so far: not enabled, ask no more
             await self._window(part, window, state, superseded, claim)
             self._answered = True
-        except BudgetSpent:
+        except (BudgetSpent, RequestNotSent):  # the run's bound, or its stop, came first
             self.report.deferred += 1
         except (CapReached, ResultSetTooLargeError) as exc:
             await self._split(part, window, superseded, exc)
