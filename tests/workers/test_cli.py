@@ -50,3 +50,19 @@ def test_bad_input_is_one_line_and_exit_2(
     assert says in done.stderr
     assert "Traceback" not in done.stderr
     assert "hunter2" not in done.stderr + done.stdout
+
+
+def test_register_prints_each_budgets_id_for_its_webhook_url(fresh_database: str) -> None:
+    """The id (an HMAC, not a secret) is what a budget's webhook URL ends with."""
+    from tripletex_async.workers import budget_id
+
+    key = "a-server-key-for-the-cli-test"
+    done = _run(
+        "register", "-", "--database", fresh_database,
+        stdin='[{"consumer_token": "env:C", "employee_token": "env:E", "label": "acme"}]',
+        TRIPLETEX_WORKERS_KEY=key, C="consumer-token-1", E="employee-token-1",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    expected = budget_id("consumer-token-1", "employee-token-1", key.encode())
+    assert done.stdout.splitlines()[1:] == [f"{expected}\tacme"]
+    assert "token-1" not in done.stdout + done.stderr

@@ -76,7 +76,7 @@ def add_workers(commands: Subparsers[P]) -> P:
         help="receive Tripletex webhooks: each queues its budget's job (needs uvicorn)",
         description="Verify each delivery to .../BUDGET_ID and queue that budget's sync "
         "job, coalesced while one waits. Subscribe a budget's companies to "
-        "https://YOUR-HOST/.../BUDGET_ID (workers status lists the ids). Secrets from "
+        "https://YOUR-HOST/.../BUDGET_ID (workers register prints the ids). Secrets from "
         "TRIPLETEX_WEBHOOK_HMAC_SECRET and/or TRIPLETEX_WEBHOOK_AUTH_VALUE.",
     )
     group = hooks.add_argument_group("receiving")

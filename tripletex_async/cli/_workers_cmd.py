@@ -147,6 +147,9 @@ async def _register(args: argparse.Namespace, ctx: Context, settings: Any) -> in
     async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
         new = await store.register(budgets)
     print(f"registered {len(budgets)} budget(s), {new} new", file=ctx.out)
+    # The ids (HMACs, not secrets): what a budget's webhook URL ends with.
+    for budget in budgets:
+        print(f"{budget.id}\t{budget.label}", file=ctx.out)
     return EXIT_OK
 
 
