@@ -11,6 +11,7 @@ import pytest
 from tripletex_async import Limits, SystemClock, TripletexClient
 from tripletex_async.testing import FakeConfig, FakeTripletex, Faults, RateLimit
 
+from ..sinks.test_leases import InstantClock
 from .conftest import MakeClient, client_id, sibling
 
 pytestmark = pytest.mark.anyio
@@ -187,3 +188,18 @@ class _ManualClock(SystemClock):
 
     def monotonic(self) -> float:
         return self.now_seconds
+
+
+async def test_after_a_429_without_a_reset_header_a_call_probes_once_the_backoff_ends() -> None:
+    """A 429 without ``X-Rate-Limit-Reset`` (tripletex-api2#103) while no window end is
+    known: after the backoff one call goes to find out. It used to back off for ever
+    (tokens stuck at 0, and nothing sent that could tell it more)."""
+    from tripletex_async import AdaptiveBudget
+
+    clock = InstantClock()  # sleeps take no time: a backoff loop spins
+    budget = AdaptiveBudget(clock)
+    budget.observe(10, 5, None, in_flight=0)  # the limit, and no window end
+    budget.rate_limited(None)
+    with anyio.fail_after(2):  # real seconds; the clock's own time jumps with each sleep
+        await budget.acquire()
+    assert clock.now_seconds > 0  # it did back off first

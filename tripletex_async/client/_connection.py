@@ -403,7 +403,7 @@ class Connection:
         retrying = Retrying(self._retry, self._clock, self._rng, partial(self._retried, call))
         while True:
             last = retrying.last
-            await self.budget.acquire()
+            await unless_given_up(self.budget, self.budget.acquire)
             self._counters.requests += 1
             try:
                 request = self._http.build_request(method, url, json=body, params=params)

@@ -119,16 +119,21 @@ async def unless_given_up(limiter: RateLimiter, wait: Callable[[], Awaitable[Non
     if give_up.is_set():
         raise RequestNotSent
     done = False
-    async with anyio.create_task_group() as tg:
+    try:
+        async with anyio.create_task_group() as tg:
 
-        async def watch() -> None:
-            await give_up.wait()
+            async def watch() -> None:
+                await give_up.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(watch)
+            await wait()
+            done = True
             tg.cancel_scope.cancel()
-
-        tg.start_soon(watch)
-        await wait()
-        done = True
-        tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:  # the waiter's own error, as it raised it
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
     if not done:
         raise RequestNotSent
 
@@ -191,9 +196,15 @@ class AdaptiveBudget:
             if not self._heard.is_set():
                 self._probing = False  # the probe got no answer: another call tries
         while (wait := self._wait()) is not None:
-            # A negative wait: spent, and no idea when the window ends (a 429 without a
-            # reset header).
-            await self._clock.sleep(wait if wait >= 0 else self._backoff())
+            if wait >= 0:
+                await self._clock.sleep(wait)
+                continue
+            # Spent, and no idea when the window ends (a 429 without a reset header):
+            # back off, then let one call go to find out. Only an answer tells more,
+            # and none comes while every call waits.
+            await self._clock.sleep(self._backoff())
+            if self._tokens == 0 and self._window_end is None:
+                self._tokens = 1
         if self._tokens is not None:
             self._tokens -= 1
 
@@ -205,11 +216,10 @@ class AdaptiveBudget:
             await self._clock.sleep(wait)
 
     def would_wait(self) -> bool:
-        """Whether `ready` would wait now."""
+        """Whether `acquire` would wait now (`ready` waits less: not for a backoff)."""
         if not self._heard.is_set():
             return False
-        wait = self._wait()
-        return wait is not None and wait >= 0
+        return self._wait() is not None
 
     def _wait(self) -> float | None:
         """Seconds until a call may go (negative: spent, end unknown), ``None``: now."""
