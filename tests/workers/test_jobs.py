@@ -351,3 +351,27 @@ async def test_a_workers_jobs_reuse_its_sinks_one_per_slot(
     records = await _customers(database)
     for company in fake.portfolio.company_ids():
         assert stored(records, company) == expected(fake, company, "customer")
+
+
+async def test_a_pooled_sink_whose_connection_the_server_dropped_serves_the_next_job(
+    fake: FakeTripletex, database: Database
+) -> None:
+    """A database restart, or an idle timeout, ends a pooled sink's connection while it
+    waits for its next job: that job reconnects instead of failing."""
+    budget, secrets = accountant(fake)
+    settings = _settings(database, options=SyncOptions(max_requests=2, page_size=5))
+    async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
+        await store.register([budget])
+    async with SinkPool(settings, size=1) as sinks:
+        connector = InMemoryConnector()
+        app = make_app(
+            settings, connector=connector, secrets=secrets, client=client_factory(fake), sinks=sinks
+        )
+        async with app.open_async():
+            assert await app.tasks[SYNC_TASK](None, budget_id=budget.id) == "more"
+            (idle,) = sinks._idle
+            with psycopg.connect(database.url, autocommit=True) as connection:
+                connection.execute(
+                    "SELECT pg_terminate_backend(%s)", (idle._connection.info.backend_pid,)
+                )  # type: ignore[union-attr]
+            assert await app.tasks[SYNC_TASK](None, budget_id=budget.id) == "more"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from contextlib import suppress
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -200,7 +201,19 @@ class PostgresSink(SinkBase):
                 )
 
         async with self._using(opening=True):
-            await self._run(work, "release a lease on")
+            try:
+                await self._run(work, "release a lease on")
+            except SinkError:
+                # Its session lock must not outlive the lease: a connection kept (a
+                # worker reuses its sinks) would look like a live holder to others.
+                await self._release()
+                raise
+
+    async def ping(self) -> None:
+        """One round trip; a connection the server dropped meanwhile (a restart, an
+        idle timeout) is replaced on the next use instead of failing it."""
+        with suppress(SinkError):
+            await self.run_in_transaction(_select_one, "reach")
 
     async def run_in_transaction(self, work: _Work[_T], action: str = "write to") -> _T:
         """``await work(connection)`` in one transaction on this sink's connection, and
@@ -547,6 +560,10 @@ async def _prefer_lz4(conn: AsyncConnection[Any]) -> None:
         await conn.rollback()
     else:
         await conn.commit()
+
+
+async def _select_one(conn: AsyncConnection[Any]) -> None:
+    await conn.execute("SELECT 1")
 
 
 async def _now(conn: AsyncConnection[Any]) -> float:

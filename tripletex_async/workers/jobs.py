@@ -267,8 +267,13 @@ class SinkPool:
 
     @asynccontextmanager
     async def sink(self) -> AsyncIterator[PostgresSink]:
-        """An idle sink, or a new one; back in the pool after, unless the job raised."""
-        sink = self._idle.pop() if self._idle else self._make()
+        """An idle sink (its connection checked: the server may have dropped it while
+        idle), or a new one; back in the pool after, unless the job raised."""
+        if self._idle:
+            sink = self._idle.pop()
+            await sink.ping()
+        else:
+            sink = self._make()
         try:
             yield sink
         except BaseException:
