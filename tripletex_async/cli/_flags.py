@@ -10,7 +10,7 @@ from pathlib import Path
 from ..engine._resources import DEFAULT_RESOURCES
 from ..engine._sync import MAX_PAGE, default_date_range
 from ._logging import LEVELS
-from ._values import bounded, companies, fields, iso_date, resources, seconds
+from ._values import bounded, companies, deadline, fields, iso_date, resources, seconds
 
 __all__ = [
     "add_auth_header",
@@ -139,6 +139,16 @@ def add_auth_header(group: argparse._ActionsContainer) -> None:
         "--auth-header",
         metavar="NAME",
         help="the subscriptions' authHeaderName (its value in TRIPLETEX_WEBHOOK_AUTH_VALUE)",
+    )
+
+
+def add_previous_secret_until(group: argparse._ActionsContainer) -> None:
+    group.add_argument(
+        "--previous-secret-until",
+        type=deadline,
+        metavar="WHEN",
+        help="refuse signatures by TRIPLETEX_WEBHOOK_HMAC_SECRET_PREVIOUS after this (HH:MM "
+        "or an ISO date and time; default: accept them while the variable is set)",
     )
 
 

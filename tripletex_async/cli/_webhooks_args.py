@@ -11,10 +11,11 @@ from ._flags import (
     add_company_choice,
     add_connection,
     add_output,
+    add_previous_secret_until,
     add_queue,
     company_help,
 )
-from ._values import DEFAULT_SINK, bounded, deadline, seqs, webhook_resources
+from ._values import DEFAULT_SINK, bounded, seqs, webhook_resources
 
 __all__ = ["add_webhooks"]
 
@@ -43,13 +44,7 @@ def add_webhooks(commands: Subparsers[P]) -> P:
     group.add_argument("--port", type=bounded(0, 65535), default=8000, help="(default: 8000)")
     add_queue(group)
     add_auth_header(group)
-    group.add_argument(
-        "--previous-secret-until",
-        type=deadline,
-        metavar="WHEN",
-        help="refuse signatures by TRIPLETEX_WEBHOOK_HMAC_SECRET_PREVIOUS after this (HH:MM "
-        "or an ISO date and time; default: accept them while the variable is set)",
-    )
+    add_previous_secret_until(group)
     group.add_argument(
         "--sink", default=DEFAULT_SINK, metavar="URL", help=f"(default: {DEFAULT_SINK})"
     )

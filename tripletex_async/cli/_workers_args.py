@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TypeAlias, TypeVar
 
-from ._flags import add_auth_header, add_output
+from ._flags import add_auth_header, add_output, add_previous_secret_until
 from ._values import bounded, seconds
 
 __all__ = ["DATABASE_VARIABLE", "add_workers"]
@@ -83,6 +83,7 @@ def add_workers(commands: Subparsers[P]) -> P:
     group.add_argument("--host", default="127.0.0.1", help="address to listen on")
     group.add_argument("--port", type=bounded(0, 65535), default=8000, help="(default: 8000)")
     add_auth_header(group)
+    add_previous_secret_until(group)
     _common(hooks)
     status = actions.add_parser(
         "status", help="budgets by state, jobs running and waiting, the plan's estimate"
