@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from functools import partial
 from typing import Literal
 
 import anyio
@@ -266,7 +265,7 @@ async def _leased(job: _Job, lease: Lease | None, fence: Fence | None) -> SyncRe
     report = SyncReport(job.connection_key, [u.report for u in units])
     began = clock.monotonic()
     try:
-        await _run(writer, units, options.companies_at_once, lease, _give_up(job))
+        await _run(writer, units, options.companies_at_once, lease, context.allowance)
     finally:
         report.seconds = clock.monotonic() - began
     _denied_everywhere(report)
@@ -380,39 +379,6 @@ class _RunMarker:
         await self.sink.write([Batch(self.table, 0, (), done, fence=self.fence)])
 
 
-@dataclass(frozen=True, slots=True)
-class _GiveUp:
-    """When a bounded run gives up the requests still waiting for the rate budget: once
-    it is told to stop or its deadline comes (`give_up_unsent`), not a rate window (a
-    minute) later, so a worker shutting down ends within its grace period."""
-
-    event: anyio.Event
-    stop: anyio.Event | None
-    deadline: datetime | None
-    clock: Clock
-
-    async def watch(self) -> None:
-        """Set the event at the stop or the deadline, whichever comes first."""
-        async with anyio.create_task_group() as either:
-
-            async def until(wait: Callable[[], Awaitable[object]]) -> None:
-                await wait()
-                either.cancel_scope.cancel()
-
-            if self.stop is not None:
-                either.start_soon(until, self.stop.wait)
-            if self.deadline is not None:
-                left = max(0.0, (self.deadline - self.clock.now()).total_seconds())
-                either.start_soon(until, partial(self.clock.sleep, left))
-        self.event.set()
-
-
-def _give_up(job: _Job) -> _GiveUp | None:
-    if job.options.deadline is None and job.stop is None:
-        return None
-    return _GiveUp(anyio.Event(), job.stop, job.options.deadline, job.clock)
-
-
 def _scope(job: _Job) -> str:
     """A digest of the companies a run covers (not its resources: a rerun that adds one
     still resumes the windows of the others)."""
@@ -425,8 +391,12 @@ async def _run(
     units: list[Unit],
     companies_at_once: int,
     lease: Lease | None,
-    give_up: _GiveUp | None = None,
+    allowance: Allowance | None = None,
 ) -> None:
+    """Run the units with the writer (and the lease renewed beside them). A run that
+    stops or has a deadline (``allowance``) gives up, at that moment, its requests
+    still waiting for the rate budget (`give_up_unsent`), not a rate window (a minute)
+    later: a worker shutting down ends within its grace period."""
     by_company: dict[int, list[Unit]] = {}
     for unit in units:
         by_company.setdefault(unit.company_id, []).append(unit)
@@ -441,10 +411,13 @@ async def _run(
         async with anyio.create_task_group() as outer:
             if lease is not None:
                 outer.start_soon(lease.keep_alive)  # a lost lease ends everything
-            if give_up is not None:
-                outer.start_soon(give_up.watch)
+            giving_up: AbstractContextManager[None] = nullcontext()
+            if allowance is not None and allowance.has_deadline:
+                give_up = anyio.Event()
+                outer.start_soon(allowance.expired, give_up)
+                giving_up = give_up_unsent(give_up)
             # The tasks started in it (units, their windows) inherit the give-up.
-            with give_up_unsent(give_up.event) if give_up else nullcontext():
+            with giving_up:
                 async with anyio.create_task_group() as work:
                     work.start_soon(writer.run)
                     try:

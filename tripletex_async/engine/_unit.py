@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import anyio
@@ -147,6 +148,22 @@ class Allowance:
             raise BudgetSpent
         if self._deadline is not None and self._clock and self._clock.now() >= self._deadline:
             raise BudgetSpent
+
+    async def expired(self, event: anyio.Event) -> None:
+        """Set ``event`` once the run is asked to stop or its deadline comes, whichever
+        is first (for a run with either: `has_deadline`)."""
+        async with anyio.create_task_group() as either:
+
+            async def until(wait: Callable[[], Awaitable[object]]) -> None:
+                await wait()
+                either.cancel_scope.cancel()
+
+            if self._stop is not None:
+                either.start_soon(until, self._stop.wait)
+            if self._deadline is not None and self._clock is not None:
+                left = max(0.0, (self._deadline - self._clock.now()).total_seconds())
+                either.start_soon(until, partial(self._clock.sleep, left))
+        event.set()
 
     def claim(self) -> Claim:
         """Take a window's first request now, before its task runs: windows are claimed
