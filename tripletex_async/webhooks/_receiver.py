@@ -18,9 +18,9 @@ Nothing inside a request can stop the app: an unexpected error is a logged 500.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import anyio
 import anyio.abc
@@ -33,6 +33,7 @@ from ..client._log import Log, Redactor
 from ..engine._resources import Resource
 from ..sinks import Sink
 from ._apply import Applier
+from ._asgi import Receive, Scope, Send, read_body, request_headers, respond
 from ._events import known_resources, route
 from ._health import OUTCOMES, STATUSES, DeliveryStats, HealthPolicy, health, metrics
 from ._queue import EventQueue, Put
@@ -41,10 +42,6 @@ from ._worker import Worker
 
 __all__ = ["Receive", "Scope", "Send", "WebhookReceiver"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 _STATUS = {Put.QUEUED: 200, Put.DUPLICATE: 200}
 #: The outcome (`OUTCOMES`) of a refused put.
@@ -227,7 +224,7 @@ class WebhookReceiver:
                 "webhook_not_a_delivery", method=method, path=path, client=_client(scope)
             )
             allow = b"GET, HEAD" if monitoring else b"POST"
-            await _respond(send, 405, b'{"error":"method not allowed"}', allow=allow)
+            await respond(send, 405, b'{"error":"method not allowed"}', allow=allow)
             return
         try:
             status, body = await self._handle(scope, receive)
@@ -250,7 +247,7 @@ class WebhookReceiver:
             status, body = 500, {"error": "internal error"}
         if status == 0:
             return  # the client went away
-        await _respond(send, status, msgspec.json.encode(body))
+        await respond(send, status, msgspec.json.encode(body))
 
     async def _status(self, send: Send, scrape: bool) -> None:
         """``GET /health`` (JSON) or ``GET /metrics`` (Prometheus text)."""
@@ -258,16 +255,16 @@ class WebhookReceiver:
         now, failing, policy = self._clock.now(), self._worker.failing, self._policy
         if scrape:
             text = metrics(status, self.stats, now, failing=failing, policy=policy)
-            await _respond(send, 200, text, b"text/plain; version=0.0.4; charset=utf-8")
+            await respond(send, 200, text, b"text/plain; version=0.0.4; charset=utf-8")
         else:
             body = health(status, self.stats, now, failing=failing, policy=policy)
-            await _respond(send, STATUSES[str(body["status"])], msgspec.json.encode(body))
+            await respond(send, STATUSES[str(body["status"])], msgspec.json.encode(body))
 
     async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
         body = await self._body(receive)
         if body is None:
             return 0, {}
-        headers = _headers(scope)
+        headers = request_headers(scope)
         refusal = self._auth.refusal(headers, body)
         if refusal is not None:
             # Both are answered alike: the caller learns nothing from the difference.
@@ -304,41 +301,13 @@ class WebhookReceiver:
         raise _Reject(_OUTCOME[put], put.value, payload.subscription_id)
 
     async def _body(self, receive: Receive) -> bytes | None:
-        chunks = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunks += message.get("body", b"")
-            if len(chunks) > self._max_body:
-                raise _Reject("too_large", "payload too large")
-            if not message.get("more_body", False):
-                return bytes(chunks)
+        body = await read_body(receive, self._max_body)
+        if body is not None and len(body) > self._max_body:
+            raise _Reject("too_large", "payload too large")
+        return body
 
 
 def _client(scope: Scope) -> str | None:
     """``host:port`` of the peer (the proxy's, behind one), when the server says."""
     client = scope.get("client")
     return None if not client else f"{client[0]}:{client[1]}"
-
-
-def _headers(scope: Scope) -> dict[str, bytes]:
-    """Request headers by lower-case name (the last of repeated ones)."""
-    return {bytes(name).decode("latin-1").lower(): bytes(value) for name, value in scope["headers"]}
-
-
-async def _respond(
-    send: Send,
-    status: int,
-    content: bytes,
-    content_type: bytes = b"application/json",
-    *,
-    allow: bytes = b"POST",
-) -> None:
-    headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(content))]
-    if status == 503:
-        headers.append((b"retry-after", b"30"))
-    if status == 405:
-        headers.append((b"allow", allow))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
 import msgspec
 import procrastinate
 from procrastinate import exceptions as procrastinate_errors
 
 from ..sinks._common import check_name
+from ..webhooks._asgi import Receive, Scope, Send, read_body, request_headers, respond
 from ..webhooks._verify import WebhookAuth
 from .jobs import WorkerSettings, _defer
 
@@ -38,8 +38,6 @@ WEBHOOK_PRIORITY = 5
 
 _BUDGET_ID = re.compile(r"[0-9a-f]{32}")
 _log = logging.getLogger("tripletex_async.workers")
-
-Scope = dict[str, Any]
 
 
 class BudgetTrigger:
@@ -79,15 +77,15 @@ class BudgetTrigger:
         queued = await _defer(self._app, [budget_id], priority=WEBHOOK_PRIORITY)
         return "queued" if queued else "coalesced"
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
             status, body = await self._http(scope, receive)
             if status:
-                await _respond(send, status, msgspec.json.encode(body))
+                await respond(send, status, msgspec.json.encode(body))
 
-    async def _lifespan(self, receive: Any, send: Any) -> None:
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -100,16 +98,15 @@ class BudgetTrigger:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _http(self, scope: Scope, receive: Any) -> tuple[int, dict[str, str]]:
+    async def _http(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, str]]:
         if scope.get("method") != "POST":
             return 405, {"error": "method not allowed"}
-        body = await _body(receive, self._max_body)
+        body = await read_body(receive, self._max_body)
         if body is None:
             return 0, {}  # the client went away
         if len(body) > self._max_body:
             return 413, {"error": "payload too large"}
-        headers = {bytes(k).decode("latin-1").lower(): bytes(v) for k, v in scope["headers"]}
-        if self._auth.refusal(headers, body) is not None:
+        if self._auth.refusal(request_headers(scope), body) is not None:
             _log.warning("webhook_refused reason=unauthorized")
             return 401, {"error": "unauthorized"}
         budget_id = str(scope.get("path", "")).rstrip("/").rpartition("/")[2]
@@ -124,24 +121,3 @@ class BudgetTrigger:
             _log.warning("webhook_unknown_budget budget_id=%s", budget_id)
             return 404, {"error": "no such budget"}
         return 200, {"status": outcome}
-
-
-async def _body(receive: Any, limit: int) -> bytes | None:
-    chunks = bytearray()
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks += message.get("body", b"")
-        if len(chunks) > limit or not message.get("more_body", False):
-            return bytes(chunks)
-
-
-async def _respond(send: Any, status: int, content: bytes) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(content))]
-    if status == 503:
-        headers.append((b"retry-after", b"30"))
-    if status == 405:
-        headers.append((b"allow", b"POST"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
