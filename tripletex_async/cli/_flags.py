@@ -142,6 +142,11 @@ def add_auth_header(group: argparse._ActionsContainer) -> None:
     )
 
 
+def add_listen(group: argparse._ActionsContainer) -> None:
+    group.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    group.add_argument("--port", type=bounded(0, 65535), default=8000, help="(default: 8000)")
+
+
 def add_previous_secret_until(group: argparse._ActionsContainer) -> None:
     group.add_argument(
         "--previous-secret-until",

@@ -88,7 +88,13 @@ class Scrubber:
         return value
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
-        return {key: self.value(value) for key, value in event_dict.items()}
+        redactors = self._redactors()  # once per event, not per value
+        scrubbed = {}
+        for key, value in event_dict.items():
+            for redactor in redactors:
+                value = redactor.value(value)
+            scrubbed[key] = value
+        return scrubbed
 
 
 class _StderrLogger:

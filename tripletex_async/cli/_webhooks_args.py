@@ -10,12 +10,13 @@ from ._flags import (
     add_auth_header,
     add_company_choice,
     add_connection,
+    add_listen,
     add_output,
     add_previous_secret_until,
     add_queue,
     company_help,
 )
-from ._values import DEFAULT_SINK, bounded, seqs, webhook_resources
+from ._values import DEFAULT_SINK, seqs, webhook_resources
 
 __all__ = ["add_webhooks"]
 
@@ -40,8 +41,7 @@ def add_webhooks(commands: Subparsers[P]) -> P:
     )
     add_connection(serve)
     group = serve.add_argument_group("receiving")
-    group.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    group.add_argument("--port", type=bounded(0, 65535), default=8000, help="(default: 8000)")
+    add_listen(group)
     add_queue(group)
     add_auth_header(group)
     add_previous_secret_until(group)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TypeAlias, TypeVar
 
-from ._flags import add_auth_header, add_output, add_previous_secret_until
+from ._flags import add_auth_header, add_listen, add_output, add_previous_secret_until
 from ._values import bounded, seconds
 
 __all__ = ["DATABASE_VARIABLE", "add_workers"]
@@ -80,8 +80,7 @@ def add_workers(commands: Subparsers[P]) -> P:
         "TRIPLETEX_WEBHOOK_HMAC_SECRET and/or TRIPLETEX_WEBHOOK_AUTH_VALUE.",
     )
     group = hooks.add_argument_group("receiving")
-    group.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    group.add_argument("--port", type=bounded(0, 65535), default=8000, help="(default: 8000)")
+    add_listen(group)
     add_auth_header(group)
     add_previous_secret_until(group)
     _common(hooks)

@@ -146,7 +146,8 @@ def make_app(
 
     @app.task(name=SYNC_TASK, queue=QUEUE, pass_context=True)
     async def sync_budget(context: procrastinate.JobContext, budget_id: str) -> str:
-        return await _run_slice(app, settings, found, client, budget_id, stop, pool)
+        async with pool.sink() as sink:
+            return await _drive(app, settings, found, client, budget_id, stop, sink)
 
     @app.periodic(cron=settings.plan_cron, periodic_id="plan")
     @app.task(
@@ -284,19 +285,6 @@ class SinkPool:
             await sink.aclose()
         else:
             self._idle.append(sink)
-
-
-async def _run_slice(
-    app: procrastinate.App,
-    settings: WorkerSettings,
-    secrets: SecretsProvider,
-    client: ClientFactory | None,
-    budget_id: str,
-    stop: anyio.Event | None,
-    sinks: SinkPool,
-) -> str:
-    async with sinks.sink() as sink:
-        return await _drive(app, settings, secrets, client, budget_id, stop, sink)
 
 
 async def _drive(
