@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import procrastinate
 import psycopg
 import pytest
 
@@ -17,7 +18,9 @@ from tripletex_async.testing import (
     PortfolioConfig,
     generate_portfolio,
 )
-from tripletex_async.workers import Budget, Secrets, budget_id
+from tripletex_async.workers import Budget, ClientFactory, Secrets, budget_id
+from tripletex_async.workers._store import BudgetStore
+from tripletex_async.workers.jobs import WorkerSettings, ensure_schema, make_app
 
 KEY = b"a-server-key-for-tests"
 #: Cron expressions that never come due while a test runs.
@@ -55,6 +58,19 @@ def fresh_database(postgres_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as connection:
             connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def queue_app(
+    settings: WorkerSettings, budget: Budget, secrets: Secrets, client: ClientFactory
+) -> procrastinate.App:
+    """An app on procrastinate's own PostgreSQL queue (its tables made as a worker makes
+    them), ``budget`` registered."""
+    await ensure_schema(settings)
+    connector = procrastinate.PsycopgConnector(conninfo=settings.database_url)
+    app = make_app(settings, connector=connector, secrets=secrets, client=client)
+    async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
+        await store.register([budget])
+    return app
 
 
 @pytest.fixture

@@ -29,13 +29,12 @@ from tripletex_async.workers.jobs import (
     _defer,
     day_start,
     defer_due,
-    ensure_schema,
     make_app,
     retry_stalled,
 )
 
 from ..expectations import expected, stored
-from .conftest import NEVER, Database, accountant, client_factory
+from .conftest import NEVER, Database, accountant, client_factory, queue_app
 
 pytestmark = pytest.mark.anyio
 
@@ -51,10 +50,16 @@ def _settings(database: Database, **overrides: object) -> WorkerSettings:
 
 
 async def _app(
-    fake: FakeTripletex, settings: WorkerSettings, budget: Budget, secrets: Secrets
+    fake: FakeTripletex,
+    settings: WorkerSettings,
+    budget: Budget,
+    secrets: Secrets,
+    sinks: SinkPool | None = None,
 ) -> tuple[procrastinate.App, InMemoryConnector]:
     connector = InMemoryConnector()
-    app = make_app(settings, connector=connector, secrets=secrets, client=client_factory(fake))
+    app = make_app(
+        settings, connector=connector, secrets=secrets, client=client_factory(fake), sinks=sinks
+    )
     async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
         await store.register([budget])
     return app, connector
@@ -247,18 +252,6 @@ async def test_registering_a_budget_again_plans_it_again_after_its_tokens_failed
         assert await defer_due(app, settings) == 1
 
 
-async def _real_app(
-    fake: FakeTripletex, settings: WorkerSettings, budget: Budget, secrets: Secrets, client: Any
-) -> procrastinate.App:
-    """An app on procrastinate's own PostgreSQL connector (its tables in the database)."""
-    await ensure_schema(settings)
-    connector = procrastinate.PsycopgConnector(conninfo=settings.database_url)
-    app = make_app(settings, connector=connector, secrets=secrets, client=client)
-    async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
-        await store.register([budget])
-    return app
-
-
 async def _one_job(app: procrastinate.App, budget: Budget) -> Any:
     """The budget's task run once, as a worker would (its context is not used)."""
     return await app.tasks[SYNC_TASK](None, budget_id=budget.id)
@@ -281,7 +274,7 @@ async def test_a_slice_commits_its_record_and_its_continuation_together(
     settings = _settings(
         replace(database, url=fresh_database), options=SyncOptions(max_requests=2, page_size=5)
     )
-    app = await _real_app(fake, settings, budget, secrets, client_factory(fake))
+    app = await queue_app(settings, budget, secrets, client_factory(fake))
     async with app.open_async():
         assert await _one_job(app, budget) == "more"
     assert _queued(fresh_database) == [("todo", CONTINUATION_PRIORITY, budget.id)]
@@ -311,7 +304,7 @@ async def test_a_slice_whose_budget_a_later_slice_began_records_and_defers_nothi
             )
         return make(consumer, employee)
 
-    app = await _real_app(fake, settings, budget, secrets, overtaken)
+    app = await queue_app(settings, budget, secrets, overtaken)
     async with app.open_async():
         assert await _one_job(app, budget) == "more"
     assert _queued(fresh_database) == []
@@ -335,12 +328,7 @@ async def test_a_workers_jobs_reuse_its_sinks_one_per_slot(
     budget, secrets = accountant(fake)
     settings = _settings(database, options=SyncOptions(max_requests=2, page_size=5))
     async with SinkPool(settings, size=1) as sinks:
-        connector = InMemoryConnector()
-        app = make_app(
-            settings, connector=connector, secrets=secrets, client=client_factory(fake), sinks=sinks
-        )
-        async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
-            await store.register([budget])
+        app, connector = await _app(fake, settings, budget, secrets, sinks)
         async with app.open_async():
             await defer_due(app, settings)
             await app.run_worker_async(
@@ -360,13 +348,8 @@ async def test_a_pooled_sink_whose_connection_the_server_dropped_serves_the_next
     waits for its next job: that job reconnects instead of failing."""
     budget, secrets = accountant(fake)
     settings = _settings(database, options=SyncOptions(max_requests=2, page_size=5))
-    async with BudgetStore(settings.database_url, schema=settings.store_schema) as store:
-        await store.register([budget])
     async with SinkPool(settings, size=1) as sinks:
-        connector = InMemoryConnector()
-        app = make_app(
-            settings, connector=connector, secrets=secrets, client=client_factory(fake), sinks=sinks
-        )
+        app, _ = await _app(fake, settings, budget, secrets, sinks)
         async with app.open_async():
             assert await app.tasks[SYNC_TASK](None, budget_id=budget.id) == "more"
             (idle,) = sinks._idle

@@ -9,7 +9,6 @@ import sys
 from typing import Any
 
 import httpx
-import procrastinate
 import psycopg
 import pytest
 
@@ -23,13 +22,11 @@ from tripletex_async.workers.jobs import (
     SYNC_TASK,
     WorkerSettings,
     defer_due,
-    ensure_schema,
-    make_app,
 )
 from tripletex_async.workers.trigger import WEBHOOK_PRIORITY, BudgetTrigger
 
 from ..expectations import expected, stored
-from .conftest import NEVER, Database, accountant, client_factory
+from .conftest import NEVER, Database, accountant, client_factory, queue_app
 
 pytestmark = pytest.mark.anyio
 
@@ -56,15 +53,7 @@ async def triggered(fake: FakeTripletex, database: Database, fresh_database: str
         store_schema=database.store_schema,
         plan_cron=NEVER,
     )
-    await ensure_schema(settings)
-    async with BudgetStore(fresh_database, schema=settings.store_schema) as store:
-        await store.register([budget])
-    app = make_app(
-        settings,
-        connector=procrastinate.PsycopgConnector(conninfo=fresh_database),
-        secrets=secrets,
-        client=client_factory(fake),
-    )
+    app = await queue_app(settings, budget, secrets, client_factory(fake))
     async with app.open_async():
         yield budget, app, BudgetTrigger(app, settings, auth=AUTH, manage_app=False), settings
 
