@@ -36,7 +36,7 @@ def auth_from(args: argparse.Namespace, environ: Mapping[str, str]) -> WebhookAu
     if not (hmac_secret or value):
         raise ConfigurationError(
             f"set {HMAC_VARIABLE} and/or --auth-header with {VALUE_VARIABLE}: without "
-            "them anyone could write to the sink"
+            "them anyone could post deliveries that are acted on"
         )
     return WebhookAuth(
         header_name=args.auth_header or None,
